@@ -1,0 +1,75 @@
+"""Settings: one pydantic-settings class; every interval and secret is a setting.
+
+Environment names are upper-case field names with the `BOKJI_` prefix, except DATABASE_URL and
+REDIS_URL which keep their conventional names so compose files and PaaS defaults just work.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="  # base64 of 32 bytes, dev only
+DEV_LOOKUP_KEY = "dev-only-lookup-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOKJI_", extra="ignore", case_sensitive=False)
+
+    env: Literal["demo", "production", "test"] = "demo"
+    database_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:54329/bokji",
+        validation_alias=AliasChoices("DATABASE_URL", "BOKJI_DATABASE_URL"),
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:63790/0", validation_alias=AliasChoices("REDIS_URL", "BOKJI_REDIS_URL")
+    )
+    queue_name: str = "bokji"
+
+    # Security. The defaults are refused outside demo/test (see _refuse_dev_secrets).
+    secret_key: str = DEV_SECRET
+    token_minutes: int = 480
+    data_key: str = DEV_DATA_KEY  # AES-256-GCM key for identifiers at rest, base64
+    lookup_key: str = DEV_LOOKUP_KEY  # HMAC key for look-up hashes of identifiers
+
+    # Where the definitions deployed at start-up and the form definitions live.
+    bpmn_dir: Path = ROOT / "processes" / "bpmn"
+    forms_dir: Path = ROOT / "forms"
+    deploy_on_start: bool = True
+    # Extra modules whose import registers automated-task handlers (comma-separated), for plugins
+    # and tests: e.g. "tests.handlers".
+    handler_modules: str = ""
+
+    # Intervals (seconds). Tests shorten them; nothing in the code hard-codes a period.
+    job_timeout: int = 300  # RQ hard limit for one job
+    sweeper_interval: float = 10.0  # how often the scheduler re-enqueues lost jobs
+    job_requeue_after: float = 60.0  # a queued job not started this long is handed to RQ again
+    db_statement_timeout_ms: int = 30_000
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> Settings:
+        if self.env == "production":
+            for name, dev in (
+                ("secret_key", DEV_SECRET),
+                ("data_key", DEV_DATA_KEY),
+                ("lookup_key", DEV_LOOKUP_KEY),
+            ):
+                if getattr(self, name) == dev:
+                    raise ValueError(f"BOKJI_{name.upper()} must be set in production")
+        return self
+
+    @property
+    def demo(self) -> bool:
+        return self.env in ("demo", "test")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,41 @@
+"""Domain errors carry their HTTP status; the API maps them to JSON, the CLI to exit codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BokjiError(Exception):
+    status_code = 400
+    exit_code = 1
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": type(self).__name__, "message": self.message, **self.detail}
+
+
+class NotFound(BokjiError):
+    status_code = 404
+
+
+class Conflict(BokjiError):
+    status_code = 409
+
+
+class Invalid(BokjiError):
+    """Bad input: names the field, file or element and why. Nothing was changed."""
+
+    status_code = 422
+    exit_code = 2
+
+
+class Forbidden(BokjiError):
+    status_code = 403
+
+
+class Unavailable(BokjiError):
+    status_code = 503

@@ -1,0 +1,10 @@
+"""Every table, imported in one place for Alembic and for relationship resolution."""
+
+from bokji.db import Base
+from bokji.definitions.models import Definition, Deployment
+from bokji.identity.models import User
+from bokji.instances.models import ElementHistory, ProcessInstance
+from bokji.jobs.models import Job
+from bokji.tasks.models import HumanTask
+
+__all__ = ["Base", "Definition", "Deployment", "ElementHistory", "HumanTask", "Job", "ProcessInstance", "User"]
