@@ -1,0 +1,413 @@
+"""Deploy validation and parsing: BPMN/DMN/form files in, checked bundle (or named rejections) out.
+
+Every rejection names the file, the BPMN/DMN element (when there is one) and the reason, and is
+raised before anything is stored. The order of checks goes from cheapest to most expensive:
+file types, safe XML, XSD, our own vocabulary rules, then SpiffWorkflow's parser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from bokji.errors import Invalid
+from processes.evaluator import compile_expression, compile_script
+from processes.specs import AutomatedTask
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+DMN_NAMESPACES = (
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+)
+SUPPORTED_HIT_POLICIES = {"UNIQUE", "COLLECT"}
+
+# Flow elements the platform runs. Anything else that is a task/event/gateway/sub-process is refused
+# at deploy time rather than silently skipped or failing when an instance reaches it.
+SUPPORTED_FLOW_NODES = {
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
+    "receiveTask", "callActivity", "subProcess", "transaction",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+}
+UNSUPPORTED_FLOW_NODES = {"complexGateway", "adHocSubProcess"}
+FLOW_NODE_SUFFIXES = ("Task", "Event", "Gateway", "SubProcess", "Activity")
+
+_SAFE_XML = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+)
+_VALIDATOR: BpmnValidator | None = None
+
+
+def _validator() -> BpmnValidator:
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        _VALIDATOR = BpmnValidator()
+    return _VALIDATOR
+
+
+def reject(file: str, reason: str, element: str | None = None, line: int | None = None) -> Invalid:
+    where = f"{file}" + (f", element '{element}'" if element else "") + (f", line {line}" if line else "")
+    return Invalid(f"{where}: {reason}", file=file, element=element, line=line, reason=reason)
+
+
+# --------------------------------------------------------------------------------------------
+# The extension vocabulary: Camunda 7 attributes, as Camunda Modeler and bpmn-js write them.
+# --------------------------------------------------------------------------------------------
+def _camunda_attributes(node, names: Iterable[str]) -> dict[str, str]:
+    out = {}
+    for name in names:
+        value = node.get(f"{{{CAMUNDA_NS}}}{name}")
+        if value is not None:
+            out[name] = value
+    return out
+
+
+class HumanTaskParser(UserTaskParser):
+    def parse_extensions(self, node=None):
+        ext = super().parse_extensions(node)
+        ext.update(
+            _camunda_attributes(
+                self.node, ("candidateGroups", "candidateUsers", "assignee", "formKey", "dueDate")
+            )
+        )
+        return ext
+
+
+class AutomatedTaskParser(CamundaTaskParser):
+    def create_task(self):
+        topic = self.node.get(f"{{{CAMUNDA_NS}}}topic") or self.bpmn_id
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+
+    def parse_extensions(self, node=None):
+        ext = super().parse_extensions(node)
+        ext.update(_camunda_attributes(self.node, ("type", "topic", "class", "delegateExpression")))
+        return ext
+
+
+class BokjiParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (HumanTaskParser, UserTask),
+        full_tag("serviceTask"): (AutomatedTaskParser, AutomatedTask),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# What a checked bundle knows about its elements (the runtime needs no XML afterwards).
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ElementInfo:
+    id: str
+    type: str  # the BPMN tag, e.g. "userTask"
+    name: str | None
+    stage: str | None  # stage of the standard process this element belongs to, if declared
+    process_id: str
+
+
+@dataclass
+class Bundle:
+    """A validated set of files. `files` includes the form definitions the models reference."""
+
+    files: dict[str, bytes]
+    processes: dict[str, str | None] = field(default_factory=dict)  # executable process id -> name
+    collaborations: dict[str, str | None] = field(default_factory=dict)
+    decisions: dict[str, str | None] = field(default_factory=dict)
+    elements: dict[str, ElementInfo] = field(default_factory=dict)
+    forms: dict[str, dict] = field(default_factory=dict)  # formKey -> form definition
+    topics: dict[str, str] = field(default_factory=dict)  # serviceTask element id -> topic
+    warnings: list[str] = field(default_factory=list)
+
+
+FormLookup = Callable[[str], bytes | None]
+DeployedLookup = Callable[[str, str], dict[str, bytes] | None]  # (kind, key) -> files of its version
+
+
+def _parse_xml(name: str, content: bytes) -> etree._ElementTree:
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        # Refuse DTDs outright: entity expansion (XXE, billion laughs) has no place in a model.
+        raise reject(name, "DOCTYPE/ENTITY declarations are not allowed (external entities are refused)")
+    try:
+        tree = etree.ElementTree(etree.fromstring(content, parser=_SAFE_XML))
+    except etree.XMLSyntaxError as exc:
+        raise reject(name, f"malformed XML: {exc.msg}", line=exc.lineno) from None
+    if tree.docinfo.internalDTD is not None:
+        raise reject(name, "DOCTYPE declarations are not allowed")
+    return tree
+
+
+def _local(tag: object) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _stage_of(node) -> str | None:
+    for prop in node.findall(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/"
+                             f"{{{CAMUNDA_NS}}}property"):
+        if prop.get("name") == "stage":
+            return prop.get("value")
+    return None
+
+
+def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tuple[str, str, str]]:
+    """Vocabulary rules; returns (kind, element id, key) references to resolve: called processes
+    ("process") and decisions of business rule tasks ("decision")."""
+    root = tree.getroot()
+    if _local(root.tag) != "definitions" or etree.QName(root).namespace != BPMN_NS:
+        raise reject(name, "not a BPMN 2.0 file (root must be bpmn:definitions)")
+    calls: set[tuple[str, str, str]] = set()
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        pid = process.get("id")
+        if pid:
+            bundle.processes[pid] = process.get("name")
+        process_stage = _stage_of(process)
+        for node in process.iter():
+            tag = _local(node.tag)
+            if etree.QName(node).namespace != BPMN_NS:
+                continue
+            eid = node.get("id")
+            if tag in UNSUPPORTED_FLOW_NODES or (
+                tag.endswith(FLOW_NODE_SUFFIXES) and tag not in SUPPORTED_FLOW_NODES
+                and tag not in ("callActivity",)
+            ):
+                raise reject(name, f"bpmn:{tag} is not supported by this platform", element=eid)
+            if tag in SUPPORTED_FLOW_NODES and eid:
+                bundle.elements[eid] = ElementInfo(
+                    eid, tag, node.get("name"), _stage_of(node) or process_stage, pid
+                )
+            if tag == "sequenceFlow":
+                cond = node.find(f"{{{BPMN_NS}}}conditionExpression")
+                if cond is not None and (cond.text or "").strip():
+                    _compile(name, eid, "condition", cond.text.strip(), compile_expression)
+            elif tag == "scriptTask":
+                script = node.find(f"{{{BPMN_NS}}}script")
+                if script is None or not (script.text or "").strip():
+                    raise reject(name, "script task has no script", element=eid)
+                fmt = node.get("scriptFormat", "python").lower()
+                if fmt not in ("python", ""):
+                    raise reject(name, f"script format '{fmt}' is not supported (use python)", element=eid)
+                _compile(name, eid, "script", script.text, compile_script)
+            elif tag in ("timeDuration", "timeDate", "timeCycle"):
+                owner = node.getparent().getparent()
+                _compile(name, owner.get("id"), "timer expression", (node.text or "").strip(),
+                         compile_expression)
+            elif tag == "callActivity":
+                target = node.get("calledElement")
+                if not target:
+                    raise reject(name, "call activity has no calledElement", element=eid)
+                calls.add(("process", eid, target))
+            elif tag == "businessRuleTask":
+                ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+                if not ref:
+                    raise reject(name, "business rule task needs camunda:decisionRef", element=eid)
+                calls.add(("decision", eid, ref))
+            elif tag == "serviceTask":
+                topic = node.get(f"{{{CAMUNDA_NS}}}topic")
+                for foreign in ("class", "delegateExpression", "expression"):
+                    if node.get(f"{{{CAMUNDA_NS}}}{foreign}") is not None:
+                        bundle.warnings.append(
+                            f"{name}, element '{eid}': camunda:{foreign} is not evaluated; "
+                            f"the task runs under topic '{topic or eid}'"
+                        )
+                bundle.topics[eid] = topic or eid
+            elif tag == "userTask":
+                form_key = node.get(f"{{{CAMUNDA_NS}}}formKey")
+                if form_key:
+                    bundle.forms.setdefault(form_key, {"__element__": eid, "__file__": name})
+                due = node.get(f"{{{CAMUNDA_NS}}}dueDate")
+                if due:
+                    from processes.timing import parse_due
+
+                    try:
+                        parse_due(due)
+                    except ValueError as exc:
+                        raise reject(name, f"camunda:dueDate: {exc}", element=eid) from None
+    for collab in root.iter(f"{{{BPMN_NS}}}collaboration"):
+        if len(collab.findall(f"{{{BPMN_NS}}}participant")) > 0:
+            bundle.collaborations[collab.get("id")] = collab.get("name")
+    return calls
+
+
+def _compile(file: str, element: str | None, what: str, source: str, fn: Callable[[str], None]) -> None:
+    try:
+        fn(source)
+    except SyntaxError as exc:
+        raise reject(file, f"Python syntax error in {what} {source!r}: {exc.msg}", element=element) from None
+
+
+def _check_dmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> None:
+    root = tree.getroot()
+    ns = etree.QName(root).namespace
+    if _local(root.tag) != "definitions" or ns not in DMN_NAMESPACES:
+        raise reject(name, "not a DMN 1.x file (root must be dmn:definitions)")
+    for decision in root.iter(f"{{{ns}}}decision"):
+        did = decision.get("id")
+        bundle.decisions[did] = decision.get("name")
+        for table in decision.iter(f"{{{ns}}}decisionTable"):
+            policy = table.get("hitPolicy", "UNIQUE")
+            if policy not in SUPPORTED_HIT_POLICIES:
+                raise reject(
+                    name,
+                    f"hit policy {policy} is not supported (supported: {', '.join(sorted(SUPPORTED_HIT_POLICIES))})",
+                    element=table.get("id") or did,
+                )
+            for expr in table.iter(f"{{{ns}}}inputExpression"):
+                text = expr.findtext(f"{{{ns}}}text") or ""
+                if text.strip():
+                    _compile(name, expr.get("id") or did, "input expression", text.strip(), compile_expression)
+            for entry in table.iter(f"{{{ns}}}outputEntry"):
+                text = (entry.findtext(f"{{{ns}}}text") or "").strip()
+                if text and text != "-":
+                    _compile(name, entry.get("id") or did, "output entry", text, compile_expression)
+
+
+def check_bundle(
+    files: dict[str, bytes],
+    known_topics: Iterable[str] = (),
+    find_form: FormLookup = lambda key: None,
+    find_deployed: DeployedLookup = lambda kind, key: None,
+) -> Bundle:
+    """Validate `files` and return the bundle to store, or raise `Invalid` naming what is wrong.
+
+    `find_form` resolves form keys not in the upload (the forms/ folder); `find_deployed` resolves
+    called processes and decisions to already deployed versions, whose files join the bundle so the
+    new version is self-contained and never changes under running instances.
+    """
+    if not files:
+        raise Invalid("no files were given", field="files", reason="empty")
+    bundle = Bundle(files=dict(files))
+    trees: dict[str, etree._ElementTree] = {}
+    calls: set[tuple[str, str, str, str]] = set()
+    for name, content in files.items():
+        if name.endswith(".form"):
+            try:
+                form = json.loads(content)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise reject(name, f"form definition is not valid JSON: {exc}") from None
+            key = form.get("id") if isinstance(form, dict) else None
+            if not key:
+                raise reject(name, "form definition needs an 'id' (the formKey models use)")
+            bundle.forms[key] = form
+            continue
+        if not name.endswith((".bpmn", ".dmn", ".bpmn20.xml")):
+            raise reject(name, "unsupported file type (expected .bpmn, .dmn or .form)")
+        tree = _parse_xml(name, content)
+        trees[name] = tree
+        if name.endswith(".dmn"):
+            _check_dmn(name, tree, bundle)
+        else:
+            try:
+                _validator().validate(tree.getroot(), name)
+            except ValidationException as exc:
+                raise reject(name, f"BPMN schema violation: {exc}", line=exc.line_number or None) from None
+            calls |= {(name, kind, eid, key) for kind, eid, key in _check_bpmn(name, tree, bundle)}
+
+    # Called processes and decisions: in this bundle, else the latest deployed version.
+    for name, kind, eid, target in sorted(calls):
+        have = bundle.processes if kind == "process" else bundle.decisions
+        if target in have or target in _resolved(trees, kind):
+            continue
+        extra = find_deployed(kind, target)
+        if not extra:
+            what = "called process" if kind == "process" else "decision"
+            raise reject(name, f"{what} '{target}' is not in this deployment nor deployed", element=eid)
+        for dep_name, dep_content in extra.items():
+            if dep_name in bundle.files:
+                if bundle.files[dep_name] != dep_content:
+                    raise reject(dep_name, f"needed for '{target}', but a different file of this name "
+                                           "is in the upload")
+                continue
+            bundle.files[dep_name] = dep_content
+            if dep_name.endswith(".form"):
+                continue
+            trees[dep_name] = _parse_xml(dep_name, dep_content)
+            sub = Bundle(files={})
+            if dep_name.endswith(".dmn"):
+                _check_dmn(dep_name, trees[dep_name], sub)
+            else:
+                _check_bpmn(dep_name, trees[dep_name], sub)
+            bundle.elements.update(sub.elements)
+
+    # Forms: every formKey must resolve; the definition is stored with the bundle.
+    for key, ref in list(bundle.forms.items()):
+        if "__element__" not in ref:
+            continue
+        content = find_form(key)
+        if content is None:
+            raise reject(ref["__file__"], f"unknown form '{key}' (no {key}.form in the upload or forms/)",
+                         element=ref["__element__"])
+        form = json.loads(content)
+        bundle.forms[key] = form
+        bundle.files[f"{key}.form"] = content
+
+    known = set(known_topics)
+    for eid, topic in bundle.topics.items():
+        if topic not in known:
+            bundle.warnings.append(
+                f"element '{eid}': no handler is registered for topic '{topic}'; "
+                "it will wait as an external task"
+            )
+
+    build_specs(bundle, trees)  # SpiffWorkflow's own checks; raises Invalid naming the element
+    return bundle
+
+
+def _resolved(trees: dict[str, etree._ElementTree], kind: str) -> set[str]:
+    """Ids of processes or decisions defined in the files gathered so far."""
+    ids = set()
+    for name, tree in trees.items():
+        if kind == "process" and not name.endswith(".dmn"):
+            ids |= {p.get("id") for p in tree.getroot().iter(f"{{{BPMN_NS}}}process")}
+        elif kind == "decision" and name.endswith(".dmn"):
+            ids |= {d.get("id") for d in tree.getroot().iter() if _local(d.tag) == "decision"}
+    return ids
+
+
+@dataclass
+class Specs:
+    """Parsed, cached specs of one stored version. Never serialized per instance."""
+
+    key: str
+    spec: object
+    subprocess_specs: dict
+    elements: dict[str, ElementInfo]
+
+
+def build_specs(bundle: Bundle, trees: dict[str, etree._ElementTree] | None = None) -> dict[str, Specs]:
+    """Parse the bundle with SpiffWorkflow; one Specs per process and collaboration id."""
+    parser = BokjiParser()
+    if trees is None:
+        trees = {n: _parse_xml(n, c) for n, c in bundle.files.items() if not n.endswith(".form")}
+    current = None
+    try:
+        for name, tree in trees.items():
+            current = name
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(tree.getroot(), filename=name)
+            else:
+                parser.add_bpmn_xml(tree, filename=name)
+        out: dict[str, Specs] = {}
+        for pid in bundle.processes:
+            current = None
+            out[pid] = Specs(pid, parser.get_spec(pid), parser.get_subprocess_specs(pid), bundle.elements)
+        for cid in bundle.collaborations:
+            spec, subs = parser.get_collaboration(cid)
+            out[cid] = Specs(cid, spec, subs, bundle.elements)
+        return out
+    except ValidationException as exc:
+        raise reject(exc.file_name or current or "?", str(exc), element=exc.id or None,
+                     line=exc.line_number or None) from None
+    except SpiffWorkflowException as exc:
+        raise reject(current or "?", str(exc)) from None
+    except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
+        # The library reports some model errors as raw Python errors; never show those as-is.
+        raise reject(current or "?", f"the model could not be parsed ({type(exc).__name__}: {exc})") from None

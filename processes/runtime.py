@@ -1,0 +1,277 @@
+"""Running one process instance: create or restore, advance to the next wait state, save.
+
+The rest of the platform sees `Run` and plain dataclasses (waits, element events); SpiffWorkflow's
+task tree stays inside. State is saved without the spec: the spec is parsed once per stored
+version and cached (`processes.cache`), the instance keeps only a reference.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from bokji.errors import Conflict, Invalid
+from processes.evaluator import ENGINE
+from processes.parsing import Specs
+from processes.specs import AutomatedTask
+
+_restoring = threading.local()
+
+
+class _StateOnlyConverter(BpmnWorkflowConverter):
+    """Writes instance state only; the spec comes from the cache when restoring."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        specs: Specs = _restoring.specs
+        workflow = self.target_class(specs.spec, specs.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _StateOnlyConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+SERIALIZER = _serializer()
+
+# Task states as the platform names them.
+_OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+_ENDED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
+
+
+@dataclass(frozen=True)
+class ElementEvent:
+    """One element of the model started and/or ended during an advance."""
+
+    task_id: str
+    element_id: str
+    element_type: str
+    name: str | None
+    stage: str | None
+    started: bool
+    ended: bool
+    outcome: str  # completed | cancelled | error | open
+
+
+@dataclass(frozen=True)
+class HumanWait:
+    task_id: str
+    element_id: str
+    name: str | None
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    assignee: str | None
+    form_key: str | None
+    due: str | None
+    stage: str | None
+    lane: str | None
+
+
+@dataclass(frozen=True)
+class AutomatedWait:
+    task_id: str
+    element_id: str
+    name: str | None
+    topic: str
+    input: dict[str, Any]
+
+
+@dataclass
+class AdvanceResult:
+    events: list[ElementEvent] = field(default_factory=list)
+    human: list[HumanWait] = field(default_factory=list)
+    automated: list[AutomatedWait] = field(default_factory=list)
+    completed: bool = False
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+class Run:
+    """One instance in memory between load and save."""
+
+    def __init__(self, specs: Specs, workflow: BpmnWorkflow) -> None:
+        self.specs = specs
+        self.wf = workflow
+        self.wf.script_engine = ENGINE  # never serialized: re-attach after every load
+        self._before = self._snapshot()
+
+    # ---- life cycle --------------------------------------------------------------------
+    @classmethod
+    def start(cls, specs: Specs, data: dict[str, Any]) -> Run:
+        wf = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=ENGINE)
+        run = cls(specs, wf)
+        run._before = {}
+        start = wf.get_next_task(state=TaskState.READY)
+        start.set_data(**data)
+        return run
+
+    @classmethod
+    def restore(cls, specs: Specs, state: str) -> Run:
+        _restoring.specs = specs
+        try:
+            wf = SERIALIZER.deserialize_json(state)
+        finally:
+            _restoring.specs = None
+        return cls(specs, wf)
+
+    def save(self) -> str:
+        return SERIALIZER.serialize_json(self.wf)
+
+    @property
+    def completed(self) -> bool:
+        return self.wf.completed
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.wf.data)
+
+    # ---- advancing -------------------------------------------------------------------
+    def advance(self) -> AdvanceResult:
+        """Run every engine step that needs no person and no worker; report what changed."""
+        try:
+            self.wf.do_engine_steps()
+            self.wf.refresh_timers()
+            self.wf.do_engine_steps()
+        except WorkflowException as exc:
+            raise ModelError(exc) from exc
+        result = AdvanceResult(completed=self.wf.completed)
+        after = self._snapshot()
+        for task_id, (task, state) in after.items():
+            previous = self._before.get(task_id, (None, TaskState.FUTURE))[1]
+            was_started = previous & (_OPEN | _ENDED)
+            started = bool(state & (_OPEN | _ENDED)) and not was_started
+            ended = bool(state & _ENDED) and not previous & _ENDED
+            if not (started or ended):
+                continue
+            info = self.specs.elements.get(task.task_spec.bpmn_id)
+            result.events.append(
+                ElementEvent(
+                    task_id=task_id,
+                    element_id=task.task_spec.bpmn_id,
+                    element_type=info.type if info else type(task.task_spec).__name__,
+                    name=info.name if info else task.task_spec.bpmn_name,
+                    stage=info.stage if info else None,
+                    started=started,
+                    ended=ended,
+                    outcome=_outcome(state),
+                )
+            )
+        for task_id, (task, state) in after.items():
+            if state != TaskState.READY and state != TaskState.STARTED:
+                continue
+            spec = task.task_spec
+            if isinstance(spec, UserTask) and state == TaskState.READY:
+                ext = spec.extensions or {}
+                info = self.specs.elements.get(spec.bpmn_id)
+                result.human.append(
+                    HumanWait(
+                        task_id=task_id,
+                        element_id=spec.bpmn_id,
+                        name=spec.bpmn_name,
+                        candidate_groups=_csv(ext.get("candidateGroups")) or _csv(spec.lane),
+                        candidate_users=_csv(ext.get("candidateUsers")),
+                        assignee=ext.get("assignee"),
+                        form_key=ext.get("formKey") or (spec.form.key if spec.form else None),
+                        due=ext.get("dueDate"),
+                        stage=info.stage if info else None,
+                        lane=spec.lane,
+                    )
+                )
+            elif isinstance(spec, AutomatedTask) and state == TaskState.STARTED:
+                result.automated.append(
+                    AutomatedWait(task_id, spec.bpmn_id, spec.bpmn_name, spec.topic, _plain(task.data))
+                )
+        self._before = after
+        return result
+
+    def _tasks(self):
+        yield from self.wf.tasks.values()
+        for sub in self.wf.subprocesses.values():
+            yield from sub.tasks.values()
+
+    def _snapshot(self) -> dict[str, tuple[Any, TaskState]]:
+        return {
+            str(t.id): (t, t.state)
+            for t in self._tasks()
+            if getattr(t.task_spec, "bpmn_id", None) and t.state & (_OPEN | _ENDED)
+        }
+
+    # ---- completing waits -------------------------------------------------------------
+    def _open_task(self, task_id: str, kind: type):
+        try:
+            task = self.wf.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, KeyError, WorkflowException):
+            task = None
+        if task is None or not isinstance(task.task_spec, kind):
+            raise Conflict(f"task {task_id} is not waiting in this instance", task_id=task_id)
+        return task
+
+    def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
+        task = self._open_task(task_id, UserTask)
+        if task.state != TaskState.READY:
+            raise Conflict(f"task {task_id} is not open (state {task.state.name})", task_id=task_id)
+        task.set_data(**data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise ModelError(exc) from exc
+
+    def complete_automated_task(self, task_id: str, result: dict[str, Any]) -> None:
+        task = self._open_task(task_id, AutomatedTask)
+        if task.state != TaskState.STARTED:
+            raise Conflict(f"task {task_id} is not running (state {task.state.name})", task_id=task_id)
+        task.set_data(**(result or {}))
+        task.complete()
+
+    def cancel(self) -> None:
+        self.wf.cancel()
+
+
+def _outcome(state: TaskState) -> str:
+    if state == TaskState.COMPLETED:
+        return "completed"
+    if state == TaskState.CANCELLED:
+        return "cancelled"
+    if state == TaskState.ERROR:
+        return "error"
+    return "open"
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """Task data as JSON-safe values (the handler input is stored on the job row)."""
+    import json
+
+    return json.loads(json.dumps(data, default=str))
+
+
+class ModelError(Invalid):
+    """The model failed while running (bad expression, no matching gateway path, ...)."""
+
+    def __init__(self, exc: Exception) -> None:
+        element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or getattr(exc, "id", None)
+        super().__init__(f"process model error at element '{element}': {exc}", element=element,
+                         reason=str(exc))
