@@ -1,0 +1,1 @@
+"""Civil servants: users, roles, offices, passwords and access tokens."""

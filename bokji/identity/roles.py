@@ -1,0 +1,15 @@
+"""The roles of the platform. Every API endpoint declares which of them may call it."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    DESIGNER = "designer"  # edits and deploys BPMN/DMN/forms
+    CASEWORKER = "caseworker"  # takes applications, works queues, completes tasks
+    SUPERVISOR = "supervisor"  # approves above limits, reassigns work in an office
+    MANAGER = "manager"  # watches turnaround and SLA compliance
+    AUDITOR = "auditor"  # reads the access and operator logs
+    ADMIN = "admin"  # manages users and operates the platform
+
+
+ALL_ROLES = tuple(Role)
