@@ -1,0 +1,528 @@
+"""Form definitions: load, check, validate submissions and render them as plain HTML.
+
+The definition format is the @bpmn-io/form-js JSON schema, restricted to the component types
+below, so the same `.form` file can be edited in the form-js editor, stored with a deployment and
+enforced here. The server is the only validator: the rendered form sets `novalidate`, and every
+rule the browser could check is checked again by `FormDefinition.validate`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bokji.config import get_settings
+from bokji.errors import Invalid
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+COMPONENT_TYPES = frozenset(
+    {"textfield", "textarea", "number", "checkbox", "radio", "select", "datetime", "text", "checklist"}
+)
+CHOICE_TYPES = frozenset({"radio", "select", "checklist"})
+TEXT_TYPES = frozenset({"textfield", "textarea"})
+DATETIME_SUBTYPES = frozenset({"date", "datetime"})
+RULE_NAMES = frozenset({"required", "min", "max", "minLength", "maxLength", "pattern"})
+
+# The hidden field `render_form` adds: part of every post of a rendered form, never form data.
+CSRF_FIELD = "csrf_token"
+
+# Keys become process variables that gateway conditions refer to, so they must be identifiers.
+_FIELD_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Form keys name files under forms_dir; this also keeps "../" out of the path.
+_FORM_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_HEADING = re.compile(r"(#{1,6})\s+(.+)")
+
+_TRUE = frozenset({"on", "true", "1"})
+_FALSE = frozenset({"off", "false", "0", ""})
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Rules:
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class Component:
+    type: str
+    key: str | None = None  # None only for `text`
+    label: str = ""
+    description: str = ""
+    values: tuple[Choice, ...] = ()
+    rules: Rules = Rules()
+    default: Any = None
+    subtype: str | None = None  # datetime: "date" | "datetime"
+    text: str = ""  # `text` components only
+
+
+class _FieldError(Exception):
+    """One field's failure; `validate` collects them so the user sees every problem at once."""
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _malformed(form_id: str, reason: str, component: str | int | None = None) -> Invalid:
+    where = f"form '{form_id}'" if component is None else f"form '{form_id}', component {component}"
+    detail: dict[str, Any] = {"field": "form", "form": form_id, "reason": reason}
+    if component is not None:
+        detail["component"] = component
+    return Invalid(f"{where}: {reason}", **detail)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_rules(raw: Any, fail: Any) -> Rules:
+    if raw is None:
+        return Rules()
+    if not isinstance(raw, dict):
+        raise fail("'validate' must be an object")
+    unknown = sorted(set(raw) - RULE_NAMES)
+    if unknown:
+        raise fail(f"unsupported validation rule(s): {', '.join(unknown)}")
+    for name in ("min", "max"):
+        if raw.get(name) is not None and not _number(raw[name]):
+            raise fail(f"validate.{name} must be a number")
+    for name in ("minLength", "maxLength"):
+        if raw.get(name) is not None and (not isinstance(raw[name], int) or isinstance(raw[name], bool)
+                                          or raw[name] < 0):
+            raise fail(f"validate.{name} must be a non-negative integer")
+    pattern = raw.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise fail(f"validate.pattern is not a valid regular expression: {exc}") from None
+    return Rules(
+        required=bool(raw.get("required", False)),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        min_length=raw.get("minLength"),
+        max_length=raw.get("maxLength"),
+        pattern=pattern or None,
+    )
+
+
+def _parse_choices(raw: Any, fail: Any) -> tuple[Choice, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise fail("a choice component needs a non-empty 'values' list ('valuesKey' is not supported)")
+    choices = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str | int | float):
+            raise fail(f"values[{i}] needs a 'value' (text or number) and a 'label'")
+        choices.append(Choice(label=str(item.get("label", item["value"])), value=item["value"]))
+    if len({str(c.value) for c in choices}) != len(choices):
+        raise fail("'values' has the same value twice")
+    return tuple(choices)
+
+
+def _parse_component(form_id: str, index: int, raw: Any) -> Component:
+    key = raw.get("key") if isinstance(raw, dict) else None
+    where = f"#{index}" + (f" ('{key}')" if isinstance(key, str) and key else "")
+
+    def fail(reason: str) -> Invalid:
+        return _malformed(form_id, reason, where)
+
+    if not isinstance(raw, dict):
+        raise fail("must be an object")
+    kind = raw.get("type")
+    if kind not in COMPONENT_TYPES:
+        raise fail(f"unknown component type '{kind}' (supported: {', '.join(sorted(COMPONENT_TYPES))})")
+    if kind == "text":
+        if not isinstance(raw.get("text", ""), str):
+            raise fail("'text' must be a string")
+        return Component(type="text", text=raw.get("text", ""))
+    if not isinstance(key, str) or not key:
+        raise fail(f"a {kind} component needs a 'key'")
+    if not _FIELD_KEY.fullmatch(key):
+        raise fail("key must be a letter or '_' followed by letters, digits or '_' (it becomes a variable)")
+    if key == CSRF_FIELD:
+        raise fail(f"key '{CSRF_FIELD}' is reserved for the form's CSRF token")
+    subtype = None
+    if kind == "datetime":
+        subtype = raw.get("subtype", "date")
+        if subtype not in DATETIME_SUBTYPES:
+            raise fail(f"datetime subtype must be 'date' or 'datetime', not '{subtype}'")
+    return Component(
+        type=kind,
+        key=key,
+        label=str(raw.get("label") or key),
+        description=str(raw.get("description") or ""),
+        values=_parse_choices(raw.get("values"), fail) if kind in CHOICE_TYPES else (),
+        rules=_parse_rules(raw.get("validate"), fail),
+        default=raw.get("defaultValue"),
+        subtype=subtype,
+    )
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    id: str
+    components: tuple[Component, ...]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # as stored
+
+    @classmethod
+    def from_dict(cls, definition: Any) -> FormDefinition:
+        """Check a form-js definition (e.g. one stored with a deployment) or raise `Invalid` naming
+        the component (index and key) and what is wrong with it."""
+        if not isinstance(definition, dict):
+            raise Invalid("form definition must be a JSON object", field="form", reason="not an object")
+        form_id = definition.get("id")
+        if not isinstance(form_id, str) or not form_id:
+            raise Invalid("form definition needs an 'id'", field="form", reason="missing id")
+        raw_components = definition.get("components")
+        if not isinstance(raw_components, list):
+            raise _malformed(form_id, "'components' must be a list")
+        components = tuple(_parse_component(form_id, i, c) for i, c in enumerate(raw_components))
+        seen: set[str] = set()
+        for i, component in enumerate(components):
+            if component.key is None:
+                continue
+            if component.key in seen:
+                raise _malformed(form_id, f"duplicate key '{component.key}'", f"#{i} ('{component.key}')")
+            seen.add(component.key)
+        return cls(id=form_id, components=components, raw=definition)
+
+    @property
+    def fields(self) -> tuple[Component, ...]:
+        """The components that carry a value (everything but static text)."""
+        return tuple(c for c in self.components if c.key is not None)
+
+    def validate(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Cleaned values for every field, or `Invalid` listing every failing field.
+
+        Optional fields left empty come back as None (checkbox False, checklist []) so that
+        gateway conditions can always refer to them.
+        """
+        if not isinstance(data, Mapping):
+            raise Invalid("a form submission must be an object of field values", form=self.id,
+                          errors=[{"field": "", "reason": "not an object"}])
+        cleaned: dict[str, Any] = {}
+        errors: list[dict[str, str]] = []
+        for component in self.fields:
+            try:
+                cleaned[component.key] = _clean(component, _submitted(data, component))
+            except _FieldError as exc:
+                errors.append({"field": component.key, "reason": str(exc)})
+        known = {c.key for c in self.fields} | {CSRF_FIELD}
+        errors += [{"field": str(k), "reason": "unknown field"} for k in data if k not in known]
+        if errors:
+            summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+            raise Invalid(f"invalid form submission: {summary}", form=self.id, errors=errors)
+        return cleaned
+
+
+def load_form(key: str, forms_dir: Path | None = None) -> FormDefinition:
+    """Read and check `<forms_dir>/<key>.form` (forms_dir defaults to the `forms_dir` setting)."""
+    folder = forms_dir if forms_dir is not None else get_settings().forms_dir
+    path = folder / f"{key}.form"
+    if not isinstance(key, str) or not _FORM_KEY.fullmatch(key) or not path.is_file():
+        # The folder stays out of the message: it is an API response, not a place for server paths.
+        raise Invalid(f"unknown form '{key}' (no such .form definition)", field="form", form=str(key),
+                      reason="unknown form")
+    try:
+        definition = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _malformed(key, f"{path.name} is not valid JSON: {exc}") from None
+    return FormDefinition.from_dict(definition)
+
+
+# --- validating submissions ----------------------------------------------------------------------
+
+
+def _submitted(data: Mapping[str, Any], component: Component) -> Any:
+    # HTML posts repeat a checklist's name once per ticked box; multi-dicts (Starlette's FormData)
+    # give all of them with getlist, a plain dict holds the list (JSON) or a single value.
+    if component.type == "checklist" and hasattr(data, "getlist") and component.key in data:
+        return data.getlist(component.key)
+    return data.get(component.key)
+
+
+def _missing(value: Any) -> bool:
+    # Browsers post untouched inputs as "" (and "   " is no answer either).
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _clean(component: Component, value: Any) -> Any:
+    if component.type == "checkbox":
+        checked = _clean_checkbox(value)
+        if component.rules.required and not checked:
+            raise _FieldError("required")
+        return checked
+    if component.type == "checklist":
+        chosen = _clean_checklist(component, value)
+        if component.rules.required and not chosen:
+            raise _FieldError("required")
+        return chosen
+    if _missing(value):
+        if component.rules.required:
+            raise _FieldError("required")
+        return None
+    return _CLEANERS[component.type](component, value)
+
+
+def _clean_checkbox(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)  # an unticked box is not posted at all
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise _FieldError("must be checked or unchecked (true/false)")
+
+
+def _choose(component: Component, value: Any) -> Any:
+    # Compare as text: HTML posts strings even when the definition's values are numbers.
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        for choice in component.values:
+            if str(choice.value) == str(value).strip():
+                return choice.value
+    raise _FieldError(f"must be one of: {', '.join(str(c.value) for c in component.values)}")
+
+
+def _clean_checklist(component: Component, value: Any) -> list[Any]:
+    if _missing(value):
+        return []
+    items = [value] if isinstance(value, str | int | float) else value
+    if not isinstance(items, list | tuple):
+        raise _FieldError("must be a list of choices")
+    chosen: list[Any] = []
+    for item in items:
+        if _missing(item):
+            continue
+        picked = _choose(component, item)
+        if picked not in chosen:
+            chosen.append(picked)
+    return chosen
+
+
+def _clean_text(component: Component, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _FieldError("must be text")
+    if component.type == "textarea":
+        value = value.replace("\r\n", "\n")  # browsers post CRLF; count a line break as one character
+    rules = component.rules
+    if rules.min_length is not None and len(value) < rules.min_length:
+        raise _FieldError(f"must be at least {rules.min_length} characters")
+    if rules.max_length is not None and len(value) > rules.max_length:
+        raise _FieldError(f"must be at most {rules.max_length} characters")
+    # form-js tests patterns with RegExp.test, i.e. a search anywhere, so we do the same.
+    if rules.pattern and not re.search(rules.pattern, value):
+        raise _FieldError(f"must match the pattern {rules.pattern}")
+    return value
+
+
+def _format_number(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _parse_number(value: Any) -> int | float:
+    if _number(value):
+        number: int | float = value
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        number = float(value.strip())
+    else:
+        raise _FieldError("must be a number")
+    if isinstance(number, float):
+        if not math.isfinite(number):
+            raise _FieldError("must be a number")
+        if number.is_integer():
+            return int(number)
+    return number
+
+
+def _clean_number(component: Component, value: Any) -> int | float:
+    number = _parse_number(value)
+    rules = component.rules
+    if rules.min is not None and number < rules.min:
+        raise _FieldError(f"must be ≥ {_format_number(rules.min)}")
+    if rules.max is not None and number > rules.max:
+        raise _FieldError(f"must be ≤ {_format_number(rules.max)}")
+    return number
+
+
+def _clean_choice(component: Component, value: Any) -> Any:
+    return _choose(component, value)
+
+
+def _clean_datetime(component: Component, value: Any) -> str:
+    if component.subtype == "date":
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()
+        parse, reason = date.fromisoformat, "must be a date (YYYY-MM-DD)"
+    else:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        parse, reason = datetime.fromisoformat, "must be a date and time (YYYY-MM-DDTHH:MM)"
+    if not isinstance(value, str):
+        raise _FieldError(reason)
+    try:
+        parse(value.strip())
+    except ValueError:
+        raise _FieldError(reason) from None
+    return value.strip()
+
+
+_CLEANERS = {
+    "textfield": _clean_text,
+    "textarea": _clean_text,
+    "number": _clean_number,
+    "radio": _clean_choice,
+    "select": _clean_choice,
+    "datetime": _clean_datetime,
+}
+
+
+def errors_by_field(exc: Invalid) -> dict[str, str]:
+    """The `errors` of a failed `validate` as `render_form` wants them: field key -> message."""
+    messages: dict[str, str] = {}
+    for error in exc.detail.get("errors", []):
+        key = error["field"]
+        messages[key] = f"{messages[key]}; {error['reason']}" if key in messages else error["reason"]
+    return messages
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+@lru_cache
+def template_environment() -> Environment:
+    """Jinja2 environment over forms/templates; other pages can extend its `base.html`."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # every value shown may come from a user; never trust it as markup
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _text_blocks(text: str) -> list[dict[str, Any]]:
+    """Split static text into headings ('# ...') and paragraphs; the template escapes both."""
+    blocks: list[dict[str, Any]] = []
+    for chunk in re.split(r"\n\s*\n", text.strip()):
+        heading = _HEADING.fullmatch(chunk.strip())
+        if heading:
+            level = max(2, len(heading.group(1)))  # the page title is the only h1
+            blocks.append({"kind": "heading", "level": level, "text": heading.group(2)})
+        elif chunk.strip():
+            blocks.append({"kind": "paragraph", "text": chunk.strip()})
+    return blocks
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _selected(value: Any) -> set[str]:
+    if _missing(value):
+        return set()
+    items = value if isinstance(value, list | tuple | set) else [value]
+    return {str(item) for item in items}
+
+
+def _view(
+    component: Component, values: Mapping[str, Any] | None, errors: Mapping[str, str]
+) -> dict[str, Any]:
+    if component.key is None:
+        return {"type": "text", "blocks": _text_blocks(component.text)}
+    key = component.key
+    # Values given (a re-shown submission or prefilled variables) win; otherwise the definition's default.
+    if values is not None and key in values:
+        value = values[key]
+        if component.type == "checklist" and hasattr(values, "getlist"):
+            value = values.getlist(key)
+    else:
+        value = component.default
+    element_id = f"f-{key}"
+    error = errors.get(key)
+    hint_id = f"{element_id}-hint" if component.description else None
+    error_id = f"{element_id}-error" if error else None
+    try:
+        checked = _clean_checkbox(value) if component.type == "checkbox" else False
+    except _FieldError:
+        checked = False
+    return {
+        "type": component.type,
+        "key": key,
+        "id": element_id,
+        "label": component.label,
+        "description": component.description,
+        "required": component.rules.required,
+        "value": _as_text(value),
+        "checked": checked,
+        "selected": _selected(value),
+        "choices": [
+            {"id": f"{element_id}-{i}", "label": c.label, "value": str(c.value)}
+            for i, c in enumerate(component.values)
+        ],
+        "input_type": "date" if component.subtype == "date" else "datetime-local",
+        "error": error,
+        "hint_id": hint_id,
+        "error_id": error_id,
+        "describedby": " ".join(i for i in (hint_id, error_id) if i),
+    }
+
+
+def render_form(
+    form: FormDefinition,
+    *,
+    action: str,
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    title: str = "",
+    csrf_token: str | None = None,
+) -> str:
+    """A complete HTML page with `form` posting to `action`; `errors` (field key -> message) are
+    shown next to their fields and summarised at the top."""
+    errors = errors or {}
+    components = [_view(c, values, errors) for c in form.components]
+    labels = {c.key: c.label for c in form.fields}
+    summary = [
+        {"label": labels.get(key, key), "href": f"#f-{key}" if key in labels else None, "message": message}
+        for key, message in sorted(errors.items(), key=lambda item: _field_order(form, item[0]))
+    ]
+    return template_environment().get_template("form.html").render(
+        form_id=form.id,
+        action=action,
+        title=title,
+        components=components,
+        summary=summary,
+        csrf_field=CSRF_FIELD,
+        csrf_token=csrf_token,
+    )
+
+
+def _field_order(form: FormDefinition, key: str) -> int:
+    keys = [c.key for c in form.fields]
+    return keys.index(key) if key in keys else len(keys)
