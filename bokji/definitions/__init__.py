@@ -1,0 +1,1 @@
+"""Deployed process, collaboration and decision definitions: immutable, versioned per key."""

@@ -1,0 +1,179 @@
+"""Deploying definitions and finding them again.
+
+A deployment is validated whole (processes.parsing) before anything is stored; then each process,
+collaboration and decision in it gets the next version of its key. Re-deploying files identical to
+the latest version of every key they define changes nothing. Instances keep the version they
+started on, because a stored deployment is never modified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bokji.config import get_settings
+from bokji.definitions.models import Definition, Deployment
+from bokji.errors import Invalid, NotFound
+from bokji.jobs.handlers import registered_topics
+from processes import cache
+from processes.parsing import Specs, check_bundle
+
+
+@dataclass
+class DeployResult:
+    deployment: Deployment
+    definitions: list[Definition]
+    created: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def checksum(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def _find_form(key: str) -> bytes | None:
+    path = get_settings().forms_dir / f"{key}.form"
+    if "/" in key or ".." in key or not path.is_file():
+        return None
+    return path.read_bytes()
+
+
+def _deployed_files(session: Session):
+    def find(kind: str, key: str) -> dict[str, bytes] | None:
+        definition = latest(session, key, kind=kind, required=False)
+        if definition is None:
+            return None
+        return {n: c.encode() for n, c in definition.deployment.files.items()}
+
+    return find
+
+
+def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str) -> DeployResult:
+    for name in files:
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise Invalid(f"{name!r}: file names must be plain names", file=name, reason="bad file name")
+    try:
+        texts = {name: content.decode("utf-8") for name, content in files.items()}
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"a file is not UTF-8 text: {exc}", reason="not UTF-8") from None
+    digest = checksum(files)
+    bundle = check_bundle(
+        files,
+        known_topics=registered_topics(),
+        find_form=_find_form,
+        find_deployed=_deployed_files(session),
+    )
+    keys = (
+        [("process", k, n) for k, n in bundle.processes.items()]
+        + [("collaboration", k, n) for k, n in bundle.collaborations.items()]
+        + [("decision", k, n) for k, n in bundle.decisions.items()]
+    )
+    # Identical re-deploy: same files, and they are still the latest version of every key.
+    for previous in session.scalars(select(Deployment).where(Deployment.checksum == digest)):
+        current = [latest(session, key, kind=kind, required=False) for kind, key, _ in keys]
+        if all(d is not None and d.deployment_id == previous.id for d in current):
+            return DeployResult(previous, list(previous.definitions), created=False,
+                                warnings=list(previous.warnings))
+    stored = {name: text for name, text in texts.items()}
+    stored.update({n: c.decode("utf-8") for n, c in bundle.files.items() if n not in stored})
+    deployment = Deployment(checksum=digest, files=stored, warnings=bundle.warnings, source=source,
+                            deployed_by=actor)
+    session.add(deployment)
+    session.flush()
+    created = []
+    for kind, key, name in keys:
+        version = (
+            session.scalar(
+                select(func.max(Definition.version)).where(Definition.kind == kind, Definition.key == key)
+            )
+            or 0
+        ) + 1
+        definition = Definition(kind=kind, key=key, version=version, name=name, deployment=deployment)
+        session.add(definition)
+        created.append(definition)
+    session.flush()
+    return DeployResult(deployment, created, created=True, warnings=bundle.warnings)
+
+
+def deploy_directory(session: Session, directory: Path, *, actor: str = "system") -> DeployResult | None:
+    """Deploy the process library (all BPMN, DMN and form files of a folder) as one bundle.
+
+    Unchanged files are a no-op, so this runs at every start-up.
+    """
+    files = {p.name: p.read_bytes() for p in sorted(directory.iterdir())
+             if p.suffix in (".bpmn", ".dmn", ".form") and p.is_file()}
+    if not files:
+        return None
+    return deploy(session, files, actor=actor, source="startup")
+
+
+def latest(session: Session, key: str, *, kind: str | None = None, required: bool = True) -> Definition | None:
+    query = select(Definition).where(Definition.key == key)
+    if kind:
+        query = query.where(Definition.kind == kind)
+    definition = session.scalars(query.order_by(Definition.version.desc()).limit(1)).first()
+    if definition is None and required:
+        raise NotFound(f"no definition with key '{key}' is deployed", field="key")
+    return definition
+
+
+def get_version(session: Session, key: str, version: int | None) -> Definition:
+    if version is None:
+        definition = session.scalars(
+            select(Definition)
+            .where(Definition.key == key, Definition.kind.in_(("process", "collaboration")))
+            .order_by(Definition.version.desc())
+            .limit(1)
+        ).first()
+    else:
+        definition = session.scalars(
+            select(Definition).where(
+                Definition.key == key,
+                Definition.version == version,
+                Definition.kind.in_(("process", "collaboration")),
+            )
+        ).first()
+    if definition is None:
+        what = f"version {version} of '{key}'" if version else f"a process '{key}'"
+        raise NotFound(f"{what} is not deployed", field="key")
+    return definition
+
+
+def list_definitions(session: Session, *, all_versions: bool = False) -> list[Definition]:
+    query = select(Definition).order_by(Definition.key, Definition.version.desc())
+    rows = list(session.scalars(query))
+    if all_versions:
+        return rows
+    seen, out = set(), []
+    for row in rows:
+        if (row.kind, row.key) not in seen:
+            seen.add((row.kind, row.key))
+            out.append(row)
+    return out
+
+
+def specs_of(session: Session, definition: Definition) -> Specs:
+    """Parsed specs for a stored version, from the per-version cache."""
+
+    def load() -> dict[str, bytes]:
+        deployment = session.get(Deployment, definition.deployment_id)
+        return {n: c.encode() for n, c in deployment.files.items()}
+
+    return cache.specs_for(str(definition.deployment_id), definition.key, load)
+
+
+def form_of(session: Session, definition_deployment_id, form_key: str) -> dict | None:
+    deployment = session.get(Deployment, definition_deployment_id)
+    text = deployment.files.get(f"{form_key}.form") if deployment else None
+    if text is None:
+        return None
+    import json
+
+    return json.loads(text)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bokji.db import Base, new_id, utcnow
+
+STAGES = ("application", "investigation", "decision", "payment")
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_process_instance_status_definition_key", "status", "definition_key"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    definition_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("definition.id"))
+    definition_key: Mapped[str] = mapped_column(String(200))
+    definition_version: Mapped[int]
+    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | cancelled | failed
+    stage: Mapped[str | None] = mapped_column(String(32))  # of the standard process, see STAGES
+    office: Mapped[str | None] = mapped_column(String(64))
+    ministry: Mapped[str | None] = mapped_column(String(64))
+    started_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    # Engine state without the spec (processes.runtime); only processes/ reads it.
+    state: Mapped[str] = mapped_column(Text, deferred=True)
+
+
+class ElementHistory(Base):
+    """Each model element an instance went through: the case timeline, the heatmap, the audit."""
+
+    __tablename__ = "element_history"
+    __table_args__ = (UniqueConstraint("instance_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    element_type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(300))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # open | completed | cancelled | error
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

@@ -1,0 +1,151 @@
+"""Starting and advancing process instances.
+
+Every change to an instance happens under `lock` (a transaction-scoped advisory lock on its id),
+so no two processes advance one instance; the state read after taking the lock is the latest
+committed one. The engine runs to the next wait state inside the caller's transaction: state,
+history, tasks and jobs commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from bokji.db import lock_record, utcnow
+from bokji.definitions import service as definitions
+from bokji.definitions.models import Definition
+from bokji.errors import Invalid, NotFound
+from bokji.identity.service import Principal
+from bokji.instances.models import ElementHistory, ProcessInstance
+from bokji.jobs import service as jobs
+from bokji.tasks import service as tasks
+from processes.runtime import Run
+
+
+def start(
+    session: Session,
+    *,
+    key: str,
+    data: dict[str, Any],
+    actor: Principal,
+    business_key: str | None = None,
+    version: int | None = None,
+) -> ProcessInstance:
+    if not isinstance(data, dict):
+        raise Invalid("data must be a JSON object", field="data")
+    definition = definitions.get_version(session, key, version)
+    specs = definitions.specs_of(session, definition)
+    instance = ProcessInstance(
+        id=uuid.uuid4(), definition_id=definition.id, definition_key=definition.key,
+        definition_version=definition.version, business_key=business_key, status="running",
+        stage=None, office=actor.office, ministry=actor.ministry, started_by=actor.username, state="",
+    )
+    session.add(instance)
+    session.flush()
+    lock_record(session, "instance", instance.id)
+    run = Run.start(specs, data)
+    advance_and_save(session, instance, run, actor=actor.username)
+    return instance
+
+
+def get(session: Session, instance_id: uuid.UUID | str) -> ProcessInstance:
+    instance = session.get(ProcessInstance, _uuid(instance_id))
+    if instance is None:
+        raise NotFound(f"instance {instance_id} not found", field="instance_id")
+    return instance
+
+
+def lock(session: Session, instance_id: uuid.UUID | str) -> ProcessInstance:
+    """Take the instance's lock and return its freshly read row."""
+    instance_uuid = _uuid(instance_id)
+    lock_record(session, "instance", instance_uuid)
+    instance = session.scalars(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_uuid)
+        .execution_options(populate_existing=True)
+    ).first()
+    if instance is None:
+        raise NotFound(f"instance {instance_id} not found", field="instance_id")
+    return instance
+
+
+def load_run(session: Session, instance: ProcessInstance) -> Run:
+    definition = session.get(Definition, instance.definition_id)
+    return Run.restore(definitions.specs_of(session, definition), instance.state)
+
+
+def advance_and_save(
+    session: Session, instance: ProcessInstance, run: Run, *, actor: str, acted_on: str | None = None
+) -> None:
+    """Run the engine to its next wait state and write everything that changed.
+
+    `acted_on` is the engine task the actor just completed; its history row gets the actor's name.
+    """
+    result = run.advance()
+    now = utcnow()
+    for event in result.events:
+        who = actor if event.task_id == acted_on or event.element_type == "startEvent" else "system"
+        if event.started:
+            if event.stage:  # entering an element that declares a stage moves the instance there
+                instance.stage = event.stage
+            session.execute(
+                insert(ElementHistory)
+                .values(
+                    instance_id=instance.id, task_id=event.task_id, element_id=event.element_id,
+                    element_type=event.element_type, name=event.name,
+                    stage=instance.stage, actor=who if event.ended else None,
+                    outcome=event.outcome, started_at=now, ended_at=now if event.ended else None,
+                )
+                .on_conflict_do_nothing(index_elements=["instance_id", "task_id"])
+            )
+        elif event.ended:
+            session.execute(
+                update(ElementHistory)
+                .where(ElementHistory.instance_id == instance.id, ElementHistory.task_id == event.task_id)
+                .values(ended_at=now, outcome=event.outcome, actor=who)
+            )
+    tasks.open_for(session, instance, result.human, now=now)
+    jobs.create_for(session, instance.id, result.automated)
+    if result.completed:
+        instance.status = "completed"
+        instance.ended_at = now
+        tasks.cancel_for_instance(session, instance.id)
+    instance.state = run.save()
+    instance.updated_at = now
+
+
+def history(session: Session, instance_id: uuid.UUID) -> list[ElementHistory]:
+    return list(
+        session.scalars(
+            select(ElementHistory)
+            .where(ElementHistory.instance_id == instance_id)
+            .order_by(ElementHistory.started_at, ElementHistory.id)
+        )
+    )
+
+
+def list_instances(
+    session: Session, *, status: str | None = None, key: str | None = None,
+    business_key: str | None = None, limit: int = 100,
+) -> list[ProcessInstance]:
+    query = select(ProcessInstance).order_by(ProcessInstance.started_at.desc()).limit(min(limit, 1000))
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if key:
+        query = query.where(ProcessInstance.definition_key == key)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    return list(session.scalars(query))
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"instance {value!r} not found (not a valid id)", field="instance_id") from None

@@ -1,0 +1,14 @@
+"""Handlers shipped with the platform. Domain handlers (data linkage, payments) register here too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bokji.jobs.handlers import HandlerContext, handler
+
+
+@handler("bokji.noop")
+def noop(ctx: HandlerContext) -> dict[str, Any]:
+    """Does nothing but record when it ran; useful in demos and benchmarks."""
+    return {f"{ctx.element_id}_done_at": datetime.now(UTC).isoformat()}

@@ -1,0 +1,1 @@
+"""Human tasks: the caseworker's work items, their forms, claiming and completion."""

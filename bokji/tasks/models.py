@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bokji.db import Base, utcnow
+
+
+class HumanTask(Base):
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_status_due_at", "status", "due_at"),
+        Index("ix_human_task_candidate_groups", "candidate_groups", postgresql_using="gin"),
+    )
+
+    # The engine's task id: unique, and stable across the instance's saves.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(300))
+    candidate_groups: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+    candidate_users: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)  # username who claimed it
+    form_key: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    office: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    submission: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -1,0 +1,180 @@
+"""Human tasks: opening them from engine waits, listing, claiming and completing them.
+
+Completion validates the submission against the task's form first (422 naming the fields, nothing
+changed), then takes the instance lock and re-reads the task, so of two concurrent completions
+exactly one wins and the other gets 409.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from bokji.db import utcnow
+from bokji.errors import Conflict, Forbidden, Invalid, NotFound
+from bokji.identity.service import Principal
+from bokji.tasks.models import HumanTask
+from processes.timing import due_at
+
+
+def open_for(session: Session, instance, waits, *, now: datetime) -> None:
+    for wait in waits:
+        session.execute(
+            insert(HumanTask)
+            .values(
+                id=uuid.UUID(wait.task_id), instance_id=instance.id, element_id=wait.element_id,
+                name=wait.name, candidate_groups=wait.candidate_groups,
+                candidate_users=wait.candidate_users, assignee=wait.assignee, form_key=wait.form_key,
+                stage=wait.stage or instance.stage, office=instance.office, status="open",
+                due_at=due_at(wait.due, now), created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+
+
+def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
+    session.execute(
+        update(HumanTask)
+        .where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
+        .values(status="cancelled", completed_at=utcnow())
+    )
+
+
+def may_work_on(task: HumanTask, who: Principal) -> bool:
+    """Least privilege: the task's candidate groups/users (or its assignee) and the same office."""
+    if task.office and who.office != task.office:
+        return False
+    if task.assignee == who.username or who.username in (task.candidate_users or []):
+        return True
+    if task.candidate_groups:
+        return who.has_any(set(task.candidate_groups))
+    return who.has_any({"caseworker", "supervisor"})
+
+
+def get(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask:
+    task = session.get(HumanTask, _uuid(task_id))
+    if task is None:
+        raise NotFound(f"task {task_id} not found", field="task_id")
+    if not may_work_on(task, who):
+        raise Forbidden(f"task {task_id} is not in your queue (candidate groups {task.candidate_groups}, "
+                        f"office {task.office})", field="task_id")
+    return task
+
+
+def list_for(session: Session, who: Principal, *, status: str = "open", limit: int = 100) -> list[HumanTask]:
+    query = (
+        select(HumanTask)
+        .where(HumanTask.status == status)
+        .where(or_(HumanTask.office.is_(None), HumanTask.office == who.office))
+        .where(
+            or_(
+                HumanTask.candidate_groups.overlap(sorted(who.roles)),
+                HumanTask.candidate_users.any(who.username),
+                HumanTask.assignee == who.username,
+            )
+        )
+        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at)
+        .limit(min(limit, 500))
+    )
+    return list(session.scalars(query))
+
+
+def claim(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask:
+    task = get(session, task_id, who)
+    claimed = session.execute(
+        update(HumanTask)
+        .where(HumanTask.id == task.id, HumanTask.status == "open",
+               or_(HumanTask.assignee.is_(None), HumanTask.assignee == who.username))
+        .values(assignee=who.username, claimed_at=utcnow())
+        .returning(HumanTask.id)
+    ).scalar()
+    if claimed is None:
+        session.refresh(task)
+        raise _not_open(task, who)
+    session.refresh(task)
+    return task
+
+
+def unclaim(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask:
+    task = get(session, task_id, who)
+    released = session.execute(
+        update(HumanTask)
+        .where(HumanTask.id == task.id, HumanTask.status == "open", HumanTask.assignee == who.username)
+        .values(assignee=None, claimed_at=None)
+        .returning(HumanTask.id)
+    ).scalar()
+    if released is None:
+        session.refresh(task)
+        raise _not_open(task, who)
+    session.refresh(task)
+    return task
+
+
+def form_definition(session: Session, task: HumanTask):
+    """The task's form, as stored with the deployment the instance runs on."""
+    from bokji.definitions.service import form_of
+    from bokji.instances.models import ProcessInstance
+    from forms.schema import FormDefinition
+
+    if not task.form_key:
+        return None
+    instance = session.get(ProcessInstance, task.instance_id)
+    from bokji.definitions.models import Definition
+
+    definition = session.get(Definition, instance.definition_id)
+    raw = form_of(session, definition.deployment_id, task.form_key)
+    return FormDefinition.from_dict(raw) if raw is not None else None
+
+
+def complete(session: Session, task_id: uuid.UUID | str, data: dict[str, Any], who: Principal) -> HumanTask:
+    from bokji.instances import service as instances
+
+    task = get(session, task_id, who)
+    if task.status != "open" or (task.assignee and task.assignee != who.username):
+        raise _not_open(task, who)
+    form = form_definition(session, task)
+    if form is not None:
+        cleaned = form.validate(data)
+    elif data:
+        # A task without a form is a confirmation: its data would become process variables unchecked.
+        raise Invalid(f"task {task.id} has no form, so it takes no data (got {sorted(data)})", field="data")
+    else:
+        cleaned = {}
+
+    instance = instances.lock(session, task.instance_id)
+    task = session.scalars(
+        select(HumanTask).where(HumanTask.id == task.id).execution_options(populate_existing=True)
+    ).one()
+    if task.status != "open" or (task.assignee and task.assignee != who.username):
+        raise _not_open(task, who)
+    if instance.status != "running":
+        raise Conflict(f"instance {instance.id} is {instance.status}", field="task_id")
+    run = instances.load_run(session, instance)
+    run.complete_human_task(str(task.id), cleaned)
+    task.status = "completed"
+    task.completed_at = utcnow()
+    task.completed_by = who.username
+    task.assignee = task.assignee or who.username
+    task.submission = cleaned
+    instances.advance_and_save(session, instance, run, actor=who.username, acted_on=str(task.id))
+    return task
+
+
+def _not_open(task: HumanTask, who: Principal) -> Conflict:
+    if task.status != "open":
+        return Conflict(f"task {task.id} is already {task.status}", field="task_id", status=task.status)
+    return Conflict(f"task {task.id} is claimed by {task.assignee}", field="task_id", assignee=task.assignee)
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"task {value!r} not found (not a valid id)", field="task_id") from None
