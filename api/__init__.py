@@ -1,0 +1,1 @@
+"""HTTP: FastAPI routers and server-rendered pages only. Logic lives in the bokji domain packages."""

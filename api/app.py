@@ -1,0 +1,109 @@
+"""The FastAPI application: routers, pages, static bundles and the error contract.
+
+Errors are JSON `{"error": <class>, "message": <what and why>, ...fields}`; a client never sees a
+stack trace. Domain errors carry their status; a database outage is a 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from api import pages
+from api.deps import NotAuthenticated
+from api.routes import auth, definitions, health, instances, tasks
+from bokji.config import ROOT, get_settings
+from bokji.errors import BokjiError
+
+log = logging.getLogger("bokji.api")
+
+# Browser bundles shipped by npm (npm ci --ignore-scripts), served as they are.
+STATIC_BUNDLES = {
+    "bpmn-js": "bpmn-js/dist",
+    "dmn-js": "dmn-js/dist",
+    "form-js": "@bpmn-io/form-js/dist",
+    "htmx": "htmx.org/dist",
+}
+
+
+def _deploy_library() -> None:
+    from bokji.db import unit_of_work
+    from bokji.definitions.service import deploy_directory
+
+    settings = get_settings()
+    with unit_of_work() as session:
+        result = deploy_directory(session, settings.bpmn_dir)
+    if result is not None:
+        log.info("process library: %s", "deployed" if result.created else "unchanged")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    if get_settings().deploy_on_start:
+        try:
+            _deploy_library()
+        except OperationalError as exc:  # the database may come later; /ready says so meanwhile
+            log.warning("process library not deployed at start-up: %s", exc)
+    yield
+
+
+ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, pages.router)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="bokji", version="0.1.0", lifespan=lifespan,
+                  description="Welfare services as BPMN processes")
+    for router in ROUTERS:
+        app.include_router(router)
+    node_modules = ROOT / "node_modules"
+    for name, path in STATIC_BUNDLES.items():
+        if (node_modules / path).is_dir():
+            app.mount(f"/static/{name}", StaticFiles(directory=node_modules / path), name=name)
+
+    @app.exception_handler(BokjiError)
+    def domain_error(request: Request, exc: BokjiError) -> Response:
+        if "text/html" in request.headers.get("accept", ""):  # a person in a browser, not an API client
+            if isinstance(exc, NotAuthenticated):
+                return RedirectResponse("/login", status_code=303)
+            return pages.message_page(exc.message, status=exc.status_code)
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or "body",
+             "reason": e["msg"]}
+            for e in exc.errors()
+        ]
+        message = "invalid request: " + "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return JSONResponse({"error": "Invalid", "message": message, "errors": errors}, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            return JSONResponse({"error": "Unavailable", "message": "the database is unavailable; retry"},
+                                status_code=503, headers={"Retry-After": "2"})
+        return _internal(exc)
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _internal(exc)
+
+    return app
+
+
+def _internal(exc: Exception) -> JSONResponse:
+    incident = uuid.uuid4().hex[:12]
+    log.exception("unexpected error %s", incident, exc_info=exc)
+    return JSONResponse({"error": "InternalError", "message": f"internal error (reference {incident})"},
+                        status_code=500)
+
+
+app = create_app()

@@ -1,0 +1,113 @@
+"""Server-rendered pages (Jinja2): sign-in, my task queue, and the generic task form.
+
+Pages reuse the same services and the same server-side form validation as the JSON API. The
+session token sits in an HttpOnly, SameSite=Strict cookie, so other sites cannot post forms with it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from api.deps import CASEWORK, TOKEN_COOKIE, SessionDep, requires
+from bokji.config import get_settings
+from bokji.errors import Conflict, Invalid
+from bokji.identity import service as identity
+from bokji.identity.service import Principal
+from bokji.tasks import service as tasks
+from forms.schema import render_form
+
+router = APIRouter(include_in_schema=False)
+Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
+
+_env = Environment(
+    loader=FileSystemLoader(str(get_settings().forms_dir / "templates")),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+def _page(name: str, status: int = 200, **context) -> HTMLResponse:
+    return HTMLResponse(_env.get_template(name).render(**context), status_code=status)
+
+
+def message_page(message: str, *, status: int, title: str = "처리할 수 없습니다 (cannot do this)") -> HTMLResponse:
+    return _page("message.html", status=status, title=title, message=message)
+
+
+@router.get("/login")
+def login_page(error: str | None = None) -> HTMLResponse:
+    return _page("login.html", error=error)
+
+
+@router.post("/login")
+def login(session: SessionDep, username: Annotated[str, Form()], password: Annotated[str, Form()]):
+    user = identity.authenticate(session, username, password)
+    if user is None:
+        return _page("login.html", status=401, error="아이디 또는 비밀번호가 틀립니다 (wrong username or password)")
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, identity.issue_token(user), httponly=True, samesite="strict",
+                        secure=not get_settings().demo, max_age=get_settings().token_minutes * 60)
+    return response
+
+
+@router.get("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+@router.get("/")
+def my_queue(session: SessionDep, who: Worker) -> HTMLResponse:
+    return _page("tasks.html", who=who, tasks=tasks.list_for(session, who))
+
+
+@router.get("/tasks/{task_id}/form")
+def task_form(task_id: str, session: SessionDep, who: Worker) -> HTMLResponse:
+    task = tasks.get(session, task_id, who)
+    form = tasks.form_definition(session, task)
+    if task.status != "open":
+        return _page("message.html", status=409, title=task.name,
+                     message=f"이 업무는 이미 처리되었습니다 (already {task.status})")
+    return HTMLResponse(_render(task, form, values=None, errors=None))
+
+
+@router.post("/tasks/{task_id}/form")
+async def submit_task_form(task_id: str, request: Request, who: Worker) -> HTMLResponse:
+    submitted = await request.form()
+    data = {k: (v if len(vs := submitted.getlist(k)) == 1 else vs) for k, v in submitted.items()}
+    # The form is read asynchronously; the database work runs in the thread pool like `def` routes.
+    return await run_in_threadpool(_submit, task_id, data, who)
+
+
+def _submit(task_id: str, data: dict, who: Principal):
+    from bokji.db import unit_of_work
+
+    # Our own unit of work: a failed validation must roll back, yet still render the page.
+    try:
+        with unit_of_work() as session:
+            task = tasks.complete(session, task_id, data, who)
+            name = task.name
+    except Invalid as exc:
+        with unit_of_work() as session:
+            task = tasks.get(session, task_id, who)
+            form = tasks.form_definition(session, task)
+            errors = {e["field"]: e["reason"] for e in exc.detail.get("errors", [])}
+            return HTMLResponse(_render(task, form, values=data, errors=errors), status_code=422)
+    except Conflict as exc:
+        return _page("message.html", status=409, title="처리 불가 (conflict)", message=exc.message)
+    return _page("message.html", title=name, message="처리되었습니다 (completed)", done=True)
+
+
+def _render(task, form, *, values, errors) -> str:
+    if form is None:
+        from forms.schema import FormDefinition
+
+        form = FormDefinition.from_dict({"id": "confirm", "components": [
+            {"type": "text", "text": "이 업무를 완료합니다 (complete this task)"}]})
+    return render_form(form, action=f"/tasks/{task.id}/form", values=values, errors=errors,
+                       title=task.name or task.element_id)

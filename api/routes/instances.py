@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from api.deps import CASEWORK, READERS, R, SessionDep, requires
+from bokji.identity.service import Principal
+from bokji.instances import service as instances
+from bokji.jobs.models import Job
+from bokji.tasks.models import HumanTask
+
+router = APIRouter(prefix="/instances", tags=["instances"])
+
+
+class StartIn(BaseModel):
+    key: str = Field(min_length=1, max_length=200, description="process (or collaboration) id")
+    version: int | None = Field(None, ge=1, description="pin a version; default the latest")
+    business_key: str | None = Field(None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class HistoryOut(BaseModel):
+    element_id: str
+    element_type: str
+    name: str | None
+    stage: str | None
+    actor: str | None
+    outcome: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class WaitOut(BaseModel):
+    id: str
+    kind: str  # human | job
+    element_id: str
+    name: str | None = None
+    status: str
+
+
+class InstanceOut(BaseModel):
+    id: str
+    key: str
+    version: int
+    business_key: str | None
+    status: str
+    stage: str | None
+    office: str | None
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    waiting: list[WaitOut] = []
+    history: list[HistoryOut] = []
+
+
+def _out(session, instance, *, detail: bool) -> InstanceOut:
+    out = InstanceOut(
+        id=str(instance.id), key=instance.definition_key, version=instance.definition_version,
+        business_key=instance.business_key, status=instance.status, stage=instance.stage,
+        office=instance.office, started_by=instance.started_by, started_at=instance.started_at,
+        ended_at=instance.ended_at,
+    )
+    if detail:
+        out.history = [HistoryOut.model_validate(h, from_attributes=True)
+                       for h in instances.history(session, instance.id)]
+        humans = session.query(HumanTask).filter_by(instance_id=instance.id, status="open").all()
+        jobs = session.query(Job).filter(Job.instance_id == instance.id, Job.status == "queued").all()
+        out.waiting = [WaitOut(id=str(t.id), kind="human", element_id=t.element_id, name=t.name,
+                               status=t.status) for t in humans]
+        out.waiting += [WaitOut(id=str(j.id), kind="job", element_id=j.element_id, status=j.status)
+                        for j in jobs]
+    return out
+
+
+@router.post("", response_model=InstanceOut, status_code=201)
+def start(
+    body: StartIn, session: SessionDep,
+    who: Annotated[Principal, Depends(requires(*CASEWORK, R.ADMIN))],
+) -> InstanceOut:
+    """Start an instance; the engine runs to its first wait state before this returns."""
+    instance = instances.start(session, key=body.key, version=body.version, data=body.data,
+                               business_key=body.business_key, actor=who)
+    return _out(session, instance, detail=True)
+
+
+@router.get("", response_model=list[InstanceOut])
+def list_instances(
+    session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS))],
+    status: str | None = None, key: str | None = None, business_key: str | None = None,
+    limit: int = 100,
+) -> list[InstanceOut]:
+    rows = instances.list_instances(session, status=status, key=key, business_key=business_key,
+                                    limit=limit)
+    return [_out(session, i, detail=False) for i in rows]
+
+
+@router.get("/{instance_id}", response_model=InstanceOut)
+def get_instance(
+    instance_id: str, session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS))],
+) -> InstanceOut:
+    """Status, stage, what it waits for and the element history."""
+    return _out(session, instances.get(session, instance_id), detail=True)

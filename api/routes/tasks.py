@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from api.deps import CASEWORK, SessionDep, requires
+from bokji.identity.service import Principal
+from bokji.tasks import service as tasks
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
+
+
+class TaskOut(BaseModel):
+    id: str
+    instance_id: str
+    element_id: str
+    name: str | None
+    status: str
+    stage: str | None
+    candidate_groups: list[str]
+    assignee: str | None
+    office: str | None
+    form_key: str | None
+    due_at: datetime | None
+    created_at: datetime
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+    form: dict[str, Any] | None = None
+
+
+class CompleteIn(BaseModel):
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def _out(task, form: dict | None = None) -> TaskOut:
+    return TaskOut(
+        id=str(task.id), instance_id=str(task.instance_id), element_id=task.element_id, name=task.name,
+        status=task.status, stage=task.stage, candidate_groups=list(task.candidate_groups or []),
+        assignee=task.assignee, office=task.office, form_key=task.form_key, due_at=task.due_at,
+        created_at=task.created_at, completed_by=task.completed_by, completed_at=task.completed_at,
+        form=form,
+    )
+
+
+@router.get("", response_model=list[TaskOut])
+def my_tasks(session: SessionDep, who: Worker, status: str = "open", limit: int = 100) -> list[TaskOut]:
+    """Tasks in my queue: my roles among the candidate groups, in my office; earliest due first."""
+    return [_out(t) for t in tasks.list_for(session, who, status=status, limit=limit)]
+
+
+@router.get("/{task_id}", response_model=TaskOut)
+def get_task(task_id: str, session: SessionDep, who: Worker) -> TaskOut:
+    task = tasks.get(session, task_id, who)
+    form = tasks.form_definition(session, task)
+    return _out(task, form.raw if form is not None else None)
+
+
+@router.post("/{task_id}/claim", response_model=TaskOut)
+def claim(task_id: str, session: SessionDep, who: Worker) -> TaskOut:
+    """Take the task; 409 if someone else has it or it is done."""
+    return _out(tasks.claim(session, task_id, who))
+
+
+@router.post("/{task_id}/unclaim", response_model=TaskOut)
+def unclaim(task_id: str, session: SessionDep, who: Worker) -> TaskOut:
+    return _out(tasks.unclaim(session, task_id, who))
+
+
+@router.post("/{task_id}/complete", response_model=TaskOut)
+def complete(task_id: str, body: CompleteIn, session: SessionDep, who: Worker) -> TaskOut:
+    """Validate against the task's form (422 naming fields), then complete; 409 if already done."""
+    return _out(tasks.complete(session, task_id, body.data, who))

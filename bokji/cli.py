@@ -1,0 +1,262 @@
+"""The `bokji` command line. Exit codes: 0 ok, 1 failure, 2 rejected input (message names the cause)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bokji.errors import BokjiError
+
+
+def _json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_run(args) -> int:
+    from bokji.launcher import run
+
+    return run(host=args.host, port=args.port, workers=args.workers)
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    uvicorn.run("api.app:app", host=args.host, port=args.port, workers=args.processes,
+                log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from workers.worker import work
+
+    work(burst=args.burst, name=args.name)
+    return 0
+
+
+def cmd_scheduler(args) -> int:
+    from workers.scheduler import run_forever, sweep_once
+
+    if args.once:
+        print(f"re-enqueued {sweep_once()} jobs")
+        return 0
+    run_forever()
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from alembic import command
+    from alembic.config import Config
+
+    from bokji.config import ROOT
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    command.upgrade(config, args.revision)
+    return 0
+
+
+def cmd_seed_demo(args) -> int:
+    from bokji.config import get_settings
+    from bokji.db import unit_of_work
+    from bokji.definitions.service import deploy_directory
+    from bokji.identity.service import seed_demo_users
+
+    with unit_of_work() as session:
+        created = seed_demo_users(session)
+        result = deploy_directory(session, get_settings().bpmn_dir)
+    print(f"demo users created: {', '.join(created) or 'none (already there)'}")
+    if result is not None:
+        print(f"process library: {'deployed' if result.created else 'unchanged'}")
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    from bokji.db import unit_of_work
+    from bokji.definitions.service import deploy
+
+    files: dict[str, bytes] = {}
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            raise _Usage(f"{name}: no such file")
+        if path.name in files:
+            raise _Usage(f"{path.name}: given twice")
+        files[path.name] = path.read_bytes()
+    with unit_of_work() as session:
+        result = deploy(session, files, actor=args.actor, source="cli")
+        out = {
+            "deployment_id": str(result.deployment.id), "created": result.created,
+            "definitions": [{"kind": d.kind, "key": d.key, "version": d.version} for d in result.definitions],
+            "warnings": result.warnings,
+        }
+    for warning in out["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    _json(out)
+    return 0
+
+
+def cmd_definitions(args) -> int:
+    from bokji.db import unit_of_work
+    from bokji.definitions.service import list_definitions
+
+    with unit_of_work() as session:
+        rows = [{"kind": d.kind, "key": d.key, "version": d.version, "name": d.name,
+                 "deployed_at": d.deployed_at} for d in list_definitions(session, all_versions=args.all)]
+    _json(rows)
+    return 0
+
+
+def _actor(username: str):
+    from sqlalchemy import select
+
+    from bokji.db import unit_of_work
+    from bokji.identity.models import User
+    from bokji.identity.service import Principal
+
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise _Usage(f"--as {username}: no such user")
+        return Principal.of(user)
+
+
+def cmd_start(args) -> int:
+    from bokji.db import unit_of_work
+    from bokji.instances.service import start
+
+    try:
+        data = json.loads(args.data)
+    except ValueError as exc:
+        raise _Usage(f"--data is not valid JSON: {exc}") from None
+    who = _actor(args.as_user)
+    with unit_of_work() as session:
+        instance = start(session, key=args.key, version=args.version, data=data,
+                         business_key=args.business_key, actor=who)
+        out = {"id": str(instance.id), "status": instance.status, "stage": instance.stage}
+    _json(out)
+    return 0
+
+
+def cmd_instance(args) -> int:
+    from bokji.db import unit_of_work
+    from bokji.instances import service as instances
+
+    with unit_of_work() as session:
+        instance = instances.get(session, args.id)
+        out = {
+            "id": str(instance.id), "key": instance.definition_key, "version": instance.definition_version,
+            "business_key": instance.business_key, "status": instance.status, "stage": instance.stage,
+            "history": [{"element": h.element_id, "type": h.element_type, "stage": h.stage,
+                         "actor": h.actor, "outcome": h.outcome, "started_at": h.started_at,
+                         "ended_at": h.ended_at} for h in instances.history(session, instance.id)],
+        }
+    _json(out)
+    return 0
+
+
+def cmd_admin_create(args) -> int:
+    from bokji.db import unit_of_work
+    from bokji.identity.service import create_user
+
+    password = args.password or getpass.getpass("password: ")
+    with unit_of_work() as session:
+        create_user(session, username=args.username, password=password, roles=args.roles.split(","),
+                    display_name=args.name, office=args.office, ministry=args.ministry)
+    print(f"user {args.username} created")
+    return 0
+
+
+class _Usage(BokjiError):
+    exit_code = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bokji", description="Welfare services as BPMN processes")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="the whole platform with private PostgreSQL and Redis (Ctrl-C stops)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("serve", help="the HTTP API and pages")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--processes", type=int, default=1)
+    p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("worker", help="an RQ worker for automated tasks")
+    p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    p.add_argument("--name")
+    p.set_defaults(fn=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="periodic sweeps (lost jobs; timers later)")
+    p.add_argument("--once", action="store_true")
+    p.set_defaults(fn=cmd_scheduler)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(fn=cmd_migrate)
+
+    p = sub.add_parser("seed-demo", help="demo users and the process library (demo mode only)")
+    p.set_defaults(fn=cmd_seed_demo)
+
+    p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN/form files as one version")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--actor", default=getpass.getuser())
+    p.set_defaults(fn=cmd_deploy)
+
+    p = sub.add_parser("definitions", help="list deployed definitions")
+    p.add_argument("--all", action="store_true", help="every version, not only the latest")
+    p.set_defaults(fn=cmd_definitions)
+
+    p = sub.add_parser("start", help="start an instance")
+    p.add_argument("key")
+    p.add_argument("--data", default="{}", help="JSON object")
+    p.add_argument("--business-key")
+    p.add_argument("--version", type=int)
+    p.add_argument("--as", dest="as_user", required=True, help="username acting")
+    p.set_defaults(fn=cmd_start)
+
+    p = sub.add_parser("instance", help="show an instance with its history")
+    p.add_argument("id")
+    p.set_defaults(fn=cmd_instance)
+
+    admin = sub.add_parser("admin", help="user administration").add_subparsers(dest="admin", required=True)
+    p = admin.add_parser("create", help="create a user (the first admin in production)")
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", help="prompted for when omitted")
+    p.add_argument("--roles", default="admin", help="comma-separated")
+    p.add_argument("--name")
+    p.add_argument("--office")
+    p.add_argument("--ministry")
+    p.set_defaults(fn=cmd_admin_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except BokjiError as exc:
+        print(f"bokji {args.command}: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an outage or a bug: say what, not a stack trace
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            print(f"bokji {args.command}: the database is unavailable ({exc.orig})", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

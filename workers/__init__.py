@@ -1,0 +1,1 @@
+"""RQ job entry points only. Each takes ids, loads state itself and owns its unit of work."""
