@@ -1,0 +1,195 @@
+"""Test fixtures: real PostgreSQL and Redis (started by scripts/services.sh), schema by Alembic.
+
+Many tests run workers or the API as separate processes, which only see committed rows; so instead
+of per-test rollback every test starts from truncated tables and a flushed Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _service_env() -> dict[str, str]:
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return {}
+    subprocess.run([str(ROOT / "scripts" / "services.sh"), "up"], check=True)
+    out = subprocess.run([str(ROOT / "scripts" / "services.sh"), "env"], check=True, capture_output=True,
+                         text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        if line.startswith("export "):
+            name, _, value = line[len("export "):].partition("=")
+            env[name] = shlex.split(value)[0] if value else ""
+    return env
+
+
+os.environ.update(_service_env())
+os.environ["BOKJI_ENV"] = "test"
+os.environ["BOKJI_HANDLER_MODULES"] = "tests.handlers"
+os.environ["BOKJI_DEPLOY_ON_START"] = "false"
+os.environ.setdefault("BOKJI_SWEEPER_INTERVAL", "0.5")
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+DATABASE_URL = os.environ["DATABASE_URL"]
+REDIS_URL = os.environ["REDIS_URL"]
+DEMO_PASSWORD = "bokji-demo-2026"
+TABLES = ["element_history", "human_task", "job", "process_instance", "definition", "deployment", "app_user",
+          "test_side_effect"]
+
+
+def _recreate_database() -> None:
+    url = make_url(DATABASE_URL)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": url.database})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[None]:
+    _recreate_database()
+    from bokji.cli import main
+
+    assert main(["migrate"]) == 0
+    from bokji.db import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text("CREATE TABLE test_side_effect (job_id text PRIMARY KEY, instance_id text, "
+                          "amount bigint, at timestamptz DEFAULT now())"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def clean_state(database) -> Iterator[None]:
+    from bokji.db import get_engine, unit_of_work
+    from bokji.identity.service import seed_demo_users
+    from bokji.queue import redis_connection
+    from processes import cache
+
+    with get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    redis_connection().flushdb()
+    cache.clear()
+    with unit_of_work() as session:
+        seed_demo_users(session)
+    yield
+
+
+@pytest.fixture
+def client():
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture
+def login(client) -> Callable[[str], dict[str, str]]:
+    def headers(username: str) -> dict[str, str]:
+        r = client.post("/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return headers
+
+
+def fixture_files(*names: str) -> list[tuple[str, tuple[str, bytes]]]:
+    out = []
+    for name in names:
+        path = FIXTURES / "bpmn" / name
+        out.append(("files", (path.name, path.read_bytes())))
+    return out
+
+
+@pytest.fixture
+def deploy(client, login) -> Callable[..., dict]:
+    def do(*names: str, expect: int = 201) -> dict:
+        r = client.post("/definitions", files=fixture_files(*names), headers=login("designer"))
+        assert r.status_code == expect, r.text
+        return r.json()
+
+    return do
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+class Proc:
+    """A bokji CLI command (or another command) running as its own process group."""
+
+    def __init__(self, *args: str, command: list[str] | None = None, **env: str) -> None:
+        self.args = args
+        self.popen = subprocess.Popen(
+            (command or [sys.executable, "-m", "bokji.cli"]) + list(args), cwd=ROOT, env=subprocess_env(**env),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> str:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        return self.popen.stdout.read() if self.popen.stdout else ""
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., Proc]]:
+    procs: list[Proc] = []
+
+    def start(*args: str, **env: str) -> Proc:
+        proc = Proc(*args, **env)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.stop()
+
+
+@pytest.fixture
+def spawn_rq(spawn) -> Callable[[], Proc]:
+    """RQ's own `rq worker` command on bokji's queue (SimpleWorker, see workers/worker.py)."""
+
+    def start() -> Proc:
+        rq = str(Path(sys.executable).parent / "rq")
+        return spawn("worker", "-w", "rq.worker.SimpleWorker", "--url", REDIS_URL, "bokji",
+                     command=[rq])
+
+    return start
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30, what: str = "condition") -> object:
+    """Poll until `condition()` is truthy; tests wait on conditions, never on fixed sleeps."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

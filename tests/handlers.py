@@ -1,0 +1,20 @@
+"""Handlers used by tests (loaded in worker subprocesses through BOKJI_HANDLER_MODULES).
+
+`test.record_payment` writes a side-effect row keyed by the job id in the job's own transaction,
+so a test can prove each side effect exists exactly once. The table is made by tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from bokji.jobs.handlers import HandlerContext, handler
+
+
+@handler("test.record_payment")
+def record_payment(ctx: HandlerContext) -> dict:
+    ctx.session.execute(
+        text("INSERT INTO test_side_effect (job_id, instance_id, amount) VALUES (:j, :i, :a)"),
+        {"j": ctx.job_id, "i": ctx.instance_id, "a": int(ctx.input.get("monthly_amount") or 0)},
+    )
+    return {"payment_reference": f"PAY-{ctx.job_id[:8]}"}

@@ -1,0 +1,91 @@
+"""The caseworker's pages in real headless Chromium against the API running as its own process."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+
+import httpx
+import pytest
+
+from tests.conftest import wait_for
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(spawn) -> str:
+    port = _free_port()
+    proc = spawn("serve", "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.popen.poll() is None, proc.stop()
+        try:
+            return httpx.get(f"{url}/ready", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, timeout=30, what="API server ready")
+    return url
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        yield page
+        browser.close()
+
+
+def test_caseworker_signs_in_and_completes_a_task_form(server, page, client, login, deploy):
+    deploy("review_and_pay.bpmn")
+    instance = client.post("/instances", json={"key": "review_and_pay", "business_key": "APP-7"},
+                           headers=login("caseworker")).json()
+    task_id = instance["waiting"][0]["id"]
+
+    page.goto(f"{server}/")
+    assert "/login" in page.url  # not signed in: sent to the sign-in page
+    page.fill("#username", "caseworker")
+    page.fill("#password", "bokji-demo-2026")
+    page.click("#submit")
+    page.wait_for_selector("#task-list")
+    page.click(f"tr[data-task='{task_id}'] a")
+    page.wait_for_selector("form")
+    assert page.locator("h1").first.inner_text().startswith("Caseworker review")
+
+    # Invalid: the server re-renders the form with the error next to each failing field.
+    page.click("#submit")
+    page.wait_for_selector(".field-error[data-field='decision']")
+    assert page.locator(".field-error[data-field='comment']").count() == 1
+    assert client.get(f"/tasks/{task_id}", headers=login("caseworker")).json()["status"] == "open"
+
+    page.check("input[name='decision'][value='reject']")
+    page.fill("[name='comment']", "<b>소득 초과</b>")
+    page.click("#submit")
+    page.wait_for_selector("#message[data-done='true']")
+    body = wait_for(lambda: (b := client.get(f"/instances/{instance['id']}",
+                                              headers=login("caseworker")).json())["status"] == "completed"
+                    and b, what="instance completed")
+    assert body["history"][-1]["element_id"] == "end_rejected"
+    task = client.get(f"/tasks/{task_id}", headers=login("caseworker")).json()
+    assert task["completed_by"] == "caseworker"
+
+
+def test_wrong_password_shows_an_error(server, page):
+    page.goto(f"{server}/login")
+    page.fill("#username", "caseworker")
+    page.fill("#password", "not-the-password")
+    page.click("#submit")
+    assert "틀립니다" in page.locator("#login-error").inner_text()
