@@ -49,8 +49,15 @@ class Settings(BaseSettings):
 
     # Intervals (seconds). Tests shorten them; nothing in the code hard-codes a period.
     job_timeout: int = 300  # RQ hard limit for one job
-    sweeper_interval: float = 10.0  # how often the scheduler re-enqueues lost jobs
-    job_requeue_after: float = 60.0  # a queued job not started this long is handed to RQ again
+    job_lease: float = 330.0  # a claimed job not finished by then is taken back (its worker died)
+    job_max_attempts: int = 3  # then the job becomes an incident; a task's `retries` property overrides
+    retry_backoff_base: float = 5.0  # first retry after ~base, then base*2, base*4, ...
+    retry_backoff_max: float = 3600.0
+    retry_jitter: float = 0.2  # +-20 % so that retries of a failed agency do not arrive together
+    scheduler_poll: float = 1.0  # how often the scheduler looks for due timers and jobs
+    sweeper_interval: float = 5.0  # how often it checks Redis for lost jobs and expired leases
+    job_enqueue_grace: float = 5.0  # a job handed to Redis this recently is not checked for loss
+    external_lock_max: float = 3600.0  # longest lock an external worker may ask for
     db_statement_timeout_ms: int = 30_000
 
     @model_validator(mode="after")

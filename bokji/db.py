@@ -8,6 +8,7 @@ sees a job whose rows are not yet visible, and a rolled-back request enqueues no
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -52,7 +53,11 @@ def get_engine(url: str | None = None) -> Engine:
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args={"options": f"-c statement_timeout={settings.db_statement_timeout_ms}"},
+        connect_args={
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            # Shown in pg_stat_activity: which bokji process holds a connection or a lock.
+            "application_name": f"bokji-{os.environ.get('BOKJI_PROCESS', 'app')}-{os.getpid()}",
+        },
     )
 
 

@@ -34,10 +34,28 @@ def enqueue_job(job_id: str) -> bool:
     settings = get_settings()
     try:
         job_queue().enqueue(
-            RUN_JOB, job_id, job_id=f"bokji-{job_id}", job_timeout=settings.job_timeout,
+            RUN_JOB, job_id, job_id=rq_job_id(job_id), job_timeout=settings.job_timeout,
             result_ttl=600, failure_ttl=86_400,
         )
         return True
     except RedisError as exc:
         log.warning("could not hand job %s to Redis (%s); the sweeper will retry", job_id, exc)
         return False
+
+
+def rq_job_id(job_id: str) -> str:
+    return f"bokji-{job_id}"
+
+
+LIVE_STATUSES = {b"queued", b"started", b"deferred", b"scheduled"}
+
+
+def missing_jobs(job_ids: list[str]) -> set[str]:
+    """Which of these jobs Redis will not run: gone (Redis restarted empty or was flushed), or
+    ended in RQ while the database still has them queued (e.g. a worker failed to reach PostgreSQL)."""
+    if not job_ids:
+        return set()
+    pipe = redis_connection().pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hget(f"rq:job:{rq_job_id(job_id)}", "status")
+    return {job_id for job_id, status in zip(job_ids, pipe.execute(), strict=True) if status not in LIVE_STATUSES}

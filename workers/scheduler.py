@@ -1,7 +1,10 @@
-"""The scheduler process: periodic sweeps that rebuild Redis from the database.
+"""The scheduler process: fires due timers and keeps Redis in step with the database.
 
-Now: re-enqueue queued jobs that Redis lost (Redis keeps nothing on disk). Timers, leases and
-retry backoff join this loop with the durable-execution work.
+Every `scheduler_poll` seconds: timers that are due fire (the instance advances), and handler jobs
+whose retry time came are handed to Redis. Every `sweeper_interval` seconds: leases that ran out are
+taken back (their worker died) and queued jobs that Redis lost (a restart, a FLUSHALL) are enqueued
+again. Everything it needs is in the database, so a killed scheduler loses nothing: the next one
+picks up where it stopped. Several schedulers may run; row locks keep them from doing work twice.
 """
 
 from __future__ import annotations
@@ -9,30 +12,58 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from bokji.config import get_settings
 from bokji.db import unit_of_work
+from bokji.instances import service as instances
 from bokji.jobs import service as jobs
+from bokji.queue import redis_connection
 
 log = logging.getLogger("bokji.scheduler")
+HEARTBEAT = "bokji:scheduler:heartbeat"  # seen by /ready; expires when no scheduler runs
 
 
-def sweep_once() -> int:
+def fire_due_timers() -> int:
     with unit_of_work() as session:
-        ids = jobs.requeue_stale(session, get_settings().job_requeue_after)
-    if ids:
-        log.info("re-enqueued %d jobs", len(ids))
-    return len(ids)
+        due = instances.due_timer_instances(session)
+    fired = 0
+    for instance_id in due:
+        try:
+            with unit_of_work() as session:
+                fired += instances.fire_timers(session, instance_id)
+        except Exception as exc:  # one broken instance must not stop the others' timers
+            log.warning("timer of instance %s failed: %s", instance_id, exc)
+    return fired
+
+
+def tick(*, sweep: bool) -> dict[str, int]:
+    """One round of the loop; returns what it did (for logs and tests)."""
+    done = {"timers": fire_due_timers()}
+    with unit_of_work() as session:
+        if sweep:
+            done["reclaimed"] = len(jobs.reclaim_expired_leases(session))
+        done["enqueued"] = len(jobs.enqueue_due(session, check_redis=sweep))
+    settings = get_settings()
+    redis_connection().set(HEARTBEAT, f"{time.time():.3f}",
+                           px=int(1000 * max(10 * settings.scheduler_poll, 2 * settings.sweeper_interval, 5)))
+    return done
 
 
 def run_forever(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    interval = get_settings().sweeper_interval
+    settings = get_settings()
+    last_sweep = 0.0
     while not stop.is_set():
+        sweep = time.monotonic() - last_sweep >= settings.sweeper_interval
         try:
-            sweep_once()
+            done = tick(sweep=sweep)
+            if sweep:
+                last_sweep = time.monotonic()
+            if any(done.values()):
+                log.info("scheduler: %s", done)
         except Exception as exc:  # a database or Redis outage: keep the loop alive and try again
-            log.warning("sweep failed: %s", exc)
-        stop.wait(interval)
+            log.warning("scheduler round failed: %s", exc)
+        stop.wait(settings.scheduler_poll)

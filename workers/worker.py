@@ -7,11 +7,16 @@ the per-version spec cache on every job. Isolation comes from running several wo
 
 from __future__ import annotations
 
+import faulthandler
+import signal
+
 from rq import SimpleWorker
 
 from bokji.queue import job_queue, redis_connection
 
 
 def work(*, burst: bool = False, name: str | None = None) -> bool:
+    # `kill -USR1 <pid>` prints every thread's stack: how an operator sees where a worker hangs.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     worker = SimpleWorker([job_queue()], connection=redis_connection(), name=name)
     return worker.work(burst=burst, logging_level="WARNING")

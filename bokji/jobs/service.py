@@ -1,28 +1,50 @@
-"""Creating job rows for automated tasks and executing them exactly once."""
+"""Automated tasks as job rows: create, claim under a lease, complete exactly once, retry, incident.
+
+At-least-once delivery (RQ, the sweeper, external workers retrying) plus a database check at
+completion gives exactly-once effects: a job completes only while its row is `running` under the
+attempt number the completer claimed, inside the same transaction as the handler's writes and the
+instance's advance. Anything else rolls back.
+"""
 
 from __future__ import annotations
 
 import json
+import random
+import traceback
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from bokji import queue
+from bokji.config import get_settings
 from bokji.db import after_commit, utcnow
-from bokji.errors import Conflict
+from bokji.errors import Conflict, Invalid, NotFound
 from bokji.jobs.handlers import HandlerContext, get_handler
 from bokji.jobs.models import Job
 
 
-class AlreadyDone(Exception):
-    """Another delivery of the same job won; this one's transaction must roll back."""
+class AlreadyDone(Conflict):
+    """Another delivery of the same job won (or the lease was lost); this transaction must roll back."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} was completed or taken over by another attempt", field="id")
 
 
+@dataclass(frozen=True)
+class Claim:
+    job_id: str
+    attempt: int
+
+
+# ---- creating ----------------------------------------------------------------------------------
 def create_for(session: Session, instance_id: uuid.UUID, waits) -> list[uuid.UUID]:
     """One job per waiting automated task (idempotent per instance and engine task)."""
+    settings = get_settings()
     created = []
     now = utcnow()
     for wait in waits:
@@ -32,94 +54,297 @@ def create_for(session: Session, instance_id: uuid.UUID, waits) -> list[uuid.UUI
             .values(
                 id=uuid.uuid4(), instance_id=instance_id, task_id=wait.task_id, element_id=wait.element_id,
                 topic=wait.topic, kind=kind, status="queued", input=wait.input, attempts=0,
-                created_at=now, enqueued_at=now if kind == "handler" else None,
+                max_attempts=wait.retries or settings.job_max_attempts, next_run_at=now, created_at=now,
+                enqueued_at=now if kind == "handler" else None,
             )
             .on_conflict_do_nothing(index_elements=["instance_id", "task_id"])
             .returning(Job.id)
         ).scalar()
         if job_id is not None and kind == "handler":
             created.append(job_id)
-            after_commit(session, lambda j=str(job_id): queue.enqueue_job(j))
+            _enqueue_after_commit(session, job_id)
     return created
+
+
+def _enqueue_after_commit(session: Session, job_id: uuid.UUID) -> None:
+    after_commit(session, lambda j=str(job_id): queue.enqueue_job(j))
 
 
 def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
     session.execute(
-        update(Job).where(Job.instance_id == instance_id, Job.status == "queued")
-        .values(status="cancelled", finished_at=utcnow())
+        update(Job)
+        .where(Job.instance_id == instance_id, Job.status.in_(("queued", "running", "incident")))
+        .values(status="cancelled", finished_at=utcnow(), locked_by=None, locked_until=None)
     )
 
 
-def execute(session: Session, job_id: str) -> str:
-    """Run the handler and complete the task in one transaction. Returns what happened."""
-    from bokji.instances import service as instances
+def cancel_for_tasks(session: Session, instance_id: uuid.UUID, task_ids: list[str]) -> None:
+    """Jobs whose engine task was cancelled (e.g. by an interrupting boundary event)."""
+    if task_ids:
+        session.execute(
+            update(Job)
+            .where(Job.instance_id == instance_id, Job.task_id.in_(task_ids),
+                   Job.status.in_(("queued", "running", "incident")))
+            .values(status="cancelled", finished_at=utcnow(), locked_by=None, locked_until=None)
+        )
 
-    job = session.get(Job, uuid.UUID(job_id))
-    if job is None or job.status != "queued":
-        return "skipped"
+
+# ---- claiming and completing ---------------------------------------------------------------------
+def claim(session: Session, job_id: str, worker: str, *, lease: float | None = None) -> Claim | None:
+    """Take a due queued job under a lease; None if it is not due, taken, done or gone."""
+    from bokji.instances.models import ProcessInstance
+
+    now = utcnow()
+    running = select(ProcessInstance.id).where(ProcessInstance.id == Job.instance_id,
+                                               ProcessInstance.status == "running").exists()
+    row = session.execute(
+        update(Job)
+        .where(Job.id == _uuid(job_id), Job.status == "queued", Job.next_run_at <= now, running)
+        .values(status="running", locked_by=worker, attempts=Job.attempts + 1,
+                locked_until=now + timedelta(seconds=lease or get_settings().job_lease))
+        .returning(Job.attempts)
+    ).first()
+    return Claim(job_id, row.attempts) if row else None
+
+
+def execute(session: Session, claim: Claim) -> str:
+    """Run the handler and complete the task in one transaction."""
+    job = session.get(Job, _uuid(claim.job_id))
     handler = get_handler(job.topic)
     if handler is None:
-        return "no-handler"
+        raise LookupError(f"no handler is registered for topic '{job.topic}' in this worker")
+    from bokji.instances import service as instances
+
     instance = instances.get(session, job.instance_id)
     ctx = HandlerContext(
-        session=session, job_id=job_id, instance_id=str(job.instance_id),
+        session=session, job_id=claim.job_id, instance_id=str(job.instance_id),
         business_key=instance.business_key, element_id=job.element_id, topic=job.topic,
-        input=dict(job.input), attempt=job.attempts + 1,
+        input=dict(job.input), attempt=claim.attempt,
     )
-    result = handler(ctx) or {}
-    result = _json_safe(result, job.topic)
+    result = json_safe(handler(ctx) or {}, job.topic)
+    return complete(session, claim, result, actor=f"worker:{job.topic}")
 
-    # Only now hold the instance: the handler's time never blocks other work on the case.
+
+def complete(session: Session, claim: Claim, result: dict[str, Any], *, actor: str) -> str:
+    """Finish the claimed attempt: complete the engine task and advance, or raise AlreadyDone."""
+    from bokji.instances import service as instances
+
+    job = session.get(Job, _uuid(claim.job_id))
+    # Only now hold the instance: a slow handler never blocks other work on the case.
     instance = instances.lock(session, job.instance_id)
-    job = session.scalars(select(Job).where(Job.id == job.id).execution_options(populate_existing=True)).one()
-    if job.status != "queued":
-        raise AlreadyDone(job_id)
+    job = _fresh(session, job.id)
+    if job.status != "running" or job.attempts != claim.attempt:
+        raise AlreadyDone(claim.job_id)
+    job.locked_by, job.locked_until, job.finished_at = None, None, utcnow()
+    if instance.status == "suspended":
+        raise Suspended(str(instance.id))  # rolls back the handler's writes; the worker releases the job
     if instance.status != "running":
         job.status = "cancelled"
-        job.finished_at = utcnow()
         return "cancelled"
     run = instances.load_run(session, instance)
     try:
         run.complete_automated_task(job.task_id, result)
     except Conflict:
-        job.status = "cancelled"  # the task left the instance (e.g. an interrupting event)
-        job.finished_at = utcnow()
+        job.status = "cancelled"  # the task left the instance (an interrupting event took it)
         return "cancelled"
     job.status = "done"
     job.result = result
-    job.attempts += 1
-    job.finished_at = utcnow()
-    instances.advance_and_save(session, instance, run, actor=f"worker:{job.topic}", acted_on=job.task_id)
+    instances.advance_and_save(session, instance, run, actor=actor, acted_on=job.task_id)
     return "done"
 
 
-def record_failure(session: Session, job_id: str, error: str) -> None:
-    job = session.get(Job, uuid.UUID(job_id), with_for_update=True)
-    if job is None or job.status != "queued":
-        return
-    job.attempts += 1
-    job.last_error = error[:4000]
-    job.status = "failed"
-    job.finished_at = utcnow()
+class Suspended(Conflict):
+    """The instance was suspended meanwhile: the attempt is given back; resume re-enqueues the job."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"instance {instance_id} is suspended", field="processInstanceId")
 
 
-def _json_safe(result: Any, topic: str) -> dict[str, Any]:
+def release(session: Session, claim: Claim) -> None:
+    """Give a claimed attempt back untouched (not counted as a failure)."""
+    session.execute(
+        update(Job)
+        .where(Job.id == _uuid(claim.job_id), Job.status == "running", Job.attempts == claim.attempt)
+        .values(status="queued", attempts=Job.attempts - 1, locked_by=None, locked_until=None)
+    )
+
+
+def record_failure(session: Session, claim: Claim, exc: BaseException | str, *,
+                   retries_left: int | None = None, retry_in: float | None = None) -> str:
+    """The attempt failed (its transaction rolled back). Retry with backoff, or open an incident."""
+    job = session.get(Job, _uuid(claim.job_id), with_for_update=True)
+    if job is None or job.status != "running" or job.attempts != claim.attempt:
+        return "stale"
+    message = str(exc) if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    job.last_error = message[:2000]
+    if not isinstance(exc, str):
+        job.error_stack = "".join(traceback.format_exception(exc))[-20_000:]
+    job.locked_by = job.locked_until = None
+    if retries_left is not None:  # an external worker decides, as in Camunda's failure API
+        job.max_attempts = job.attempts + max(retries_left, 0)
+    if job.attempts >= job.max_attempts:
+        job.status = "incident"
+        job.finished_at = utcnow()
+        return "incident"
+    job.status = "queued"
+    job.next_run_at = utcnow() + timedelta(seconds=retry_in if retry_in is not None else backoff(job.attempts))
+    return "retry"
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before the next try: base * 2^(attempt-1), capped, with +-jitter."""
+    settings = get_settings()
+    delay = min(settings.retry_backoff_base * 2 ** max(attempt - 1, 0), settings.retry_backoff_max)
+    return delay * (1 + random.uniform(-settings.retry_jitter, settings.retry_jitter))
+
+
+# ---- the scheduler's sweeps ------------------------------------------------------------------------
+def reclaim_expired_leases(session: Session) -> list[str]:
+    """Running jobs whose lease ran out (the worker died or hung): back to queued, or incident."""
+    now = utcnow()
+    expired = session.scalars(
+        select(Job).where(Job.status == "running", Job.locked_until < now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for job in expired:
+        job.last_error = f"lease expired (held by {job.locked_by}); the worker died or took too long"
+        job.locked_by = job.locked_until = None
+        if job.attempts >= job.max_attempts:
+            job.status, job.finished_at = "incident", now
+        else:
+            job.status, job.next_run_at = "queued", now
+            if job.kind == "handler":
+                job.enqueued_at = now
+                _enqueue_after_commit(session, job.id)
+    return [str(j.id) for j in expired]
+
+
+def enqueue_due(session: Session, *, check_redis: bool) -> list[str]:
+    """Hand due handler jobs to Redis: retries whose backoff passed, and jobs Redis lost."""
+    settings = get_settings()
+    now = utcnow()
+    from bokji.instances.models import ProcessInstance
+
+    candidates = session.scalars(
+        select(Job)
+        .join(ProcessInstance, ProcessInstance.id == Job.instance_id)
+        .where(Job.status == "queued", Job.kind == "handler", Job.next_run_at <= now,
+               ProcessInstance.status == "running")
+        .order_by(Job.next_run_at)
+        .limit(5000)
+        .with_for_update(of=Job, skip_locked=True)
+    ).all()
+    grace = now - timedelta(seconds=settings.job_enqueue_grace)
+    due = [j for j in candidates if j.enqueued_at is None or j.enqueued_at < j.next_run_at]
+    if check_redis:
+        settled = [j for j in candidates if j not in due and j.enqueued_at < grace]
+        missing = queue.missing_jobs([str(j.id) for j in settled])
+        due += [j for j in settled if str(j.id) in missing]
+    for job in due:
+        job.enqueued_at = now
+        _enqueue_after_commit(session, job.id)
+    return [str(j.id) for j in due]
+
+
+# ---- incidents --------------------------------------------------------------------------------------
+def incidents(session: Session, *, limit: int = 100) -> list[Job]:
+    return list(session.scalars(
+        select(Job).where(Job.status == "incident").order_by(Job.finished_at.desc()).limit(min(limit, 1000))
+    ))
+
+
+def retry_incident(session: Session, job_id: str, *, attempts: int = 1) -> Job:
+    if attempts < 1 or attempts > 100:
+        raise Invalid("attempts must be between 1 and 100", field="attempts")
+    job = session.get(Job, _uuid(job_id), with_for_update=True)
+    if job is None:
+        raise NotFound(f"job {job_id} not found", field="job_id")
+    if job.status != "incident":
+        raise Conflict(f"job {job_id} is {job.status}, not an incident", field="job_id", status=job.status)
+    now = utcnow()
+    job.status, job.next_run_at, job.finished_at = "queued", now, None
+    job.max_attempts = job.attempts + attempts
+    if job.kind == "handler":
+        job.enqueued_at = now
+        _enqueue_after_commit(session, job.id)
+    return job
+
+
+def requeue_for_instance(session: Session, instance_id: uuid.UUID) -> None:
+    """After resume: hand the instance's queued handler jobs to Redis again."""
+    now = utcnow()
+    ids = session.scalars(
+        update(Job).where(Job.instance_id == instance_id, Job.status == "queued", Job.kind == "handler")
+        .values(next_run_at=now, enqueued_at=now).returning(Job.id)
+    ).all()
+    for job_id in ids:
+        _enqueue_after_commit(session, job_id)
+
+
+# ---- external tasks ------------------------------------------------------------------------------
+def fetch_and_lock(session: Session, *, worker: str, topics: list[str], max_tasks: int,
+                   lock_seconds: float) -> list[Job]:
+    """Camunda-style fetch-and-lock: due external jobs of these topics, locked to `worker`."""
+    from bokji.instances.models import ProcessInstance
+
+    settings = get_settings()
+    if not worker:
+        raise Invalid("workerId is required", field="workerId")
+    if not topics:
+        raise Invalid("give at least one topic", field="topics")
+    if not 0 < lock_seconds <= settings.external_lock_max:
+        raise Invalid(f"lockDuration must be between 1 ms and {settings.external_lock_max:.0f} s",
+                      field="lockDuration")
+    now = utcnow()
+    jobs = session.scalars(
+        select(Job)
+        .join(ProcessInstance, ProcessInstance.id == Job.instance_id)
+        .where(Job.kind == "external", Job.topic.in_(topics), Job.next_run_at <= now,
+               ProcessInstance.status == "running",
+               or_(Job.status == "queued", (Job.status == "running") & (Job.locked_until < now)))
+        .order_by(Job.next_run_at)
+        .limit(max(1, min(max_tasks, 100)))
+        .with_for_update(of=Job, skip_locked=True)
+    ).all()
+    for job in jobs:
+        job.status, job.locked_by = "running", worker
+        job.locked_until = now + timedelta(seconds=lock_seconds)
+        job.attempts += 1
+    return jobs
+
+
+def external_claim(session: Session, job_id: str, worker: str) -> Claim:
+    """The claim an external worker holds, checked: it must be locked to this worker and unexpired."""
+    job = session.get(Job, _uuid(job_id))
+    if job is None or job.kind != "external":
+        raise NotFound(f"external task {job_id} not found", field="id")
+    if job.status != "running" or job.locked_by != worker:
+        raise Conflict(f"external task {job_id} is not locked by worker '{worker}' (status {job.status}, "
+                       f"locked by {job.locked_by})", field="workerId")
+    if job.locked_until is not None and job.locked_until < utcnow():
+        raise Conflict(f"the lock of worker '{worker}' on external task {job_id} expired", field="workerId")
+    return Claim(str(job.id), job.attempts)
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+def _fresh(session: Session, job_id: uuid.UUID) -> Job:
+    return session.scalars(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)).one()
+
+
+def json_safe(result: Any, topic: str) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise TypeError(f"handler for '{topic}' returned {type(result).__name__}, expected a dict")
     return json.loads(json.dumps(result, default=str))
 
 
-def requeue_stale(session: Session, older_than_seconds: float) -> list[str]:
-    """Queued handler jobs not finished long after being handed to Redis: hand them over again."""
-    from datetime import timedelta
+def _uuid(value: str | uuid.UUID) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"job {value!r} not found (not a valid id)", field="id") from None
 
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    ids = session.scalars(
-        update(Job)
-        .where(Job.status == "queued", Job.kind == "handler", Job.enqueued_at < cutoff)
-        .values(enqueued_at=utcnow())
-        .returning(Job.id)
-    ).all()
-    for job_id in ids:
-        after_commit(session, lambda j=str(job_id): queue.enqueue_job(j))
-    return [str(i) for i in ids]
+
+def next_due(session: Session) -> datetime | None:
+    return session.scalar(select(Job.next_run_at).where(Job.status == "queued").order_by(Job.next_run_at).limit(1))
