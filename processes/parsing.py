@@ -13,8 +13,24 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.util import one
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EndEvent,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    StartEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import (
+    CamundaBoundaryEventParser,
+    CamundaEndEventParser,
+    CamundaIntermediateCatchEventParser,
+    CamundaIntermediateThrowEventParser,
+    CamundaStartEventParser,
+)
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -95,11 +111,49 @@ class AutomatedTaskParser(CamundaTaskParser):
         return ext
 
 
+class _PlainMessages:
+    """Message events whose payload (a JSON object) is merged into the task data, the same for
+    catch events, receive tasks, boundary events and event sub-process starts (SpiffWorkflow's
+    Camunda flavour would put it under `<element>_Response` instead)."""
+
+    def parse_message_event(self, message_event):
+        message_ref = message_event.get("messageRef")
+        if message_ref:
+            message = one(self.doc_xpath(f'.//bpmn:message[@id="{message_ref}"]'))
+            return MessageEventDefinition(message.get("name"), self.get_message_correlations(message_ref))
+        return MessageEventDefinition(message_event.getparent().get("name"), {})
+
+
+class _Start(_PlainMessages, CamundaStartEventParser):
+    pass
+
+
+class _End(_PlainMessages, CamundaEndEventParser):
+    pass
+
+
+class _Catch(_PlainMessages, CamundaIntermediateCatchEventParser):
+    pass
+
+
+class _Throw(_PlainMessages, CamundaIntermediateThrowEventParser):
+    pass
+
+
+class _Boundary(_PlainMessages, CamundaBoundaryEventParser):
+    pass
+
+
 class BokjiParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (HumanTaskParser, UserTask),
         full_tag("serviceTask"): (AutomatedTaskParser, AutomatedTask),
+        full_tag("startEvent"): (_Start, StartEvent),
+        full_tag("endEvent"): (_End, EndEvent),
+        full_tag("intermediateCatchEvent"): (_Catch, IntermediateCatchEvent),
+        full_tag("intermediateThrowEvent"): (_Throw, IntermediateThrowEvent),
+        full_tag("boundaryEvent"): (_Boundary, BoundaryEvent),
     }
 
 
@@ -113,6 +167,7 @@ class ElementInfo:
     name: str | None
     stage: str | None  # stage of the standard process this element belongs to, if declared
     process_id: str
+    interrupting_start: bool = False  # the start event of an interrupting event sub-process
 
 
 @dataclass
@@ -126,6 +181,7 @@ class Bundle:
     elements: dict[str, ElementInfo] = field(default_factory=dict)
     forms: dict[str, dict] = field(default_factory=dict)  # formKey -> form definition
     topics: dict[str, str] = field(default_factory=dict)  # serviceTask element id -> topic
+    timer_starts: set[str] = field(default_factory=set)  # processes started by a timer start event
     warnings: list[str] = field(default_factory=list)
 
 
@@ -150,12 +206,23 @@ def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _stage_of(node) -> str | None:
+def _property(node, name: str) -> str | None:
+    """A `<camunda:property name=... value=...>` of the element's extension elements."""
     for prop in node.findall(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/"
                              f"{{{CAMUNDA_NS}}}property"):
-        if prop.get("name") == "stage":
+        if prop.get("name") == name:
             return prop.get("value")
     return None
+
+
+def _stage_of(node) -> str | None:
+    return _property(node, "stage")
+
+
+def _check_timer(file: str, start_event) -> None:
+    timer = start_event.find(f"{{{BPMN_NS}}}timerEventDefinition")
+    if timer is not None and not any(_local(c.tag) in ("timeDuration", "timeDate", "timeCycle") for c in timer):
+        raise reject(file, "timer event has no timeDuration, timeDate or timeCycle", element=start_event.get("id"))
 
 
 def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tuple[str, str, str]]:
@@ -181,8 +248,13 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
             ):
                 raise reject(name, f"bpmn:{tag} is not supported by this platform", element=eid)
             if tag in SUPPORTED_FLOW_NODES and eid:
+                parent = node.getparent()
+                interrupting = (
+                    tag == "startEvent" and _local(parent.tag) == "subProcess"
+                    and parent.get("triggeredByEvent") == "true" and node.get("isInterrupting", "true") == "true"
+                )
                 bundle.elements[eid] = ElementInfo(
-                    eid, tag, node.get("name"), _stage_of(node) or process_stage, pid
+                    eid, tag, node.get("name"), _stage_of(node) or process_stage, pid, interrupting
                 )
             if tag == "sequenceFlow":
                 cond = node.find(f"{{{BPMN_NS}}}conditionExpression")
@@ -196,6 +268,10 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
                 if fmt not in ("python", ""):
                     raise reject(name, f"script format '{fmt}' is not supported (use python)", element=eid)
                 _compile(name, eid, "script", script.text, compile_script)
+            elif tag == "startEvent" and node.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None:
+                if node.getparent() is process:
+                    bundle.timer_starts.add(pid)
+                _check_timer(name, node)
             elif tag in ("timeDuration", "timeDate", "timeCycle"):
                 owner = node.getparent().getparent()
                 _compile(name, owner.get("id"), "timer expression", (node.text or "").strip(),
@@ -219,6 +295,9 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
                             f"the task runs under topic '{topic or eid}'"
                         )
                 bundle.topics[eid] = topic or eid
+                retries = _property(node, "retries")
+                if retries is not None and not (retries.isdigit() and 1 <= int(retries) <= 100):
+                    raise reject(name, f"property retries={retries!r} must be a whole number 1-100", element=eid)
             elif tag == "userTask":
                 form_key = node.get(f"{{{CAMUNDA_NS}}}formKey")
                 if form_key:

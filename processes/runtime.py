@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG as BPMN_DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -51,6 +54,8 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
 def _serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _StateOnlyConverter
+    # Our parser uses the plain message definition (payload merged into data); Camunda's config drops it.
+    config[MessageEventDefinition] = BPMN_DEFAULT_CONFIG[MessageEventDefinition]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -96,6 +101,7 @@ class AutomatedWait:
     name: str | None
     topic: str
     input: dict[str, Any]
+    retries: int | None = None  # the task's `retries` property, else the platform default
 
 
 @dataclass
@@ -104,6 +110,8 @@ class AdvanceResult:
     human: list[HumanWait] = field(default_factory=list)
     automated: list[AutomatedWait] = field(default_factory=list)
     completed: bool = False
+    next_timer_at: datetime | None = None  # earliest due timer of the instance
+    waiting_messages: list[str] = field(default_factory=list)  # message names it can catch now
 
 
 def _csv(value: str | None) -> list[str]:
@@ -143,7 +151,7 @@ class Run:
 
     @property
     def completed(self) -> bool:
-        return self.wf.completed
+        return self.wf.is_completed()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -156,9 +164,11 @@ class Run:
             self.wf.do_engine_steps()
             self.wf.refresh_timers()
             self.wf.do_engine_steps()
+            if self._interrupt_for_event_subprocesses():
+                self.wf.do_engine_steps()
         except WorkflowException as exc:
             raise ModelError(exc) from exc
-        result = AdvanceResult(completed=self.wf.completed)
+        result = AdvanceResult(completed=self.completed)
         after = self._snapshot()
         for task_id, (task, state) in after.items():
             previous = self._before.get(task_id, (None, TaskState.FUTURE))[1]
@@ -202,11 +212,67 @@ class Run:
                     )
                 )
             elif isinstance(spec, AutomatedTask) and state == TaskState.STARTED:
+                retries = (spec.extensions or {}).get("retries")
                 result.automated.append(
-                    AutomatedWait(task_id, spec.bpmn_id, spec.bpmn_name, spec.topic, _plain(task.data))
+                    AutomatedWait(task_id, spec.bpmn_id, spec.bpmn_name, spec.topic, _plain(task.data),
+                                  int(retries) if retries else None)
                 )
+        result.next_timer_at, result.waiting_messages = self._waiting_events()
+        # Messages thrown that no task of this instance caught. Routing them between instances is
+        # not built yet; drop them rather than let the saved state grow with each one.
+        self.wf.get_events()
         self._before = after
         return result
+
+    def _waiting_events(self) -> tuple[datetime | None, list[str]]:
+        timers: list[datetime] = []
+        messages: set[str] = set()
+        for event in self.wf.waiting_events():
+            if "Timer" in event.event_type or event.event_type == "TimeDateEventDefinition":
+                if event.value:
+                    due = datetime.fromisoformat(event.value)
+                    timers.append(due if due.tzinfo else due.replace(tzinfo=UTC))
+            elif event.event_type == "MessageEventDefinition":
+                messages.add(event.name)
+        # Event sub-processes started by a message listen for as long as their process runs; they are
+        # not waiting tasks yet, so read them from the specs of the running (sub-)workflows.
+        if not self.completed:
+            for workflow in [self.wf, *self.wf.subprocesses.values()]:
+                if workflow.is_completed():
+                    continue
+                for name in getattr(workflow.spec.start, "trigger_specs", []):
+                    sub_spec = self.wf.subprocess_specs.get(name)
+                    for start in getattr(sub_spec, "bpmn_start_events", []):
+                        if isinstance(start.event_definition, MessageEventDefinition):
+                            messages.add(start.event_definition.name)
+        return (min(timers) if timers else None), sorted(messages)
+
+    def correlate(self, message: str, payload: dict[str, Any]) -> int:
+        """Deliver a message to whatever waits for it; returns how many tasks caught it."""
+        event = BpmnEvent(MessageEventDefinition(message), payload=dict(payload))
+        caught = self.wf.event_manager.catch(event, internal=False)
+        return caught
+
+    def _interrupt_for_event_subprocesses(self) -> bool:
+        """SpiffWorkflow 3.2 runs every event sub-process as non-interrupting. For one whose start
+        event is interrupting (the BPMN default), cancel the rest of the enclosing process."""
+        interrupted = False
+        for task in list(self._tasks()):
+            spec = task.task_spec
+            info = self.specs.elements.get(getattr(spec, "bpmn_id", None) or "")
+            if not (info and info.interrupting_start and task.state & (_OPEN | TaskState.COMPLETED)):
+                continue
+            if str(task.id) in self._before and self._before[str(task.id)][1] & (_OPEN | _ENDED):
+                continue  # it started in an earlier advance and interrupted then
+            sub = task.workflow
+            parent_task = self.wf.get_task_from_id(sub.parent_task_id) if hasattr(sub, "parent_task_id") else None
+            if parent_task is None:
+                continue
+            for other in list(parent_task.workflow.get_tasks(state=_OPEN)):
+                if other.id != parent_task.id and not other.state & _ENDED:
+                    other.cancel()
+                    interrupted = True
+        return interrupted
 
     def _tasks(self):
         yield from self.wf.tasks.values()

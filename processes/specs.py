@@ -19,3 +19,32 @@ class AutomatedTask(_DefaultServiceTask):
 
     def _execute(self, task):
         return None
+
+
+# --- SpiffWorkflow 3.2 workaround -------------------------------------------------------------------
+# `BpmnStartTask.trigger_wf` (used when a message starts an event sub-process) connects the event
+# sub-process to the shared Start spec. Specs are parsed once per version and shared by every
+# instance (processes.cache), so that edit leaked into all later instances of the version: they then
+# caught no messages at all (measured). Ours attaches the triggered child without touching the
+# Start spec; the sub-process still flows to End when it finishes.
+def _trigger_wf_without_mutating_spec(self, my_task, spec_name):
+    from SpiffWorkflow.util.task import TaskState
+
+    spec = self._wf_spec.task_specs.get(spec_name)
+    if self.name not in spec._inputs:  # one-way link: the spec's own check wants an input;
+        spec._inputs.append(self.name)  # Start's outputs stay as parsed
+    if self._wf_spec.end not in spec.outputs:
+        spec.connect(self._wf_spec.end)
+    child = my_task._add_child(spec, TaskState.FUTURE)
+    child.triggered = True
+    child.task_spec._update(child)
+    return child.id
+
+
+def _install_workarounds() -> None:
+    from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
+
+    BpmnStartTask.trigger_wf = _trigger_wf_without_mutating_spec
+
+
+_install_workarounds()
