@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api import pages
 from api.deps import NotAuthenticated
-from api.routes import auth, definitions, health, instances, tasks
+from api.routes import auth, definitions, health, instances, operations, tasks
 from bokji.config import ROOT, get_settings
 from bokji.errors import BokjiError
 
@@ -54,7 +54,8 @@ async def lifespan(app: FastAPI):
     yield
 
 
-ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, pages.router)
+ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
+           pages.router)
 
 
 def create_app() -> FastAPI:

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -38,10 +39,10 @@ def cmd_worker(args) -> int:
 
 
 def cmd_scheduler(args) -> int:
-    from workers.scheduler import run_forever, sweep_once
+    from workers.scheduler import run_forever, tick
 
     if args.once:
-        print(f"re-enqueued {sweep_once()} jobs")
+        _json(tick(sweep=True))
         return 0
     run_forever()
     return 0
@@ -195,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.set_defaults(fn=cmd_worker)
 
-    p = sub.add_parser("scheduler", help="periodic sweeps (lost jobs; timers later)")
+    p = sub.add_parser("scheduler", help="fires timers, retries jobs, recovers jobs Redis lost")
     p.add_argument("--once", action="store_true")
     p.set_defaults(fn=cmd_scheduler)
 
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
+    os.environ["BOKJI_PROCESS"] = args.command
     try:
         return args.fn(args)
     except BokjiError as exc:

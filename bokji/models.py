@@ -3,8 +3,9 @@
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
 from bokji.identity.models import User
-from bokji.instances.models import ElementHistory, ProcessInstance
+from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
 from bokji.tasks.models import HumanTask
 
-__all__ = ["Base", "Definition", "Deployment", "ElementHistory", "HumanTask", "Job", "ProcessInstance", "User"]
+__all__ = ["Base", "Definition", "Deployment", "ElementHistory", "HumanTask", "Job", "OperatorAction",
+           "ProcessInstance", "User"]

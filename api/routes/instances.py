@@ -103,3 +103,44 @@ def get_instance(
 ) -> InstanceOut:
     """Status, stage, what it waits for and the element history."""
     return _out(session, instances.get(session, instance_id), detail=True)
+
+
+class ActionIn(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class ActionOut(BaseModel):
+    action: str
+    actor: str
+    reason: str | None
+    at: datetime
+    detail: dict[str, Any] | None = None
+
+
+Operator = Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN))]
+
+
+@router.post("/{instance_id}/suspend", response_model=InstanceOut)
+def suspend(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+    """Stop all progress: no task completion, job or timer runs until resumed (recorded)."""
+    return _out(session, instances.suspend(session, instance_id, actor=who, reason=body.reason), detail=True)
+
+
+@router.post("/{instance_id}/resume", response_model=InstanceOut)
+def resume(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+    return _out(session, instances.resume(session, instance_id, actor=who, reason=body.reason), detail=True)
+
+
+@router.post("/{instance_id}/cancel", response_model=InstanceOut)
+def cancel(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+    """End the instance for good: open tasks and jobs are cancelled (recorded)."""
+    return _out(session, instances.cancel(session, instance_id, actor=who, reason=body.reason), detail=True)
+
+
+@router.get("/{instance_id}/actions", response_model=list[ActionOut])
+def operator_actions(
+    instance_id: str, session: SessionDep,
+    who: Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN, R.AUDITOR))],
+) -> list[ActionOut]:
+    instance = instances.get(session, instance_id)
+    return [ActionOut.model_validate(a, from_attributes=True) for a in instances.actions(session, instance.id)]

@@ -99,7 +99,42 @@ def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str
         session.add(definition)
         created.append(definition)
     session.flush()
+    for definition in created:
+        if definition.kind == "process" and definition.key in bundle.timer_starts:
+            _schedule_timer_start(session, definition)
     return DeployResult(deployment, created, created=True, warnings=bundle.warnings)
+
+
+TIMER_START = "system:timer-start"
+
+
+def _schedule_timer_start(session: Session, definition: Definition) -> None:
+    """A process with a timer start event: one instance waits at that event for its time.
+
+    The instance of an older version that is still waiting is cancelled, so only the latest
+    version's timer fires (as in Camunda).
+    """
+    from bokji.identity.service import Principal
+    from bokji.instances import service as instances
+    from bokji.instances.models import ElementHistory, ProcessInstance
+
+    system = Principal(TIMER_START, TIMER_START, frozenset({"admin"}), None, None)
+    waiting = session.scalars(
+        select(ProcessInstance.id).where(
+            ProcessInstance.definition_key == definition.key,
+            ProcessInstance.started_by == TIMER_START,
+            ProcessInstance.status == "running",
+            select(ElementHistory.id).where(
+                ElementHistory.instance_id == ProcessInstance.id,
+                ElementHistory.element_type == "startEvent",
+                ElementHistory.ended_at.is_(None),
+            ).exists(),
+        )
+    ).all()
+    for instance_id in waiting:
+        instances.cancel(session, str(instance_id), actor=system,
+                         reason=f"timer start replaced by version {definition.version}")
+    instances.start(session, key=definition.key, version=definition.version, data={}, actor=system)
 
 
 def deploy_directory(session: Session, directory: Path, *, actor: str = "system") -> DeployResult | None:

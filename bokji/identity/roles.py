@@ -10,6 +10,7 @@ class Role(StrEnum):
     MANAGER = "manager"  # watches turnaround and SLA compliance
     AUDITOR = "auditor"  # reads the access and operator logs
     ADMIN = "admin"  # manages users and operates the platform
+    INTEGRATION = "integration"  # another system: correlates messages, works external tasks
 
 
 ALL_ROLES = tuple(Role)

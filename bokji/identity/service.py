@@ -137,6 +137,7 @@ DEMO_USERS = [
     ("manager", ["manager"], "관리자 Manager", "seoul-jongno", "MOHW"),
     ("auditor", ["auditor"], "감사 Auditor", None, "MOHW"),
     ("admin", ["admin"], "시스템 관리자 Admin", None, None),
+    ("integration", ["integration"], "연계 시스템 Integration client", None, None),
 ]
 
 

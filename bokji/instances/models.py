@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bokji.db import Base, new_id, utcnow
@@ -15,6 +16,7 @@ class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_process_instance_status_definition_key", "status", "definition_key"),
+        Index("ix_process_instance_waiting_messages", "waiting_messages", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -22,7 +24,7 @@ class ProcessInstance(Base):
     definition_key: Mapped[str] = mapped_column(String(200))
     definition_version: Mapped[int]
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # running | completed | cancelled | failed
+    status: Mapped[str] = mapped_column(String(16))  # running | suspended | completed | cancelled
     stage: Mapped[str | None] = mapped_column(String(32))  # of the standard process, see STAGES
     office: Mapped[str | None] = mapped_column(String(64))
     ministry: Mapped[str | None] = mapped_column(String(64))
@@ -30,6 +32,10 @@ class ProcessInstance(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    # What the engine waits for, copied out of the state so the scheduler and the message API can
+    # find instances without loading them: the earliest timer, and the message names it can catch.
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    waiting_messages: Mapped[list[str]] = mapped_column(ARRAY(String(200)), default=list)
     # Engine state without the spec (processes.runtime); only processes/ reads it.
     state: Mapped[str] = mapped_column(Text, deferred=True)
 
@@ -51,3 +57,18 @@ class ElementHistory(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # open | completed | cancelled | error
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+
+
+class OperatorAction(Base):
+    """Who suspended, resumed, cancelled or retried what, when and why: kept for the audit."""
+
+    __tablename__ = "operator_action"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))  # suspend | resume | cancel | retry_incident
+    instance_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    job_id: Mapped[uuid.UUID | None]
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from bokji.db import lock_record, utcnow
 from bokji.definitions import service as definitions
 from bokji.definitions.models import Definition
-from bokji.errors import Invalid, NotFound
+from bokji.errors import Conflict, Invalid, NotFound
 from bokji.identity.service import Principal
-from bokji.instances.models import ElementHistory, ProcessInstance
+from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
 from bokji.jobs import service as jobs
 from bokji.tasks import service as tasks
 from processes.runtime import Run
@@ -108,11 +108,19 @@ def advance_and_save(
                 .where(ElementHistory.instance_id == instance.id, ElementHistory.task_id == event.task_id)
                 .values(ended_at=now, outcome=event.outcome, actor=who)
             )
+    cancelled = [e.task_id for e in result.events if e.outcome == "cancelled"]
+    if cancelled:  # e.g. an interrupting boundary timer took a user or service task away
+        tasks.cancel_tasks(session, cancelled)
+        jobs.cancel_for_tasks(session, instance.id, cancelled)
     tasks.open_for(session, instance, result.human, now=now)
     jobs.create_for(session, instance.id, result.automated)
+    instance.next_timer_at = result.next_timer_at
+    instance.waiting_messages = result.waiting_messages
     if result.completed:
         instance.status = "completed"
         instance.ended_at = now
+        instance.next_timer_at = None
+        instance.waiting_messages = []
         tasks.cancel_for_instance(session, instance.id)
     instance.state = run.save()
     instance.updated_at = now
@@ -149,3 +157,120 @@ def _uuid(value: uuid.UUID | str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise NotFound(f"instance {value!r} not found (not a valid id)", field="instance_id") from None
+
+
+# ---- timers and messages ----------------------------------------------------------------------------
+def due_timer_instances(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
+    return list(session.scalars(
+        select(ProcessInstance.id)
+        .where(ProcessInstance.status == "running", ProcessInstance.next_timer_at <= utcnow())
+        .order_by(ProcessInstance.next_timer_at)
+        .limit(limit)
+    ))
+
+
+def fire_timers(session: Session, instance_id: uuid.UUID) -> bool:
+    """Let due timers of one instance fire and advance it. False if nothing was due any more."""
+    instance = lock(session, instance_id)
+    if instance.status != "running" or instance.next_timer_at is None or instance.next_timer_at > utcnow():
+        return False
+    run = load_run(session, instance)
+    advance_and_save(session, instance, run, actor="system:timer")
+    return True
+
+
+def correlate(session: Session, *, message: str, correlation_key: str, payload: dict[str, Any],
+              actor: Principal) -> list[ProcessInstance]:
+    """Deliver a message to the instances (by business key) that wait for it, durably, in one commit."""
+    if not message:
+        raise Invalid("messageName is required", field="messageName")
+    if not isinstance(payload, dict):
+        raise Invalid("payload must be a JSON object", field="payload")
+    candidates = session.scalars(
+        select(ProcessInstance.id).where(
+            ProcessInstance.business_key == correlation_key,
+            ProcessInstance.waiting_messages.any(message),
+            ProcessInstance.status.in_(("running", "suspended")),
+        )
+    ).all()
+    delivered = []
+    for instance_id in candidates:
+        instance = lock(session, instance_id)
+        if message not in (instance.waiting_messages or []):
+            continue  # someone else's message got there first
+        if instance.status == "suspended":
+            raise Conflict(f"instance {instance.id} waiting for '{message}' is suspended",
+                           field="correlationKey")
+        run = load_run(session, instance)
+        if run.correlate(message, payload):
+            advance_and_save(session, instance, run, actor=actor.username)
+            delivered.append(instance)
+    if not delivered:
+        raise NotFound(f"no instance with business key '{correlation_key}' waits for message '{message}'",
+                       field="correlationKey", correlation_key=correlation_key, message_name=message)
+    return delivered
+
+
+# ---- operator actions ---------------------------------------------------------------------------------
+def _record(session: Session, action: str, instance: ProcessInstance | None, actor: Principal,
+            reason: str | None, **detail: Any) -> None:
+    session.add(OperatorAction(action=action, instance_id=instance.id if instance else None,
+                               job_id=detail.pop("job_id", None), actor=actor.username, reason=reason,
+                               detail=detail or None))
+
+
+def suspend(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    instance = lock(session, instance_id)
+    if instance.status != "running":
+        raise Conflict(f"instance {instance.id} is {instance.status}; only running instances can be suspended",
+                       field="instance_id", status=instance.status)
+    instance.status = "suspended"
+    instance.updated_at = utcnow()
+    _record(session, "suspend", instance, actor, reason)
+    return instance
+
+
+def resume(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    instance = lock(session, instance_id)
+    if instance.status != "suspended":
+        raise Conflict(f"instance {instance.id} is {instance.status}, not suspended", field="instance_id",
+                       status=instance.status)
+    instance.status = "running"
+    instance.updated_at = utcnow()
+    jobs.requeue_for_instance(session, instance.id)
+    _record(session, "resume", instance, actor, reason)
+    return instance
+
+
+def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    instance = lock(session, instance_id)
+    if instance.status not in ("running", "suspended"):
+        raise Conflict(f"instance {instance.id} is already {instance.status}", field="instance_id",
+                       status=instance.status)
+    run = load_run(session, instance)
+    run.cancel()
+    now = utcnow()
+    instance.status, instance.ended_at, instance.updated_at = "cancelled", now, now
+    instance.next_timer_at, instance.waiting_messages = None, []
+    instance.state = run.save()
+    session.execute(
+        update(ElementHistory)
+        .where(ElementHistory.instance_id == instance.id, ElementHistory.ended_at.is_(None))
+        .values(ended_at=now, outcome="cancelled", actor=actor.username)
+    )
+    tasks.cancel_for_instance(session, instance.id)
+    jobs.cancel_for_instance(session, instance.id)
+    _record(session, "cancel", instance, actor, reason)
+    return instance
+
+
+def actions(session: Session, instance_id: uuid.UUID) -> list[OperatorAction]:
+    return list(session.scalars(
+        select(OperatorAction).where(OperatorAction.instance_id == instance_id).order_by(OperatorAction.id)
+    ))
+
+
+def record_incident_retry(session: Session, job, *, actor: Principal, reason: str | None, attempts: int) -> None:
+    instance = session.get(ProcessInstance, job.instance_id)
+    _record(session, "retry_incident", instance, actor, reason, job_id=job.id, attempts=attempts,
+            topic=job.topic, last_error=job.last_error)

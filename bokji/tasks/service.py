@@ -37,6 +37,14 @@ def open_for(session: Session, instance, waits, *, now: datetime) -> None:
         )
 
 
+def cancel_tasks(session: Session, task_ids: list[str]) -> None:
+    session.execute(
+        update(HumanTask)
+        .where(HumanTask.id.in_([uuid.UUID(t) for t in task_ids]), HumanTask.status == "open")
+        .values(status="cancelled", completed_at=utcnow())
+    )
+
+
 def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
     session.execute(
         update(HumanTask)

@@ -1,0 +1,145 @@
+"""Operating the engine: incidents, message correlation and external tasks (Camunda-style)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from api.deps import R, SessionDep, requires
+from bokji.identity.service import Principal
+from bokji.instances import service as instances
+from bokji.jobs import service as jobs
+
+router = APIRouter(tags=["operations"])
+Admin = Annotated[Principal, Depends(requires(R.ADMIN))]
+Integration = Annotated[Principal, Depends(requires(R.INTEGRATION, R.ADMIN))]
+
+
+class IncidentOut(BaseModel):
+    job_id: str
+    instance_id: str
+    element_id: str
+    topic: str
+    kind: str
+    attempts: int
+    last_error: str | None
+    error_stack: str | None  # operators only: this endpoint is admin-only
+    at: datetime | None
+
+
+class RetryIn(BaseModel):
+    attempts: int = Field(1, ge=1, le=100, description="how many more attempts before a new incident")
+    reason: str | None = Field(None, max_length=2000)
+
+
+@router.get("/incidents", response_model=list[IncidentOut])
+def list_incidents(session: SessionDep, who: Admin, limit: int = 100) -> list[IncidentOut]:
+    """Jobs that failed every attempt, newest first, with the error and stack for operators."""
+    return [IncidentOut(job_id=str(j.id), instance_id=str(j.instance_id), element_id=j.element_id,
+                        topic=j.topic, kind=j.kind, attempts=j.attempts, last_error=j.last_error,
+                        error_stack=j.error_stack, at=j.finished_at)
+            for j in jobs.incidents(session, limit=limit)]
+
+
+@router.post("/incidents/{job_id}/retry", response_model=IncidentOut)
+def retry_incident(job_id: str, body: RetryIn, session: SessionDep, who: Admin) -> IncidentOut:
+    """After a fix: run the job again (recorded as an operator action)."""
+    job = jobs.retry_incident(session, job_id, attempts=body.attempts)
+    instances.record_incident_retry(session, job, actor=who, reason=body.reason, attempts=body.attempts)
+    return IncidentOut(job_id=str(job.id), instance_id=str(job.instance_id), element_id=job.element_id,
+                       topic=job.topic, kind=job.kind, attempts=job.attempts, last_error=job.last_error,
+                       error_stack=None, at=None)
+
+
+class MessageIn(BaseModel):
+    messageName: str = Field(min_length=1, max_length=200)  # noqa: N815 - Camunda's REST names
+    correlationKey: str = Field(min_length=1, max_length=200, description="the instance's business key")  # noqa: N815
+    payload: dict[str, Any] = Field(default_factory=dict, description="merged into the process data")
+
+
+class MessageOut(BaseModel):
+    delivered_to: list[str]
+
+
+@router.post("/messages", response_model=MessageOut)
+def correlate(body: MessageIn, session: SessionDep,
+              who: Annotated[Principal, Depends(requires(R.INTEGRATION, R.CASEWORKER, R.SUPERVISOR, R.ADMIN))]
+              ) -> MessageOut:
+    """Deliver a message to waiting receive tasks, catch events and event sub-processes; 404 if none."""
+    delivered = instances.correlate(session, message=body.messageName, correlation_key=body.correlationKey,
+                                    payload=body.payload, actor=who)
+    return MessageOut(delivered_to=[str(i.id) for i in delivered])
+
+
+class TopicIn(BaseModel):
+    topicName: str = Field(min_length=1)  # noqa: N815
+    lockDuration: int = Field(60_000, ge=1, description="milliseconds")  # noqa: N815
+
+
+class FetchIn(BaseModel):
+    workerId: str = Field(min_length=1, max_length=200)  # noqa: N815
+    maxTasks: int = Field(1, ge=1, le=100)  # noqa: N815
+    topics: list[TopicIn] = Field(min_length=1)
+
+
+class ExternalTaskOut(BaseModel):
+    id: str
+    topicName: str  # noqa: N815
+    workerId: str | None  # noqa: N815
+    lockExpirationTime: datetime | None  # noqa: N815
+    processInstanceId: str  # noqa: N815
+    businessKey: str | None  # noqa: N815
+    activityId: str  # noqa: N815
+    retries: int
+    variables: dict[str, Any]
+
+
+class CompleteIn(BaseModel):
+    workerId: str = Field(min_length=1)  # noqa: N815
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class FailureIn(BaseModel):
+    workerId: str = Field(min_length=1)  # noqa: N815
+    errorMessage: str = Field(min_length=1, max_length=2000)  # noqa: N815
+    errorDetails: str | None = Field(None, max_length=20_000)  # noqa: N815
+    retries: int = Field(0, ge=0, le=100, description="attempts left; 0 opens an incident")
+    retryTimeout: int = Field(0, ge=0, description="milliseconds before the next try")  # noqa: N815
+
+
+@router.post("/external-tasks/fetch-and-lock", response_model=list[ExternalTaskOut])
+def fetch_and_lock(body: FetchIn, session: SessionDep, who: Integration) -> list[ExternalTaskOut]:
+    """Due external tasks of these topics, locked to this worker (each topic's lock duration)."""
+    out = []
+    remaining = body.maxTasks
+    for topic in body.topics:
+        if remaining <= 0:
+            break
+        locked = jobs.fetch_and_lock(session, worker=body.workerId, topics=[topic.topicName],
+                                     max_tasks=remaining, lock_seconds=topic.lockDuration / 1000)
+        remaining -= len(locked)
+        for job in locked:
+            instance = instances.get(session, job.instance_id)
+            out.append(ExternalTaskOut(
+                id=str(job.id), topicName=job.topic, workerId=job.locked_by, lockExpirationTime=job.locked_until,
+                processInstanceId=str(job.instance_id), businessKey=instance.business_key,
+                activityId=job.element_id, retries=job.max_attempts - job.attempts, variables=job.input))
+    return out
+
+
+@router.post("/external-tasks/{task_id}/complete", status_code=204)
+def complete_external(task_id: str, body: CompleteIn, session: SessionDep, who: Integration) -> None:
+    """Complete with variables (merged into the process data); 409 if not locked by this worker."""
+    claim = jobs.external_claim(session, task_id, body.workerId)
+    jobs.complete(session, claim, jobs.json_safe(body.variables, "external"), actor=f"external:{body.workerId}")
+
+
+@router.post("/external-tasks/{task_id}/failure", status_code=204)
+def fail_external(task_id: str, body: FailureIn, session: SessionDep, who: Integration) -> None:
+    """Report a failure: retry after `retryTimeout` while `retries` > 0, else an incident."""
+    claim = jobs.external_claim(session, task_id, body.workerId)
+    message = body.errorMessage + (f"\n{body.errorDetails}" if body.errorDetails else "")
+    jobs.record_failure(session, claim, message, retries_left=body.retries, retry_in=body.retryTimeout / 1000)
