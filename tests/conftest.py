@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,8 +48,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 DATABASE_URL = os.environ["DATABASE_URL"]
 REDIS_URL = os.environ["REDIS_URL"]
 DEMO_PASSWORD = "bokji-demo-2026"
-TABLES = ["element_history", "human_task", "job", "process_instance", "definition", "deployment", "app_user",
-          "test_side_effect"]
+TABLES = ["operator_action", "element_history", "human_task", "job", "process_instance", "definition", "deployment",
+          "app_user", "test_side_effect"]
 
 
 def _recreate_database() -> None:
@@ -138,13 +139,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 class Proc:
-    """A bokji CLI command (or another command) running as its own process group."""
+    """A bokji CLI command (or another command) running as its own process group.
+
+    Output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the child mid-write.
+    """
 
     def __init__(self, *args: str, command: list[str] | None = None, **env: str) -> None:
         self.args = args
+        self.output = tempfile.TemporaryFile(mode="w+")
         self.popen = subprocess.Popen(
-            (command or [sys.executable, "-m", "bokji.cli"]) + list(args), cwd=ROOT, env=subprocess_env(**env),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            (command or [sys.executable, "-m", "bokji.cli"]) + list(args), cwd=ROOT,
+            env=subprocess_env(**env), stdout=self.output, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
         )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> str:
@@ -155,7 +161,8 @@ class Proc:
             except subprocess.TimeoutExpired:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait(5)
-        return self.popen.stdout.read() if self.popen.stdout else ""
+        self.output.seek(0)
+        return self.output.read()
 
 
 @pytest.fixture

@@ -18,3 +18,29 @@ def record_payment(ctx: HandlerContext) -> dict:
         {"j": ctx.job_id, "i": ctx.instance_id, "a": int(ctx.input.get("monthly_amount") or 0)},
     )
     return {"payment_reference": f"PAY-{ctx.job_id[:8]}"}
+
+
+def _effect(ctx: HandlerContext, amount: int = 0) -> None:
+    ctx.session.execute(
+        text("INSERT INTO test_side_effect (job_id, instance_id, amount) VALUES (:j, :i, :a)"),
+        {"j": ctx.job_id, "i": ctx.instance_id, "a": amount},
+    )
+
+
+@handler("test.flaky")
+def flaky(ctx: HandlerContext) -> dict:
+    """Fails on its first `fail_times` attempts (an agency that is briefly down), then succeeds."""
+    if ctx.attempt <= int(ctx.input.get("fail_times", 0)):
+        raise ConnectionError(f"agency unavailable (attempt {ctx.attempt})")
+    _effect(ctx, ctx.attempt)
+    return {"succeeded_on_attempt": ctx.attempt}
+
+
+@handler("test.slow")
+def slow(ctx: HandlerContext) -> dict:
+    """Writes its side effect first, then takes `sleep` seconds: a kill lands mid-job."""
+    import time
+
+    _effect(ctx)
+    time.sleep(float(ctx.input.get("sleep", 0.5)))
+    return {"slow_done": True}
