@@ -107,7 +107,7 @@ class AutomatedTaskParser(CamundaTaskParser):
 
     def parse_extensions(self, node=None):
         ext = super().parse_extensions(node)
-        ext.update(_camunda_attributes(self.node, ("type", "topic", "class", "delegateExpression")))
+        ext.update(_camunda_attributes(self.node, ("type", "topic", "class", "delegateExpression", "resultVariable")))
         return ext
 
 
@@ -237,7 +237,7 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
         if pid:
             bundle.processes[pid] = process.get("name")
         process_stage = _stage_of(process)
-        for node in process.iter():
+        for node in process.iter(etree.Element):  # elements only: comments and PIs are not nodes
             tag = _local(node.tag)
             if etree.QName(node).namespace != BPMN_NS:
                 continue

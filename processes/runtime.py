@@ -310,7 +310,8 @@ class Run:
         task = self._open_task(task_id, AutomatedTask)
         if task.state != TaskState.STARTED:
             raise Conflict(f"task {task_id} is not running (state {task.state.name})", task_id=task_id)
-        task.set_data(**(result or {}))
+        variable = (task.task_spec.extensions or {}).get("resultVariable")
+        task.set_data(**({variable: result or {}} if variable else (result or {})))
         task.complete()
 
     def cancel(self) -> None:

@@ -20,6 +20,7 @@ from bokji.definitions import service as definitions
 from bokji.definitions.models import Definition
 from bokji.errors import Conflict, Invalid, NotFound
 from bokji.identity.service import Principal
+from bokji.ids import parse_uuid
 from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
 from bokji.jobs import service as jobs
 from bokji.tasks import service as tasks
@@ -151,12 +152,7 @@ def list_instances(
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"instance {value!r} not found (not a valid id)", field="instance_id") from None
+    return parse_uuid(value, what="instance", field="instance_id")
 
 
 # ---- timers and messages ----------------------------------------------------------------------------

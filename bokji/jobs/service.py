@@ -24,6 +24,7 @@ from bokji import queue
 from bokji.config import get_settings
 from bokji.db import after_commit, utcnow
 from bokji.errors import Conflict, Invalid, NotFound
+from bokji.ids import parse_uuid
 from bokji.jobs.handlers import HandlerContext, get_handler
 from bokji.jobs.models import Job
 
@@ -337,13 +338,8 @@ def json_safe(result: Any, topic: str) -> dict[str, Any]:
     return json.loads(json.dumps(result, default=str))
 
 
-def _uuid(value: str | uuid.UUID) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"job {value!r} not found (not a valid id)", field="id") from None
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return parse_uuid(value, what="job", field="id")
 
 
 def next_due(session: Session) -> datetime | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bokji.db import utcnow
 from bokji.errors import Conflict, Forbidden, Invalid, NotFound
 from bokji.identity.service import Principal
+from bokji.ids import parse_uuid
 from bokji.tasks.models import HumanTask
 from processes.timing import due_at
 
@@ -180,9 +181,4 @@ def _not_open(task: HumanTask, who: Principal) -> Conflict:
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"task {value!r} not found (not a valid id)", field="task_id") from None
+    return parse_uuid(value, what="task", field="task_id")

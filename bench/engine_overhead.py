@@ -1,0 +1,244 @@
+"""What the platform costs over the bare engine, on the reference welfare model, in one run.
+
+(a) raw SpiffWorkflow in memory, automated tasks completed inline;
+(b) raw SpiffWorkflow, automated tasks completed as outside work, with a state-only JSON round trip
+    at every wait point (RESULTS.md's "4d");
+(c) the platform end to end: the API and 2 RQ workers as processes on PostgreSQL and Redis, instances
+    started and the caseworker task completed over HTTP, agency calls run by the workers.
+
+Prints instances/s of each, c/a, c/b, c as a multiple of SpiffArena's 4.3/s on the same model, and
+p50/p99 start-to-end latency. Needs PostgreSQL and Redis: it starts them with scripts/services.sh
+unless DATABASE_URL / REDIS_URL are set, and uses its own database `bokji_bench`.
+
+    .venv/bin/python bench/engine_overhead.py [--n 200] [--model bench/models] [--clients 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPIFFARENA_PER_S = 4.3  # reference/spiffworkflow-and-spiffarena.md: SpiffArena on the same model
+sys.path.insert(0, str(ROOT))
+
+
+def _services_env() -> dict[str, str]:
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return {}
+    subprocess.run([str(ROOT / "scripts/services.sh"), "up"], check=True)
+    out = subprocess.run([str(ROOT / "scripts/services.sh"), "env"], check=True, capture_output=True,
+                         text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = shlex.split(value)[0]
+    return env
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+# ---- (a) and (b): the engine alone -----------------------------------------------------------------
+def engine_only(model_dir: Path, n: int, *, roundtrips: bool) -> tuple[float, list[float]]:
+    from bench.handlers import APPROVE, agency, application
+    from processes import baseline
+    from processes.parsing import build_specs, check_bundle
+
+    files = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.suffix in (".bpmn", ".dmn", ".form")}
+    bundle = check_bundle(files, find_form=lambda k: files.get(f"{k}.form"))
+    process_key = next(iter(bundle.processes))
+    specs = build_specs(bundle)[process_key]
+    latencies = []
+    t0 = time.perf_counter()
+    for i in range(n):
+        s = time.perf_counter()
+        assert baseline.run(specs, application(i), agency, APPROVE, roundtrips=roundtrips)
+        latencies.append(time.perf_counter() - s)
+    return n / (time.perf_counter() - t0), latencies
+
+
+# ---- (c): the platform ----------------------------------------------------------------------------------
+def platform(model_dir: Path, n: int, clients: int, workers: int) -> tuple[float, list[float], dict]:
+    import httpx
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from bench.handlers import APPROVE, application
+
+    base_url = make_url(os.environ["DATABASE_URL"]).set(database="bokji_bench")
+    env = dict(os.environ, DATABASE_URL=base_url.render_as_string(hide_password=False), PYTHONPATH=str(ROOT),
+               BOKJI_HANDLER_MODULES="bench.handlers", BOKJI_DEPLOY_ON_START="false", BOKJI_ENV="demo")
+    admin = create_engine(base_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS bokji_bench WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE bokji_bench"))
+    admin.dispose()
+    subprocess.run([sys.executable, "-m", "bokji.cli", "migrate"], env=env, check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "bokji.cli", "seed-demo"], env=env, check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    files = [str(p) for p in model_dir.iterdir() if p.suffix in (".bpmn", ".dmn", ".form")]
+    subprocess.run([sys.executable, "-m", "bokji.cli", "deploy", *files], env=env, check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    logs = open(ROOT / "bench" / "engine_overhead.log", "w")  # noqa: SIM115 - closed below
+    procs = [subprocess.Popen([sys.executable, "-m", "bokji.cli", "serve", "--port", str(port)], env=env,
+                              cwd=ROOT, stdout=logs, stderr=subprocess.STDOUT, start_new_session=True)]
+    procs += [subprocess.Popen([sys.executable, "-m", "bokji.cli", "worker"], env=env, cwd=ROOT, stdout=logs,
+                               stderr=subprocess.STDOUT, start_new_session=True) for _ in range(workers)]
+    url = f"http://127.0.0.1:{port}"
+    db = create_engine(env["DATABASE_URL"])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the API did not become ready; see bench/engine_overhead.log")
+            time.sleep(0.1)
+        http = httpx.Client(base_url=url, timeout=60,
+                            limits=httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2))
+        key = "welfare_standard_process"
+        tokens = {}
+        for user in ("caseworker",):
+            r = http.post("/auth/token", data={"username": user, "password": "bokji-demo-2026"})
+            tokens[user] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        headers = tokens["caseworker"]
+        # Warm the API's spec cache and the workers' (the first instance parses the version).
+        warm = http.post("/instances", json={"key": key, "business_key": "warm", "data": application(0)},
+                         headers=headers).json()
+        _drive_to_end(http, db, [warm["id"]], headers, APPROVE, timeout=60)
+
+        started: dict[str, float] = {}
+        lock = threading.Lock()
+
+        def start(i: int) -> None:
+            r = http.post("/instances", json={"key": key, "business_key": f"B-{i}", "data": application(i)},
+                          headers=headers)
+            r.raise_for_status()
+            with lock:
+                started[r.json()["id"]] = time.time()
+
+        t0 = time.perf_counter()
+        stop = threading.Event()
+        completer = threading.Thread(target=_complete_tasks, args=(http, db, headers, APPROVE, stop, clients))
+        completer.start()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(start, range(1, n + 1)))
+        ids = list(started)
+        ended = _wait_completed(db, ids, timeout=max(120, n))
+        elapsed = time.perf_counter() - t0
+        stop.set()
+        completer.join()
+        latencies = [ended[i] - started[i] for i in ids]
+        with db.connect() as conn:
+            stats = {
+                "jobs": conn.execute(text("SELECT count(*) FROM job WHERE status = 'done'")).scalar(),
+                "history_rows": conn.execute(text("SELECT count(*) FROM element_history")).scalar(),
+                "state_bytes_avg": int(conn.execute(text("SELECT avg(length(state)) FROM process_instance")).scalar()),
+            }
+        return n / elapsed, latencies, stats
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(20)
+        logs.close()
+        db.dispose()
+
+
+def _complete_tasks(http, db, headers, form, stop: threading.Event, clients: int) -> None:
+    """Completes each caseworker task over the API as soon as it appears (what a caseworker would do)."""
+    from sqlalchemy import text
+
+    done: set[str] = set()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        while not stop.is_set():
+            with db.connect() as conn:
+                open_ids = [str(r) for r in conn.execute(text("SELECT id FROM human_task WHERE status = 'open'"
+                                                              " ORDER BY created_at")).scalars()]
+            todo = [t for t in open_ids if t not in done]
+            done.update(todo)
+            list(pool.map(lambda t: http.post(f"/tasks/{t}/complete", json={"data": form}, headers=headers), todo))
+            if not todo:
+                time.sleep(0.02)
+
+
+def _drive_to_end(http, db, ids, headers, form, timeout: float) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=_complete_tasks, args=(http, db, headers, form, stop, 1))
+    thread.start()
+    try:
+        _wait_completed(db, ids, timeout)
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _wait_completed(db, ids: list[str], timeout: float) -> dict[str, float]:
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.connect() as conn:
+            rows = conn.execute(text("SELECT id::text, extract(epoch FROM ended_at) FROM process_instance "
+                                     "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'completed'"),
+                                {"ids": ids}).all()
+        if len(rows) == len(ids):
+            return {i: float(t) for i, t in rows}
+        time.sleep(0.05)
+    raise SystemExit(f"only {len(rows)} of {len(ids)} instances completed in {timeout}s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=200, help="instances per variant")
+    parser.add_argument("--model", type=Path, default=ROOT / "bench" / "models",
+                        help="folder with the BPMN/DMN/form files (bokji vocabulary)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients in (c)")
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes in (c)")
+    args = parser.parse_args()
+    os.environ.update(_services_env())
+    os.environ.setdefault("BOKJI_HANDLER_MODULES", "bench.handlers")
+
+    a_rate, a_lat = engine_only(args.model, args.n, roundtrips=False)
+    b_rate, b_lat = engine_only(args.model, args.n, roundtrips=True)
+    c_rate, c_lat, stats = platform(args.model, args.n, args.clients, args.workers)
+
+    print(f"model: {args.model} ({args.n} instances per variant; {os.cpu_count()} cores)")
+    print(f"{'variant':<58} {'inst/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, rate, lat in (
+        ("(a) SpiffWorkflow in memory, services inline", a_rate, a_lat),
+        ("(b) SpiffWorkflow + state-only JSON at every wait (4d)", b_rate, b_lat),
+        (f"(c) platform: API + {args.workers} workers, PostgreSQL, Redis", c_rate, c_lat),
+    ):
+        print(f"{name:<58} {rate:8.1f} {1000 * statistics.median(lat):8.1f} {1000 * percentile(lat, 99):8.1f}")
+    print(f"c/a = {c_rate / a_rate:.3f}   c/b = {c_rate / b_rate:.3f}   "
+          f"c vs SpiffArena ({SPIFFARENA_PER_S}/s) = {c_rate / SPIFFARENA_PER_S:.1f}x")
+    print(f"platform: {stats['jobs']} jobs done, {stats['history_rows']} history rows, "
+          f"average saved state {stats['state_bytes_avg']} bytes")
+
+
+if __name__ == "__main__":
+    main()
