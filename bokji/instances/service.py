@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from bokji.db import lock_record, utcnow
 from bokji.definitions import service as definitions
@@ -67,6 +67,7 @@ def lock(session: Session, instance_id: uuid.UUID | str) -> ProcessInstance:
     instance = session.scalars(
         select(ProcessInstance)
         .where(ProcessInstance.id == instance_uuid)
+        .options(undefer(ProcessInstance.state))  # whoever locks is about to load the run
         .execution_options(populate_existing=True)
     ).first()
     if instance is None:
@@ -88,27 +89,32 @@ def advance_and_save(
     """
     result = run.advance()
     now = utcnow()
+    # One statement for all rows entered and one per (outcome, actor) for rows left: an advance
+    # touches several elements, and round trips, not the engine, dominate a step's cost.
+    new_rows: list[dict[str, Any]] = []
+    closed: dict[tuple[str, str], list[str]] = {}
     for event in result.events:
         who = actor if event.task_id == acted_on or event.element_type == "startEvent" else "system"
         if event.started:
             if event.stage:  # entering an element that declares a stage moves the instance there
                 instance.stage = event.stage
-            session.execute(
-                insert(ElementHistory)
-                .values(
-                    instance_id=instance.id, task_id=event.task_id, element_id=event.element_id,
-                    element_type=event.element_type, name=event.name,
-                    stage=instance.stage, actor=who if event.ended else None,
-                    outcome=event.outcome, started_at=now, ended_at=now if event.ended else None,
-                )
-                .on_conflict_do_nothing(index_elements=["instance_id", "task_id"])
-            )
+            new_rows.append(dict(
+                instance_id=instance.id, task_id=event.task_id, element_id=event.element_id,
+                element_type=event.element_type, name=event.name, stage=instance.stage,
+                actor=who if event.ended else None, outcome=event.outcome, started_at=now,
+                ended_at=now if event.ended else None,
+            ))
         elif event.ended:
-            session.execute(
-                update(ElementHistory)
-                .where(ElementHistory.instance_id == instance.id, ElementHistory.task_id == event.task_id)
-                .values(ended_at=now, outcome=event.outcome, actor=who)
-            )
+            closed.setdefault((event.outcome, who), []).append(event.task_id)
+    if new_rows:
+        session.execute(insert(ElementHistory).values(new_rows)
+                        .on_conflict_do_nothing(index_elements=["instance_id", "task_id"]))
+    for (outcome, who), task_ids in closed.items():
+        session.execute(
+            update(ElementHistory)
+            .where(ElementHistory.instance_id == instance.id, ElementHistory.task_id.in_(task_ids))
+            .values(ended_at=now, outcome=outcome, actor=who)
+        )
     cancelled = [e.task_id for e in result.events if e.outcome == "cancelled"]
     if cancelled:  # e.g. an interrupting boundary timer took a user or service task away
         tasks.cancel_tasks(session, cancelled)
