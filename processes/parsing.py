@@ -31,13 +31,15 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaIntermediateThrowEventParser,
     CamundaStartEventParser,
 )
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from bokji.errors import Invalid
+from processes.calculations import registered as registered_calculations
 from processes.evaluator import compile_expression, compile_script
-from processes.specs import AutomatedTask
+from processes.specs import AutomatedTask, CalculationTask
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -144,11 +146,27 @@ class _Boundary(_PlainMessages, CamundaBoundaryEventParser):
     pass
 
 
+class RuleTaskParser(BusinessRuleTaskParser):
+    """A business rule task runs a DMN decision (camunda:decisionRef) or a registered calculation."""
+
+    @staticmethod
+    def get_decision_ref(node):
+        # The dependency scan asks every business rule task; a calculation task has no decision.
+        return node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+
+    def create_task(self):
+        calculation = _property(self.node, "calculation")
+        if calculation:
+            return CalculationTask(self.spec, self.bpmn_id, calculation=calculation, **self.bpmn_attributes)
+        return super().create_task()
+
+
 class BokjiParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (HumanTaskParser, UserTask),
         full_tag("serviceTask"): (AutomatedTaskParser, AutomatedTask),
+        full_tag("businessRuleTask"): (RuleTaskParser, CamundaBusinessRuleTask),
         full_tag("startEvent"): (_Start, StartEvent),
         full_tag("endEvent"): (_End, EndEvent),
         full_tag("intermediateCatchEvent"): (_Catch, IntermediateCatchEvent),
@@ -283,9 +301,16 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
                 calls.add(("process", eid, target))
             elif tag == "businessRuleTask":
                 ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
-                if not ref:
-                    raise reject(name, "business rule task needs camunda:decisionRef", element=eid)
-                calls.add(("decision", eid, ref))
+                calculation = _property(node, "calculation")
+                if calculation:
+                    if calculation not in registered_calculations():
+                        raise reject(name, f"unknown calculation '{calculation}' (registered: "
+                                           f"{', '.join(registered_calculations()) or 'none'})", element=eid)
+                elif not ref:
+                    raise reject(name, "business rule task needs camunda:decisionRef or a calculation property",
+                                 element=eid)
+                else:
+                    calls.add(("decision", eid, ref))
             elif tag == "serviceTask":
                 topic = node.get(f"{{{CAMUNDA_NS}}}topic")
                 for foreign in ("class", "delegateExpression", "expression"):

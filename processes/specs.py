@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask as _DefaultServiceTask
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin as _BpmnSpecMixin
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask as _ScriptEngineTask
 
 
 class AutomatedTask(_DefaultServiceTask):
@@ -48,3 +50,22 @@ def _install_workarounds() -> None:
 
 
 _install_workarounds()
+
+
+class CalculationTask(_ScriptEngineTask, _BpmnSpecMixin):
+    """A business rule task that runs a registered calculation instead of a DMN table."""
+
+    def __init__(self, wf_spec, bpmn_id, calculation: str, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.calculation = calculation
+
+    def _execute(self, task):
+        from processes.calculations import get
+
+        found = get(self.calculation)
+        if found is None:
+            raise LookupError(f"calculation '{self.calculation}' is not registered in this process")
+        version, fn = found
+        result = fn(dict(task.data))
+        task.set_data(**result, **{f"{self.bpmn_id}_calculation": f"{self.calculation}@{version}"})
+        return True

@@ -19,6 +19,7 @@ from bokji.config import get_settings
 from bokji.definitions.models import Definition, Deployment
 from bokji.errors import Invalid, NotFound
 from bokji.jobs.handlers import registered_topics
+from bokji.rules import registry as _rules  # noqa: F401 - registers the calculations
 from processes import cache
 from processes.parsing import Specs, check_bundle
 

@@ -148,7 +148,20 @@ def seed_demo_users(session: Session) -> list[str]:
     created = []
     for username, roles, name, office, ministry in DEMO_USERS:
         if session.scalar(select(User.id).where(User.username == username)) is None:
-            create_user(session, username=username, password=DEMO_PASSWORD, roles=roles,
-                        display_name=name, office=office, ministry=ministry)
+            session.add(User(username=username, display_name=name, password_hash=_demo_hash(), roles=roles,
+                             office=office, ministry=ministry))
             created.append(username)
+    session.flush()
     return created
+
+
+_DEMO_HASH: str | None = None
+
+
+def _demo_hash() -> str:
+    # One scrypt run for all demo users: they share a published password anyway, and seeding
+    # (at every demo start and before every test) should not cost a scrypt per user.
+    global _DEMO_HASH
+    if _DEMO_HASH is None:
+        _DEMO_HASH = hash_password(DEMO_PASSWORD)
+    return _DEMO_HASH

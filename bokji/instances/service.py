@@ -23,6 +23,7 @@ from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
 from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
 from bokji.jobs import service as jobs
+from bokji.rules import registry as _rules  # noqa: F401 - registers the calculations
 from bokji.tasks import service as tasks
 from processes.runtime import Run
 
