@@ -61,6 +61,7 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_seed_demo(args) -> int:
+    from bokji.catalog.service import load as load_catalog
     from bokji.config import get_settings
     from bokji.db import unit_of_work
     from bokji.definitions.service import deploy_directory
@@ -69,7 +70,8 @@ def cmd_seed_demo(args) -> int:
     with unit_of_work() as session:
         created = seed_demo_users(session)
         result = deploy_directory(session, get_settings().bpmn_dir)
-    print(f"demo users created: {', '.join(created) or 'none (already there)'}")
+        services = load_catalog(session)
+    print(f"demo users created: {', '.join(created) or 'none (already there)'}; catalog: {services} services")
     if result is not None:
         print(f"process library: {'deployed' if result.created else 'unchanged'}")
     return 0
@@ -159,6 +161,46 @@ def cmd_instance(args) -> int:
     return 0
 
 
+def cmd_screen(args) -> int:
+    from datetime import date
+
+    from bokji.db import unit_of_work
+    from bokji.screening.service import screen
+
+    try:
+        household = json.loads(Path(args.household).read_text())
+    except OSError as exc:
+        raise _Usage(f"{args.household}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise _Usage(f"{args.household}: not valid JSON ({exc})") from None
+    try:
+        on = date.fromisoformat(args.on) if args.on else date.today()
+    except ValueError:
+        raise _Usage(f"--on {args.on}: expected YYYY-MM-DD") from None
+    with unit_of_work() as session:
+        result = screen(session, household, on).to_dict()
+    _json(result)
+    return 0
+
+
+def cmd_catalog(args) -> int:
+    from bokji.catalog import service as catalog
+    from bokji.db import unit_of_work
+
+    if args.action == "generate":
+        if not args.file:
+            raise _Usage("catalog generate needs the file to write")
+        document = catalog.generate_synthetic(args.services, args.ministries)
+        Path(args.file).write_text(json.dumps(document, ensure_ascii=False, indent=1))
+        print(f"wrote {len(document['services'])} services (synthetic) to {args.file}")
+        return 0
+    path = Path(args.file) if args.file else catalog.DATA_FILE
+    with unit_of_work() as session:
+        count = catalog.load(session, path)
+    print(f"catalog loaded: {count} services from {path.name}")
+    return 0
+
+
 def cmd_admin_create(args) -> int:
     from bokji.db import unit_of_work
     from bokji.identity.service import create_user
@@ -227,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("instance", help="show an instance with its history")
     p.add_argument("id")
     p.set_defaults(fn=cmd_instance)
+
+    p = sub.add_parser("screen", help="which services could a household get (prints JSON)")
+    p.add_argument("household", help="household JSON file (README: Screening)")
+    p.add_argument("--on", help="application date YYYY-MM-DD (default today)")
+    p.set_defaults(fn=cmd_screen)
+
+    p = sub.add_parser("catalog", help="load the service catalog, or generate a synthetic one")
+    p.add_argument("action", choices=["load", "generate"])
+    p.add_argument("file", nargs="?", help="catalog JSON (load: default bokji/catalog/services.json)")
+    p.add_argument("--services", type=int, default=292)
+    p.add_argument("--ministries", type=int, default=17)
+    p.set_defaults(fn=cmd_catalog)
 
     admin = sub.add_parser("admin", help="user administration").add_subparsers(dest="admin", required=True)
     p = admin.add_parser("create", help="create a user (the first admin in production)")

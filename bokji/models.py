@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic and for relationship resolution."""
 
+from bokji.catalog.models import CatalogService
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
 from bokji.identity.models import User
@@ -7,5 +8,5 @@ from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstan
 from bokji.jobs.models import Job
 from bokji.tasks.models import HumanTask
 
-__all__ = ["Base", "Definition", "Deployment", "ElementHistory", "HumanTask", "Job", "OperatorAction",
+__all__ = ["Base", "CatalogService", "Definition", "Deployment", "ElementHistory", "HumanTask", "Job", "OperatorAction",
            "ProcessInstance", "User"]

@@ -1,0 +1,156 @@
+"""Loading the catalog data file into the database, reading it, and generating a synthetic one.
+
+The data file (services.json) is the source a policy team edits; loading it replaces the catalog in
+one transaction. A synthetic full-size catalog (292 services, 17 ministries, like the real SSIS)
+exists for load tests only and says so in every row.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bokji.catalog.models import CatalogService
+from bokji.errors import Invalid, NotFound
+
+DATA_FILE = Path(__file__).parent / "services.json"
+RULE_KINDS = {"nblss", "income_percent", "none"}
+NBLSS_BENEFITS = {"livelihood", "medical", "housing", "education"}
+REQUIRED = ("code", "ministry", "name_ko", "name_en", "purpose_group", "process_key", "legal_basis", "rule")
+
+
+def _check_rule(rule: Any, where: str) -> None:
+    if not isinstance(rule, dict) or rule.get("kind") not in RULE_KINDS:
+        raise Invalid(f"{where}.rule.kind must be one of {sorted(RULE_KINDS)}", field=f"{where}.rule")
+    if rule["kind"] == "nblss" and rule.get("benefit") not in NBLSS_BENEFITS:
+        raise Invalid(f"{where}.rule.benefit must be one of {sorted(NBLSS_BENEFITS)}", field=f"{where}.rule.benefit")
+    if rule["kind"] == "income_percent" and not (isinstance(rule.get("percent"), int) and 1 <= rule["percent"] <= 200):
+        raise Invalid(f"{where}.rule.percent must be a whole percent 1-200", field=f"{where}.rule.percent")
+
+
+def parse(document: Any) -> list[CatalogService]:
+    """Validate a catalog document; every error names the entry and the field."""
+    if not isinstance(document, dict) or not isinstance(document.get("services"), list):
+        raise Invalid("a catalog is an object with 'ministries' and a 'services' list", field="services")
+    ministries = document.get("ministries") or {}
+    version = str(document.get("catalog_version") or "unversioned")
+    synthetic = bool(document.get("synthetic"))
+    rows, seen = [], set()
+    for i, entry in enumerate(document["services"]):
+        where = f"services[{i}]"
+        if not isinstance(entry, dict):
+            raise Invalid(f"{where} must be an object", field=where)
+        for name in REQUIRED:
+            if entry.get(name) in (None, ""):
+                raise Invalid(f"{where}.{name} is required", field=f"{where}.{name}")
+        if entry["code"] in seen:
+            raise Invalid(f"{where}.code '{entry['code']}' appears twice", field=f"{where}.code")
+        seen.add(entry["code"])
+        ministry = ministries.get(entry["ministry"])
+        if not ministry:
+            raise Invalid(f"{where}.ministry '{entry['ministry']}' is not in 'ministries'", field=f"{where}.ministry")
+        days = entry.get("processing_days")
+        if days is not None and not (isinstance(days, int) and days > 0):
+            raise Invalid(f"{where}.processing_days must be a positive whole number or null (unverified)",
+                          field=f"{where}.processing_days")
+        _check_rule(entry["rule"], where)
+        extra = {k: v for k, v in entry.items() if k not in {*REQUIRED, "processing_days", "required_evidence"}}
+        rows.append(CatalogService(
+            code=entry["code"], ministry=entry["ministry"], ministry_name_ko=ministry["ko"],
+            ministry_name_en=ministry["en"], name_ko=entry["name_ko"], name_en=entry["name_en"],
+            purpose_group=entry["purpose_group"], process_key=entry["process_key"], processing_days=days,
+            required_evidence=list(entry.get("required_evidence") or []), legal_basis=entry["legal_basis"],
+            rule=entry["rule"], extra=extra, synthetic=synthetic or bool(entry.get("synthetic")),
+            catalog_version=version,
+        ))
+    return rows
+
+
+def load(session: Session, path: Path = DATA_FILE) -> int:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise Invalid(f"{path.name}: cannot read the catalog ({exc})", file=path.name) from None
+    rows = parse(document)
+    session.execute(delete(CatalogService))
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
+
+
+def all_services(session: Session) -> list[CatalogService]:
+    return list(session.scalars(select(CatalogService).order_by(CatalogService.code)))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A catalog row as read-only data, safe to share between requests."""
+
+    code: str
+    ministry: str
+    name_ko: str
+    name_en: str
+    purpose_group: str
+    rule: dict[str, Any]
+    synthetic: bool
+
+
+_snapshot: tuple[tuple, tuple[Entry, ...]] | None = None
+
+
+def snapshot(session: Session) -> tuple[Entry, ...]:
+    """The whole catalog, re-read only when it was loaded again (one cheap query to find out)."""
+    global _snapshot
+    stamp = tuple(session.execute(
+        select(func.count(), func.max(CatalogService.loaded_at), func.max(CatalogService.catalog_version))
+    ).one())
+    if _snapshot is None or _snapshot[0] != stamp:
+        rows = all_services(session)
+        _snapshot = (stamp, tuple(Entry(r.code, r.ministry, r.name_ko, r.name_en, r.purpose_group, dict(r.rule),
+                                        r.synthetic) for r in rows))
+    return _snapshot[1]
+
+
+def get(session: Session, code: str) -> CatalogService:
+    service = session.get(CatalogService, code)
+    if service is None:
+        raise NotFound(f"unknown service '{code}'", field="services")
+    return service
+
+
+def version(session: Session) -> str | None:
+    return session.scalar(select(CatalogService.catalog_version).limit(1))
+
+
+def generate_synthetic(services: int = 292, ministries: int = 17, seed: int = 7) -> dict[str, Any]:
+    """A full-size catalog for load tests: the real entries plus synthetic ones, marked synthetic."""
+    rng = random.Random(seed)
+    real = json.loads(DATA_FILE.read_text())
+    ministry_map = dict(real["ministries"])
+    for m in range(len(ministry_map), ministries):
+        ministry_map[f"SYN{m:02d}"] = {"ko": f"합성 부처 {m}", "en": f"Synthetic ministry {m}"}
+    codes = list(ministry_map)
+    groups = ["income_support", "medical", "housing", "education", "child_rearing", "employment",
+              "old_age_income", "disability", "care", "energy"]
+    entries = list(real["services"])
+    for i in range(len(entries), services):
+        kind = rng.choice(["income_percent", "income_percent", "nblss", "none"])
+        rule = ({"kind": "income_percent", "percent": rng.choice([30, 40, 50, 60, 70, 80, 100, 120, 150])}
+                if kind == "income_percent" else
+                {"kind": "nblss", "benefit": rng.choice(sorted(NBLSS_BENEFITS))} if kind == "nblss" else
+                {"kind": "none"})
+        entries.append({
+            "code": f"SYN-{i:03d}", "ministry": codes[i % len(codes)], "name_ko": f"합성 서비스 {i}",
+            "name_en": f"Synthetic service {i}", "purpose_group": rng.choice(groups),
+            "process_key": "demo_application", "processing_days": None, "required_evidence": ["earned_income"],
+            "legal_basis": "synthetic", "rule": rule, "synthetic": True,
+        })
+    return {"catalog_version": f"synthetic-{services}", "synthetic": True,
+            "note": "SYNTHETIC catalog for load tests; not real services or figures.",
+            "ministries": ministry_map, "services": entries}
