@@ -1,0 +1,155 @@
+"""The registry over HTTP. Reads name their purpose (`purpose=`), which goes to the access log."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from api.deps import CASEWORK, R, SessionDep, requires
+from bokji.identity.service import Principal
+from bokji.registry import service as registry
+
+router = APIRouter(prefix="/registry", tags=["registry"])
+Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
+Reader = Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))]
+Purpose = Annotated[str, Query(min_length=2, max_length=300, description="why you read this (access log)")]
+
+
+class PersonIn(BaseModel):
+    registration_number: str = Field(description="주민등록번호 / 외국인등록번호, with or without the hyphen")
+    name: str
+
+
+class PersonOut(BaseModel):
+    id: str
+    name: str
+    registration_number: str  # masked: YYMMDD-G******
+    birth_date: date
+    sex: str
+    foreigner: bool
+    warnings: list[str] = []
+
+
+def _person(p, warnings: list[str] | None = None) -> PersonOut:
+    return PersonOut(id=str(p.id), name=p.name, registration_number=p.rrn_masked, birth_date=p.birth_date,
+                     sex=p.sex, foreigner=p.foreigner, warnings=warnings or [])
+
+
+@router.post("/persons", response_model=PersonOut, status_code=201)
+def register_person(body: PersonIn, session: SessionDep, who: Worker) -> PersonOut:
+    """Validate (format, birth date, century digit; the check digit only warns) and store protected."""
+    person, warnings = registry.register_person(session, registration_number=body.registration_number,
+                                                name=body.name, actor=who.username)
+    return _person(person, warnings)
+
+
+class FindIn(BaseModel):
+    registration_number: str
+    purpose: str = Field(min_length=2, max_length=300)
+
+
+@router.post("/persons/find", response_model=PersonOut)
+def find_person(body: FindIn, session: SessionDep, who: Reader) -> PersonOut:
+    """Look a person up by registration number (in the body, never in a URL that gets logged)."""
+    return _person(registry.find_person(session, registration_number=body.registration_number, actor=who.username,
+                                        purpose=body.purpose))
+
+
+@router.get("/persons/{person_id}", response_model=PersonOut)
+def get_person(person_id: str, purpose: Purpose, session: SessionDep, who: Reader) -> PersonOut:
+    return _person(registry.get_person(session, person_id, actor=who.username, purpose=purpose))
+
+
+class MemberIn(BaseModel):
+    person_id: str
+    role: str = "member"
+
+
+class HouseholdIn(BaseModel):
+    members: list[MemberIn]
+    address: str
+    region_class: str
+    office: str | None = None
+    valid_from: date
+
+
+@router.post("/households", status_code=201)
+def create_household(body: HouseholdIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    household = registry.create_household(
+        session, members=[m.model_dump() for m in body.members], address=body.address,
+        region_class=body.region_class, office=body.office, valid_from=body.valid_from, actor=who.username)
+    return {"id": str(household.id)}
+
+
+@router.get("/households/{household_id}")
+def get_household(household_id: str, purpose: Purpose, session: SessionDep, who: Reader,
+                  on: date | None = None) -> dict[str, Any]:
+    """Members and residence on a date (default today), and every recorded fact with its time."""
+    view = registry.household_on(session, household_id, on or date.today(), actor=who.username, purpose=purpose)
+    return view.__dict__
+
+
+class JoinIn(BaseModel):
+    person_id: str
+    valid_from: date
+
+
+class LeaveIn(BaseModel):
+    person_id: str
+    valid_to: date
+
+
+class HeadIn(BaseModel):
+    person_id: str
+    valid_from: date
+
+
+class MoveIn(BaseModel):
+    address: str
+    region_class: str
+    office: str | None = None
+    valid_from: date
+
+
+class CorrectIn(BaseModel):
+    reason: str = Field(min_length=2)
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+@router.post("/households/{household_id}/join", status_code=201)
+def join(household_id: str, body: JoinIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    row = registry.join(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
+                        actor=who.username)
+    return {"membership_id": row.id}
+
+
+@router.post("/households/{household_id}/leave")
+def leave(household_id: str, body: LeaveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    row = registry.leave(session, household_id, person_id=body.person_id, valid_to=body.valid_to,
+                         actor=who.username)
+    return {"membership_id": row.id}
+
+
+@router.post("/households/{household_id}/head")
+def change_head(household_id: str, body: HeadIn, session: SessionDep, who: Worker) -> dict[str, str]:
+    registry.change_head(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
+                         actor=who.username)
+    return {"status": "ok"}
+
+
+@router.post("/households/{household_id}/moves", status_code=201)
+def move(household_id: str, body: MoveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    row = registry.move(session, household_id, address=body.address, region_class=body.region_class,
+                        office=body.office, valid_from=body.valid_from, actor=who.username)
+    return {"residence_id": row.id}
+
+
+@router.post("/memberships/{membership_id}/corrections", status_code=201)
+def correct(membership_id: int, body: CorrectIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    row = registry.correct_membership(session, membership_id, actor=who.username, reason=body.reason,
+                                      valid_from=body.valid_from, valid_to=body.valid_to)
+    return {"membership_id": row.id, "corrects": row.corrects}

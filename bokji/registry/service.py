@@ -1,0 +1,295 @@
+"""Persons and households with effective-dated membership and residence; corrections are new rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from bokji.errors import Conflict, Invalid, NotFound
+from bokji.ids import parse_uuid
+from bokji.privacy import protection
+from bokji.registry.models import AccessLog, Household, Membership, Person, Residence
+from bokji.rules.parameters import REGION_CLASSES
+
+ROLES = ("head", "member")
+
+
+# ---- persons --------------------------------------------------------------------------------------------
+def register_person(session: Session, *, registration_number: str, name: str, actor: str
+                    ) -> tuple[Person, list[str]]:
+    """Validate, protect and store a person; the number is never kept or returned in clear."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise Invalid("name is required (at most 100 characters)", field="name")
+    checked = protection.validate(registration_number)
+    protected = protection.protect(checked.digits)
+    existing = session.scalar(select(Person.id).where(Person.rrn_hash == protected.lookup_hash))
+    if existing is not None:
+        raise Conflict("a person with this registration number is already registered",
+                       field="registration_number", person_id=str(existing))
+    person = Person(rrn_ciphertext=protected.ciphertext, rrn_hash=protected.lookup_hash, rrn_masked=protected.masked,
+                    name=name, birth_date=checked.birth_date, sex=checked.sex, foreigner=checked.foreigner,
+                    recorded_by=actor)
+    session.add(person)
+    session.flush()
+    return person, list(checked.warnings)
+
+
+def _log(session: Session, *, actor: str, purpose: str | None, action: str, person_id=None,
+         household_id=None) -> None:
+    purpose = (purpose or "").strip()
+    if len(purpose) < 2:
+        raise Invalid("say why you read this person's data (purpose)", field="purpose")
+    session.add(AccessLog(actor=actor, purpose=purpose[:300], action=action, person_id=person_id,
+                          household_id=household_id))
+
+
+def find_person(session: Session, *, registration_number: str, actor: str, purpose: str) -> Person:
+    digits = protection.normalize(registration_number)
+    person = session.scalar(select(Person).where(Person.rrn_hash == protection.lookup_hash(digits)))
+    _log(session, actor=actor, purpose=purpose, action="find_person", person_id=person.id if person else None)
+    if person is None:
+        raise NotFound("no person with this registration number", field="registration_number")
+    return person
+
+
+def get_person(session: Session, person_id: str, *, actor: str, purpose: str) -> Person:
+    person = session.get(Person, parse_uuid(person_id, what="person", field="person_id"))
+    if person is None:
+        raise NotFound(f"person {person_id} not found", field="person_id")
+    _log(session, actor=actor, purpose=purpose, action="read_person", person_id=person.id)
+    return person
+
+
+# ---- households -----------------------------------------------------------------------------------------
+def _current(model):
+    """Rows no later row corrects: the facts that count."""
+    later = aliased(model)
+    return ~exists().where(later.corrects == model.id)
+
+
+def _overlapping(session: Session, person_id: uuid.UUID, start: date, end: date | None,
+                 ignore: int | None = None) -> Membership | None:
+    query = select(Membership).where(
+        Membership.person_id == person_id, _current(Membership),
+        or_(Membership.valid_to.is_(None), Membership.valid_to > start),
+    )
+    if end is not None:
+        query = query.where(Membership.valid_from < end)
+    if ignore is not None:
+        query = query.where(Membership.id != ignore)
+    return session.scalars(query).first()
+
+
+def _person(session: Session, person_id: Any, field: str) -> Person:
+    person = session.get(Person, parse_uuid(person_id, what="person", field=field))
+    if person is None:
+        raise NotFound(f"person {person_id} not found", field=field)
+    return person
+
+
+def _check_region(region_class: str) -> None:
+    if region_class not in REGION_CLASSES:
+        raise Invalid(f"region_class must be one of {', '.join(REGION_CLASSES)}", field="region_class")
+
+
+def create_household(session: Session, *, members: list[dict[str, Any]], address: str, region_class: str,
+                     valid_from: date, actor: str, office: str | None = None) -> Household:
+    if not members:
+        raise Invalid("a household has at least one member", field="members")
+    heads = [m for m in members if m.get("role") == "head"]
+    if len(heads) != 1:
+        raise Invalid("a household has exactly one head (role 'head')", field="members")
+    if not (address or "").strip():
+        raise Invalid("address is required", field="address")
+    _check_region(region_class)
+    household = Household(recorded_by=actor)
+    session.add(household)
+    session.flush()
+    for i, member in enumerate(members):
+        if member.get("role") not in ROLES:
+            raise Invalid(f"members[{i}].role must be head or member", field=f"members[{i}].role")
+        _join(session, household.id, _person(session, member.get("person_id"), f"members[{i}].person_id"),
+              member["role"], valid_from, actor)
+    session.add(Residence(household_id=household.id, address=address.strip(), region_class=region_class,
+                          office=office, valid_from=valid_from, recorded_by=actor))
+    session.flush()
+    return household
+
+
+def _household(session: Session, household_id: Any) -> Household:
+    household = session.get(Household, parse_uuid(household_id, what="household", field="household_id"))
+    if household is None:
+        raise NotFound(f"household {household_id} not found", field="household_id")
+    return household
+
+
+def _join(session: Session, household_id: uuid.UUID, person: Person, role: str, valid_from: date, actor: str,
+          reason: str | None = None) -> Membership:
+    clash = _overlapping(session, person.id, valid_from, None)
+    if clash is not None:
+        raise Conflict(f"person {person.id} already belongs to household {clash.household_id} on {valid_from}",
+                       field="person_id")
+    row = Membership(household_id=household_id, person_id=person.id, role=role, valid_from=valid_from,
+                     recorded_by=actor, reason=reason)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def join(session: Session, household_id: str, *, person_id: str, valid_from: date, actor: str,
+         role: str = "member") -> Membership:
+    household = _household(session, household_id)
+    if role != "member":
+        raise Invalid("join as 'member'; change the head with change_head", field="role")
+    return _join(session, household.id, _person(session, person_id, "person_id"), role, valid_from, actor)
+
+
+def _open_membership(session: Session, household_id: uuid.UUID, person_id: uuid.UUID, on: date) -> Membership:
+    row = session.scalars(
+        select(Membership).where(
+            Membership.household_id == household_id, Membership.person_id == person_id, _current(Membership),
+            Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on),
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"person {person_id} is not in household {household_id} on {on}", field="person_id")
+    return row
+
+
+def _end(session: Session, row: Membership, valid_to: date, actor: str, reason: str) -> Membership:
+    if valid_to <= row.valid_from:
+        raise Invalid(f"valid_to must be after the membership began ({row.valid_from})", field="valid_to")
+    ended = Membership(household_id=row.household_id, person_id=row.person_id, role=row.role,
+                       valid_from=row.valid_from, valid_to=valid_to, corrects=row.id, reason=reason,
+                       recorded_by=actor)
+    session.add(ended)
+    session.flush()
+    return ended
+
+
+def leave(session: Session, household_id: str, *, person_id: str, valid_to: date, actor: str) -> Membership:
+    household = _household(session, household_id)
+    person = _person(session, person_id, "person_id")
+    row = _open_membership(session, household.id, person.id, valid_to - _one_day())
+    if row.role == "head":
+        raise Conflict("the head cannot leave; change the head first", field="person_id")
+    return _end(session, row, valid_to, actor, "left the household")
+
+
+def change_head(session: Session, household_id: str, *, person_id: str, valid_from: date, actor: str) -> None:
+    household = _household(session, household_id)
+    new_head = _person(session, person_id, "person_id")
+    old = session.scalars(
+        select(Membership).where(Membership.household_id == household.id, Membership.role == "head",
+                                 _current(Membership), Membership.valid_from <= valid_from,
+                                 or_(Membership.valid_to.is_(None), Membership.valid_to > valid_from))
+    ).first()
+    member = _open_membership(session, household.id, new_head.id, valid_from)
+    if old is None or old.person_id == new_head.id:
+        raise Conflict("this person is already the head (or the household has no head then)", field="person_id")
+    for row, role in ((old, "member"), (member, "head")):
+        _end(session, row, valid_from, actor, f"became {role} on {valid_from}")
+        session.add(Membership(household_id=household.id, person_id=row.person_id, role=role,
+                               valid_from=valid_from, recorded_by=actor, reason=f"became {role}"))
+    session.flush()
+
+
+def move(session: Session, household_id: str, *, address: str, region_class: str, valid_from: date, actor: str,
+         office: str | None = None) -> Residence:
+    household = _household(session, household_id)
+    if not (address or "").strip():
+        raise Invalid("address is required", field="address")
+    _check_region(region_class)
+    row = Residence(household_id=household.id, address=address.strip(), region_class=region_class, office=office,
+                    valid_from=valid_from, recorded_by=actor)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def correct_membership(session: Session, membership_id: int, *, actor: str, reason: str,
+                       valid_from: date | None = None, valid_to: date | None = None) -> Membership:
+    """A recording mistake: a new row with the right dates replaces the old one, which is kept."""
+    if not (reason or "").strip():
+        raise Invalid("a correction needs a reason", field="reason")
+    row = session.scalars(select(Membership).where(Membership.id == membership_id, _current(Membership))).first()
+    if row is None:
+        raise NotFound(f"membership {membership_id} not found or already corrected", field="membership_id")
+    start = valid_from or row.valid_from
+    end = valid_to if valid_to is not None else row.valid_to
+    if end is not None and end <= start:
+        raise Invalid("valid_to must be after valid_from", field="valid_to")
+    clash = _overlapping(session, row.person_id, start, end, ignore=row.id)
+    if clash is not None:
+        raise Conflict(f"the corrected dates overlap membership {clash.id}", field="valid_from")
+    fixed = Membership(household_id=row.household_id, person_id=row.person_id, role=row.role, valid_from=start,
+                       valid_to=end, corrects=row.id, reason=reason.strip(), recorded_by=actor)
+    session.add(fixed)
+    session.flush()
+    return fixed
+
+
+@dataclass
+class HouseholdView:
+    id: str
+    on: str
+    members: list[dict[str, Any]]
+    residence: dict[str, Any] | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def household_on(session: Session, household_id: str, on: date, *, actor: str, purpose: str) -> HouseholdView:
+    household = _household(session, household_id)
+    _log(session, actor=actor, purpose=purpose, action="read_household", household_id=household.id)
+    rows = session.scalars(
+        select(Membership).where(Membership.household_id == household.id).order_by(Membership.id)
+    ).all()
+    corrected = {r.corrects for r in rows if r.corrects is not None}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({r.person_id for r in rows})))}
+    members = [
+        {"person_id": str(r.person_id), "name": people[r.person_id].name, "masked": people[r.person_id].rrn_masked,
+         "role": r.role, "since": r.valid_from.isoformat()}
+        for r in rows
+        if r.id not in corrected and r.valid_from <= on and (r.valid_to is None or r.valid_to > on)
+    ]
+    residence = session.scalars(
+        select(Residence).where(Residence.household_id == household.id, _current(Residence),
+                                Residence.valid_from <= on)
+        .order_by(Residence.valid_from.desc(), Residence.id.desc()).limit(1)
+    ).first()
+    history = [{"membership_id": r.id, "person_id": str(r.person_id), "role": r.role,
+                "valid_from": r.valid_from.isoformat(), "valid_to": r.valid_to.isoformat() if r.valid_to else None,
+                "corrects": r.corrects, "superseded": r.id in corrected, "reason": r.reason,
+                "recorded_at": r.recorded_at.isoformat(), "recorded_by": r.recorded_by} for r in rows]
+    history += [{"residence_id": r.id, "address": r.address, "region_class": r.region_class,
+                 "valid_from": r.valid_from.isoformat(), "recorded_at": r.recorded_at.isoformat(),
+                 "recorded_by": r.recorded_by}
+                for r in session.scalars(select(Residence).where(Residence.household_id == household.id)
+                                         .order_by(Residence.id))]
+    return HouseholdView(str(household.id), on.isoformat(), members,
+                         {"address": residence.address, "region_class": residence.region_class,
+                          "office": residence.office, "since": residence.valid_from.isoformat()} if residence else None,
+                         history)
+
+
+def household_of(session: Session, person_id: str, on: date) -> uuid.UUID | None:
+    """The household a person belongs to on a date: a case follows the person, not the address."""
+    row = session.scalars(
+        select(Membership).where(
+            Membership.person_id == parse_uuid(person_id, what="person", field="person_id"), _current(Membership),
+            and_(Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on)),
+        )
+    ).first()
+    return row.household_id if row else None
+
+
+def _one_day():
+    from datetime import timedelta
+
+    return timedelta(days=1)
