@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api import pages
 from api.deps import NotAuthenticated
-from api.routes import auth, definitions, health, instances, operations, registry, screening, tasks
+from api.routes import auth, definitions, evidence, health, instances, operations, registry, screening, tasks
 from bokji.config import ROOT, get_settings
 from bokji.errors import BokjiError
 
@@ -55,7 +55,7 @@ async def lifespan(app: FastAPI):
 
 
 ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
-           screening.router, registry.router, pages.router)
+           screening.router, registry.router, evidence.router, pages.router)
 
 
 def create_app() -> FastAPI:

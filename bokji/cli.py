@@ -31,6 +31,13 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_simulator(args) -> int:
+    import uvicorn
+
+    uvicorn.run("simulator.app:app", host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
 def cmd_worker(args) -> int:
     from workers.worker import work
 
@@ -232,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--processes", type=int, default=1)
     p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("simulator", help="the agency simulator (an HTTP service of its own)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8100)
+    p.set_defaults(fn=cmd_simulator)
 
     p = sub.add_parser("worker", help="an RQ worker for automated tasks")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")

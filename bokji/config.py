@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     external_lock_max: float = 3600.0  # longest lock an external worker may ask for
     db_statement_timeout_ms: int = 30_000
 
+    # Data linkage. The simulator by default; a real agency by configuration alone:
+    # BOKJI_AGENCY_URLS='{"nts": "https://nts.example/api"}' (else BOKJI_AGENCY_BASE_URL/agencies/<agency>).
+    agency_base_url: str = "http://127.0.0.1:8100"
+    agency_urls: dict[str, str] = {}
+    linkage_timeout: float = 5.0  # seconds for one HTTP call
+    linkage_retries: int = 2  # quick retries inside one job, before the job's own backoff
+    linkage_backoff: float = 0.2  # seconds, doubled per quick retry, with jitter
+    breaker_failures: int = 5  # consecutive failures that open an agency's circuit
+    breaker_open_seconds: float = 30.0  # how long calls are refused before one is let through
+    agency_rate_per_second: int = 100  # calls per second per agency, across all workers
+
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:
         if self.env == "production":

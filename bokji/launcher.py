@@ -328,6 +328,11 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
 
         commands = {"serve": cli("serve", "--host", host, "--port", str(port)), "scheduler": cli("scheduler")}
         commands |= {f"worker {n}": cli("worker") for n in range(1, workers + 1)}
+        if "BOKJI_AGENCY_BASE_URL" not in env and "BOKJI_AGENCY_URLS" not in env:
+            # No real agencies configured: run the simulator and point the workers at it.
+            sim_port = int(env.get("BOKJI_RUN_SIMULATOR_PORT", "8100"))
+            commands["simulator"] = cli("simulator", "--port", str(sim_port))
+            env["BOKJI_AGENCY_BASE_URL"] = f"http://{LOOPBACK}:{sim_port}"
         names = {}
         for name, command in commands.items():
             children.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))

@@ -6,10 +6,12 @@ from bokji.definitions.models import Definition, Deployment
 from bokji.identity.models import User
 from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
+from bokji.linkage.models import Document, Evidence, EvidenceUse
 from bokji.registry.models import AccessLog, Household, Membership, Person, Residence
 from bokji.tasks.models import HumanTask
 
 __all__ = [
-    "AccessLog", "Base", "CatalogService", "Definition", "Deployment", "ElementHistory", "Household", "HumanTask",
-    "Job", "Membership", "OperatorAction", "Person", "ProcessInstance", "Residence", "User",
+    "AccessLog", "Base", "CatalogService", "Definition", "Deployment", "Document", "ElementHistory", "Evidence",
+    "EvidenceUse", "Household", "HumanTask", "Job", "Membership", "OperatorAction", "Person", "ProcessInstance",
+    "Residence", "User",
 ]

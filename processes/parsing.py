@@ -486,6 +486,38 @@ class Specs:
     elements: dict[str, ElementInfo]
 
 
+def _settle_multi_instance(spec) -> None:
+    """SpiffWorkflow's multi-instance tasks finish configuring their spec when an instance first
+    reaches them (Camunda's update_task_spec, and the child-completion wiring in create_child).
+    Specs are parsed once per process and shared, and a worker restores instances it never started,
+    so that has to happen here, once, for every process that loads the spec."""
+    from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+    from SpiffWorkflow.camunda.specs.multiinstance_task import (
+        ParallelMultiInstanceTask,
+        SequentialMultiInstanceTask,
+    )
+
+    for task_spec in list(spec.task_specs.values()):
+        if not isinstance(task_spec, ParallelMultiInstanceTask | SequentialMultiInstanceTask):
+            continue
+        # Children report back through an event the library wires only when it creates a child; a
+        # process restoring an instance it did not start would never hear a child finish.
+        child_spec = spec.task_specs[task_spec.task_spec]
+        if not child_spec.completed_event.is_connected(task_spec.merge_child):
+            child_spec.completed_event.connect(task_spec.merge_child)
+        if task_spec.cardinality is None:
+            task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
+            task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
+        elif str(task_spec.cardinality).strip().isdigit():
+            task_spec.input_item = (TaskDataReference(task_spec.output_item.bpmn_id)
+                                    if task_spec.output_item is not None else None)
+        else:
+            raise ValidationException(
+                f"multi-instance '{task_spec.bpmn_id}': loopCardinality must be a whole number; "
+                "to run once per item of a list use camunda:collection and camunda:elementVariable",
+                file_name=None, id=task_spec.bpmn_id)
+
+
 def build_specs(bundle: Bundle, trees: dict[str, etree._ElementTree] | None = None) -> dict[str, Specs]:
     """Parse the bundle with SpiffWorkflow; one Specs per process and collaboration id."""
     parser = BokjiParser()
@@ -499,6 +531,11 @@ def build_specs(bundle: Bundle, trees: dict[str, etree._ElementTree] | None = No
                 parser.add_dmn_xml(tree.getroot(), filename=name)
             else:
                 parser.add_bpmn_xml(tree, filename=name)
+        settled: set[str] = set()
+        while pending := [k for k in parser.process_parsers if k not in settled]:
+            for key in pending:  # parsing one process can add others (its event sub-processes)
+                settled.add(key)
+                _settle_multi_instance(parser.process_parsers[key].get_spec())
         out: dict[str, Specs] = {}
         for pid in bundle.processes:
             current = None

@@ -190,6 +190,16 @@ class Run:
                     outcome=_outcome(state),
                 )
             )
+        # Tasks the engine dropped from its tree while open (the children of an interrupted
+        # multi-instance task, say) ended too: cancelled.
+        for task_id, (task, state) in self._before.items():
+            if task_id not in after and state & _OPEN:
+                info = self.specs.elements.get(task.task_spec.bpmn_id)
+                result.events.append(ElementEvent(
+                    task_id=task_id, element_id=task.task_spec.bpmn_id,
+                    element_type=info.type if info else type(task.task_spec).__name__,
+                    name=info.name if info else task.task_spec.bpmn_name, stage=info.stage if info else None,
+                    started=False, ended=True, outcome="cancelled"))
         for task_id, (task, state) in after.items():
             if state != TaskState.READY and state != TaskState.STARTED:
                 continue

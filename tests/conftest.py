@@ -48,9 +48,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 DATABASE_URL = os.environ["DATABASE_URL"]
 REDIS_URL = os.environ["REDIS_URL"]
 DEMO_PASSWORD = "bokji-demo-2026"
-TABLES = ["access_log", "household_residence", "household_membership", "household", "person", "catalog_service",
-          "operator_action", "element_history", "human_task", "job", "process_instance", "definition", "deployment",
-          "app_user", "test_side_effect"]
+TABLES = ["evidence_use", "evidence", "document", "access_log", "household_residence", "household_membership",
+          "household", "person", "catalog_service", "operator_action", "element_history", "human_task", "job",
+          "process_instance", "definition", "deployment", "app_user", "test_side_effect"]
 
 
 def _recreate_database() -> None:

@@ -19,7 +19,7 @@ def _services() -> dict:
 def test_every_compose_command_is_a_bokji_subcommand():
     parser = build_parser()
     bokji_services = {n: s for n, s in _services().items() if s.get("image") == "bokji:latest"}
-    assert set(bokji_services) == {"migrate", "api", "worker", "scheduler"}
+    assert set(bokji_services) == {"migrate", "api", "worker", "scheduler", "simulator"}
     for name, service in bokji_services.items():
         args = parser.parse_args(service["command"])  # raises SystemExit on an unknown command/flag
         assert args.command == service["command"][0], name

@@ -8,6 +8,7 @@ import socket
 
 from bokji.db import unit_of_work
 from bokji.jobs import service as jobs
+from bokji.jobs.handlers import RetryLater
 
 log = logging.getLogger("bokji.worker")
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -33,6 +34,9 @@ def run_job(job_id: str) -> str:
         with unit_of_work() as session:
             jobs.release(session, claim)
         return "suspended"
+    except RetryLater as exc:
+        with unit_of_work() as session:
+            return jobs.postpone(session, claim, str(exc), exc.delay)
     except Exception as exc:
         with unit_of_work() as session:
             outcome = jobs.record_failure(session, claim, exc)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bokji.jobs.handlers import HandlerContext, handler
+from bokji.linkage import handlers as _linkage  # noqa: F401 - registers the linkage.* handlers
 
 
 @handler("bokji.noop")

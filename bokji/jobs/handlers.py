@@ -33,6 +33,15 @@ class HandlerContext:
 
 
 Handler = Callable[[HandlerContext], dict[str, Any] | None]
+
+
+class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
+    """Raised by a handler that cannot work now for a known, temporary reason (an agency's circuit is
+    open): the job waits `delay` seconds and the attempt is not counted against its retries."""
+
+    def __init__(self, reason: str, delay: float) -> None:
+        super().__init__(reason)
+        self.delay = delay
 _HANDLERS: dict[str, Handler] = {}
 
 

@@ -170,6 +170,18 @@ def release(session: Session, claim: Claim) -> None:
     )
 
 
+def postpone(session: Session, claim: Claim, reason: str, delay: float) -> str:
+    """Give the attempt back uncounted and try again after `delay` seconds."""
+    job = session.get(Job, _uuid(claim.job_id), with_for_update=True)
+    if job is None or job.status != "running" or job.attempts != claim.attempt:
+        return "stale"
+    job.status, job.attempts = "queued", job.attempts - 1
+    job.locked_by = job.locked_until = None
+    job.last_error = reason[:2000]
+    job.next_run_at = utcnow() + timedelta(seconds=delay)
+    return "postponed"
+
+
 def record_failure(session: Session, claim: Claim, exc: BaseException | str, *,
                    retries_left: int | None = None, retry_in: float | None = None) -> str:
     """The attempt failed (its transaction rolled back). Retry with backoff, or open an incident."""

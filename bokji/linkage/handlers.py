@@ -1,0 +1,92 @@
+"""The investigation module's automated tasks (topics `linkage.*`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from bokji.errors import Invalid
+from bokji.instances.models import ProcessInstance
+from bokji.jobs.handlers import HandlerContext, handler
+from bokji.linkage import client, registry
+from bokji.linkage import service as evidence
+from bokji.privacy import protection
+from bokji.registry.models import AccessLog, Person
+
+
+def _application_date(data: dict[str, Any]) -> date:
+    try:
+        return date.fromisoformat(str(data.get("application_date")))
+    except ValueError:
+        raise Invalid("application_date must be an ISO date", field="application_date") from None
+
+
+@handler("linkage.collect")
+def collect(ctx: HandlerContext) -> dict[str, Any]:
+    """One data type for one household member: reuse fresh evidence, else ask the agency."""
+    request = ctx.input.get("request") or {}
+    kind = registry.get(str(request.get("data_type")))
+    person = ctx.session.get(Person, uuid.UUID(str(request.get("person_id"))))
+    if person is None:
+        raise Invalid(f"person {request.get('person_id')} is not in the registry", field="person_id")
+    instance_id = uuid.UUID(ctx.instance_id)
+    reuse = evidence.fresh(ctx.session, person.id, kind)
+    if reuse is not None:
+        evidence.use(ctx.session, instance_id, reuse.id, "investigation")
+        return {}
+    consent = (ctx.input.get("consents") or {}).get(kind.code)
+    if kind.consent_needed and not consent:
+        return {}  # not asked: it will be listed as missing, for the caseworker to take from a document
+    instance = ctx.session.get(ProcessInstance, instance_id)
+    # Who asked and why: the caseworker who opened the case, for this case's investigation.
+    ctx.session.add(AccessLog(actor=f"worker:{instance.started_by}", person_id=person.id,
+                              purpose=f"investigation of case {instance.business_key or instance.id}",
+                              action=f"linkage:{kind.code}"))
+    period = evidence.reference_period(kind, _application_date(ctx.input))
+    try:
+        answer = client.call(kind, {"registration_number": protection.reveal(person.rrn_ciphertext),
+                                    "period": period, "request_id": ctx.job_id, "consent_reference": consent})
+    except client.AgencyRefused:
+        return {}  # the agency said no (e.g. the consent it holds does not match): missing, not retried
+    stored = evidence.store(ctx.session, person_id=person.id, data_type=kind, value=answer["value"], period=period,
+                            source="agency", request_id=ctx.job_id, instance_id=instance_id,
+                            recorded_by=f"worker:{ctx.topic}", source_agency=kind.agency)
+    evidence.use(ctx.session, instance_id, stored.id, "investigation")
+    return {}
+
+
+@handler("linkage.summarise")
+def summarise(ctx: HandlerContext) -> dict[str, Any]:
+    """What the investigation still lacks, for the caseworker's missing-data task."""
+    gaps = evidence.missing(ctx.session, uuid.UUID(ctx.instance_id), list(ctx.input.get("linkage_requests") or []))
+    return {"missing_evidence": gaps, "has_missing": bool(gaps)}
+
+
+@handler("linkage.household_means")
+def household_means(ctx: HandlerContext) -> dict[str, Any]:
+    """The decision's input built from evidence only (never from raw job results), recording the use."""
+    instance_id = uuid.UUID(ctx.instance_id)
+    members = list(ctx.input.get("member_ids") or [])
+    means: dict[str, Any] = {"region_class": ctx.input.get("region_class"), "size": len(members), "earned": 0,
+                             "business": 0, "public_transfer": 0, "residential": 0, "general": 0, "financial": 0,
+                             "car": 0}
+    for item in evidence.used_by(ctx.session, instance_id, "investigation"):
+        v = item.value
+        if item.data_type == "earned_income":
+            means["earned"] += int(v.get("monthly", 0))
+        elif item.data_type == "business_income":
+            means["business"] += int(v.get("monthly", 0))
+        elif item.data_type == "pension":
+            means["public_transfer"] += int(v.get("monthly", 0))
+        elif item.data_type == "property":
+            means["residential"] += int(v.get("residential", 0))
+            means["general"] += int(v.get("general", 0))
+        elif item.data_type == "deposits":
+            means["financial"] += int(v.get("financial", 0))
+        elif item.data_type == "vehicles":
+            means["car"] += sum(int(c.get("value", 0)) for c in v.get("cars", []))
+        else:
+            continue
+        evidence.use(ctx.session, instance_id, item.id, ctx.element_id)
+    return {"household_means": means}

@@ -1,0 +1,198 @@
+"""Data linkage with the agency simulator as a real process, workers and the scheduler as processes."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from bokji.config import ROOT
+from bokji.db import unit_of_work
+from bokji.definitions.service import deploy_directory
+from tests.conftest import wait_for
+from tests.test_registry import rrn
+
+DATA_TYPES = ["earned_income", "pension", "property", "vehicles", "deposits"]
+PURPOSE = {"purpose": "보장 결정 검토 (decision review)"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def simulator(spawn):
+    port = _free_port()
+    proc = spawn("simulator", "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        assert proc.popen.poll() is None, proc.stop()
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, what="simulator up")
+    return url
+
+
+@pytest.fixture
+def platform(simulator, spawn):
+    """Workers and the scheduler pointed at the simulator, with short intervals."""
+    env = {"BOKJI_AGENCY_BASE_URL": simulator, "BOKJI_BREAKER_FAILURES": "3", "BOKJI_BREAKER_OPEN_SECONDS": "2",
+           "BOKJI_LINKAGE_RETRIES": "1", "BOKJI_LINKAGE_BACKOFF": "0.05", "BOKJI_RETRY_BACKOFF_BASE": "0.3",
+           "BOKJI_RETRY_JITTER": "0.1", "BOKJI_SCHEDULER_POLL": "0.2", "BOKJI_SWEEPER_INTERVAL": "0.5",
+           "BOKJI_JOB_ENQUEUE_GRACE": "1", "BOKJI_JOB_MAX_ATTEMPTS": "20"}
+    with unit_of_work() as session:
+        deploy_directory(session, ROOT / "processes" / "bpmn")
+    for _ in range(2):
+        spawn("worker", **env)
+    spawn("scheduler", **env)
+    return simulator
+
+
+def switch(simulator: str, agency: str, **settings) -> None:
+    assert httpx.put(f"{simulator}/admin/agencies/{agency}", json=settings).status_code == 200
+
+
+def calls(simulator: str) -> dict[str, int]:
+    return httpx.get(f"{simulator}/admin/calls").json()
+
+
+def _household(client, cw) -> list[str]:
+    ids = []
+    for front, gender, name in (("520101", "1", "최가장"), ("550505", "2", "김배우")):
+        r = client.post("/registry/persons", json={"registration_number": rrn(front, gender), "name": name}, headers=cw)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    return ids
+
+
+def _apply(client, cw, members, *, consents=None, deadline="PT30S", key="APP-L1") -> str:
+    r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "business_key": key, "data": {
+        "member_ids": members, "data_types": DATA_TYPES, "consents": consents or {},
+        "application_date": "2025-03-10", "region_class": "other", "linkage_deadline": deadline}})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _decided(instance_id: str) -> bool:
+    """Past the investigation: at the caseworker's decision, or already ended as not eligible."""
+    with unit_of_work() as session:
+        return bool(session.execute(text(
+            "SELECT 1 FROM element_history WHERE instance_id = :i AND element_id IN ('review', 'end_not_eligible')"
+        ), {"i": instance_id}).scalar())
+
+
+def _open_task(instance_id: str, element: str):
+    with unit_of_work() as session:
+        return session.execute(text("SELECT id::text FROM human_task WHERE instance_id = :i AND element_id = :e "
+                                     "AND status = 'open'"), {"i": instance_id, "e": element}).scalar()
+
+
+def _evidence(client, cw, instance_id) -> list[dict]:
+    r = client.get(f"/instances/{instance_id}/evidence", params=PURPOSE, headers=cw)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_happy_path_evidence_with_provenance_feeds_the_decision(client, login, platform):
+    cw = login("caseworker")
+    members = _household(client, cw)
+    instance_id = _apply(client, cw, members, consents={"deposits": "CONSENT-2025-0001"})
+    wait_for(lambda: _decided(instance_id) or _open_task(instance_id, "missing_data"), timeout=60,
+             what="the investigation to finish")
+    assert _decided(instance_id), "nothing should be missing"
+    rows = _evidence(client, cw, instance_id)
+    assert sorted((r["person_id"], r["data_type"]) for r in rows) == sorted(
+        (m, t) for m in members for t in DATA_TYPES)
+    for row in rows:
+        assert row["source"] == "agency" and row["source_agency"] and row["request_id"]
+        assert row["legal_basis"] == "unverified" and row["asked_by_case"] == instance_id
+        assert row["reference_period"] in ("2025-02", "2024")
+        assert "investigation" in row["used_in"]
+    fed = {r["data_type"] for r in rows if "means" in r["used_in"]}
+    assert fed == {"earned_income", "pension", "property", "vehicles", "deposits"}  # which facts fed the decision
+    with unit_of_work() as session:
+        logs = session.execute(text("SELECT count(*) FROM access_log WHERE action LIKE 'linkage:%'")).scalar()
+        effects = session.execute(text("SELECT count(*) FROM evidence")).scalar()
+    assert logs == len(members) * len(DATA_TYPES) and effects == logs
+
+    # A second application of the same household within the freshness window reuses the evidence.
+    before = sum(calls(platform).values())
+    second = _apply(client, cw, members, consents={"deposits": "CONSENT-2025-0001"}, key="APP-L2")
+    wait_for(lambda: _decided(second), timeout=60, what="the second investigation")
+    assert sum(calls(platform).values()) == before  # no agency was asked again
+    assert len(_evidence(client, cw, second)) == len(members) * len(DATA_TYPES)
+
+
+def test_missing_consent_means_no_query_and_a_missing_data_task(client, login, platform):
+    cw = login("caseworker")
+    members = _household(client, cw)
+    instance_id = _apply(client, cw, members, consents={})
+    task = wait_for(lambda: _open_task(instance_id, "missing_data"), timeout=60, what="missing-data task")
+    assert calls(platform)["finance"] == 0
+    with unit_of_work() as session:
+        from bokji.instances import service as instances
+
+        data = instances.load_run(session, instances.get(session, instance_id)).wf.get_task_from_id(
+            __import__("uuid").UUID(task)).data
+    assert {(m["person_id"], m["data_type"]) for m in data["missing_evidence"]} == {(m, "deposits") for m in members}
+
+    # The caseworker takes the deposits from bank statements, then confirms.
+    for member in members:
+        r = client.post(f"/instances/{instance_id}/evidence", headers=cw,
+                        data={"person_id": member, "data_type": "deposits", "period": "2025-02",
+                              "value": '{"financial": 1200000}'},
+                        files={"file": ("bank-statement.pdf", b"%PDF-1.4 statement", "application/pdf")})
+        assert r.status_code == 201, r.text
+    bad = client.post(f"/instances/{instance_id}/evidence", headers=cw,
+                      data={"person_id": members[0], "data_type": "deposits", "period": "2025-02",
+                            "value": '{"jewels": 1}'}, files={"file": ("x.pdf", b"x", "application/pdf")})
+    assert bad.status_code == 422 and bad.json()["field"] == "value"
+    r = client.post(f"/tasks/{task}/complete", json={"data": {"documents_checked": True}}, headers=cw)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: _decided(instance_id), timeout=30, what="the decision after the documents")
+    documents = [r for r in _evidence(client, cw, instance_id) if r["source"] == "document"]
+    assert len(documents) == 2 and all("means" in d["used_in"] for d in documents)
+
+
+def test_slow_and_failing_agencies_then_missing_data(client, login, platform):
+    switch(platform, "vehicle", latency_ms=400)
+    switch(platform, "nps", error_rate=1.0)
+    cw = login("caseworker")
+    members = _household(client, cw)
+    instance_id = _apply(client, cw, members, consents={"deposits": "C-1"}, deadline="PT6S")
+    wait_for(lambda: _open_task(instance_id, "missing_data"), timeout=60, what="deadline, then missing data")
+    rows = _evidence(client, cw, instance_id)
+    assert {r["data_type"] for r in rows} == {"earned_income", "property", "vehicles", "deposits"}  # slow one came
+    assert calls(platform)["nps"] >= 2  # retried (then its breaker opened: 3 failures here)
+    with unit_of_work() as session:
+        attempts = session.execute(text(
+            "SELECT max(attempts) FROM job WHERE topic = 'linkage.collect' "
+            "AND input->'request'->>'data_type' = 'pension'")).scalar()
+        assert attempts >= 2  # the job itself was retried with backoff before the deadline
+        open_jobs = session.execute(text(
+            "SELECT count(*) FROM job WHERE status IN ('queued', 'running') AND topic = 'linkage.collect'")).scalar()
+    assert open_jobs == 0  # the deadline cancelled the failing agency's remaining attempts
+
+
+def test_outage_trips_the_breaker_and_recovers(client, login, platform):
+    switch(platform, "nts", outage=True)
+    cw = login("caseworker")
+    members = _household(client, cw)
+    instance_id = _apply(client, cw, members, consents={"deposits": "C-1"}, deadline="PT60S")
+    wait_for(lambda: calls(platform)["nts"] >= 3, what="failures reaching the breaker threshold")
+    from bokji.linkage import client as agency
+
+    wait_for(lambda: agency.breaker_state("nts") == "open", what="the breaker to open")
+    tripped = calls(platform)["nts"]
+    switch(platform, "nts", outage=False)
+    wait_for(lambda: _decided(instance_id), timeout=60, what="recovery after the outage")
+    assert calls(platform)["nts"] > tripped  # asked again once the breaker let a call through
+    assert {r["data_type"] for r in _evidence(client, cw, instance_id)} >= {"earned_income"}
