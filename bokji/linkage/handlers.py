@@ -24,8 +24,11 @@ def _application_date(data: dict[str, Any]) -> date:
 
 @handler("linkage.collect")
 def collect(ctx: HandlerContext) -> dict[str, Any]:
-    """One data type for one household member: reuse fresh evidence, else ask the agency."""
+    """One data type for one household member (`person_id`), or for several in one bulk call
+    (`person_ids`): reuse fresh evidence, else ask the agency."""
     request = ctx.input.get("request") or {}
+    if "person_ids" in request:
+        return _collect_bulk(ctx, request)
     kind = registry.get(str(request.get("data_type")))
     person = ctx.session.get(Person, uuid.UUID(str(request.get("person_id"))))
     if person is None:
@@ -90,3 +93,41 @@ def household_means(ctx: HandlerContext) -> dict[str, Any]:
             continue
         evidence.use(ctx.session, instance_id, item.id, ctx.element_id)
     return {"household_means": means}
+
+
+def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any]:
+    kind = registry.get(str(request.get("data_type")))
+    instance_id = uuid.UUID(ctx.instance_id)
+    instance = ctx.session.get(ProcessInstance, instance_id)
+    consent = (ctx.input.get("consents") or {}).get(kind.code)
+    if kind.consent_needed and not consent:
+        return {}
+    period = evidence.reference_period(kind, _application_date(ctx.input))
+    asks = []
+    for n, person_id in enumerate(request["person_ids"]):
+        person = ctx.session.get(Person, uuid.UUID(str(person_id)))
+        if person is None:
+            raise Invalid(f"person {person_id} is not in the registry", field="person_ids")
+        reuse = evidence.fresh(ctx.session, person.id, kind)
+        if reuse is not None:
+            evidence.use(ctx.session, instance_id, reuse.id, "investigation")
+            continue
+        ctx.session.add(AccessLog(actor=f"worker:{instance.started_by}", person_id=person.id,
+                                  purpose=f"investigation of case {instance.business_key or instance.id}",
+                                  action=f"linkage:{kind.code}"))
+        asks.append((person, f"{ctx.job_id}:{n}"))
+    if not asks:
+        return {}
+    answer = client.call(kind, {"queries": [
+        {"registration_number": protection.reveal(p.rrn_ciphertext), "period": period, "request_id": rid,
+         "consent_reference": consent} for p, rid in asks]}, bulk=True)
+    by_request = {r.get("request_id"): r for r in answer.get("results", [])}
+    for person, rid in asks:
+        result = by_request.get(rid)
+        if not result or "value" not in result:
+            continue  # refused for this person: listed as missing
+        stored = evidence.store(ctx.session, person_id=person.id, data_type=kind, value=result["value"],
+                                period=period, source="agency", request_id=rid, instance_id=instance_id,
+                                recorded_by=f"worker:{ctx.topic}", source_agency=kind.agency)
+        evidence.use(ctx.session, instance_id, stored.id, "investigation")
+    return {}

@@ -67,8 +67,10 @@ def uses(session: Session, instance_id: uuid.UUID) -> list[EvidenceUse]:
 
 
 def missing(session: Session, instance_id: uuid.UUID, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each (person, data type) asked for without evidence; bulk requests count per person."""
     have = {(str(e.person_id), e.data_type) for e in used_by(session, instance_id, "investigation")}
-    return [r for r in requests if (str(r["person_id"]), r["data_type"]) not in have]
+    wanted = [(str(p), r["data_type"]) for r in requests for p in r.get("person_ids", [r.get("person_id")])]
+    return [{"person_id": p, "data_type": t} for p, t in wanted if (p, t) not in have]
 
 
 def add_document(session: Session, *, instance_id: uuid.UUID, person_id: str, data_type: str,
