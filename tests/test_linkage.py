@@ -47,13 +47,16 @@ def platform(simulator, spawn):
     env = {"BOKJI_AGENCY_BASE_URL": simulator, "BOKJI_BREAKER_FAILURES": "3", "BOKJI_BREAKER_OPEN_SECONDS": "2",
            "BOKJI_LINKAGE_RETRIES": "1", "BOKJI_LINKAGE_BACKOFF": "0.05", "BOKJI_RETRY_BACKOFF_BASE": "0.3",
            "BOKJI_RETRY_JITTER": "0.1", "BOKJI_SCHEDULER_POLL": "0.2", "BOKJI_SWEEPER_INTERVAL": "0.5",
-           "BOKJI_JOB_ENQUEUE_GRACE": "1", "BOKJI_JOB_MAX_ATTEMPTS": "20"}
+           "BOKJI_JOB_ENQUEUE_GRACE": "1", "BOKJI_JOB_MAX_ATTEMPTS": "20", "BOKJI_JOB_LEASE": "4"}
     with unit_of_work() as session:
         deploy_directory(session, ROOT / "processes" / "bpmn")
-    for _ in range(2):
-        spawn("worker", **env)
+    RUNNING["workers"] = [spawn("worker", **env) for _ in range(2)]
+    RUNNING["env"] = env
     spawn("scheduler", **env)
     return simulator
+
+
+RUNNING: dict = {}  # the current test's workers and their environment, for the fault tests
 
 
 def switch(simulator: str, agency: str, **settings) -> None:
@@ -196,3 +199,46 @@ def test_outage_trips_the_breaker_and_recovers(client, login, platform):
     wait_for(lambda: _decided(instance_id), timeout=60, what="recovery after the outage")
     assert calls(platform)["nts"] > tripped  # asked again once the breaker let a call through
     assert {r["data_type"] for r in _evidence(client, cw, instance_id)} >= {"earned_income"}
+
+
+def _exactly_once(instance_id: str, expected: int) -> None:
+    with unit_of_work() as session:
+        per_pair = session.execute(text(
+            "SELECT e.person_id, e.data_type, count(*) FROM evidence e JOIN evidence_use u ON u.evidence_id = e.id "
+            "WHERE u.instance_id = :i AND u.element_id = 'investigation' GROUP BY 1, 2"), {"i": instance_id}).all()
+    assert len(per_pair) == expected and all(n == 1 for *_, n in per_pair)
+
+
+def test_worker_sigkilled_mid_linkage_job(client, login, platform, spawn):
+    import signal
+
+    for agency in ("nts", "nps", "property", "vehicle", "finance"):
+        switch(platform, agency, latency_ms=700)
+    cw = login("caseworker")
+    members = _household(client, cw)
+    instance_id = _apply(client, cw, members, consents={"deposits": "C-1"}, deadline="PT120S")
+    with unit_of_work() as session:
+        wait_for(lambda: session.execute(text("SELECT count(*) FROM job WHERE status = 'running'")).scalar(),
+                 what="a linkage job in flight")
+    for worker in RUNNING["workers"]:
+        worker.stop(signal.SIGKILL)  # both die mid-call; their attempts never commit
+    spawn("worker", **RUNNING["env"])
+    wait_for(lambda: _decided(instance_id), timeout=90, what="the investigation after the kill")
+    _exactly_once(instance_id, len(members) * len(DATA_TYPES))
+
+
+def test_redis_flushed_mid_investigation(client, login, platform):
+    from bokji.queue import redis_connection
+
+    switch(platform, "nts", latency_ms=500)
+    switch(platform, "property", latency_ms=500)
+    cw = login("caseworker")
+    members = _household(client, cw)
+    instance_id = _apply(client, cw, members, consents={"deposits": "C-1"}, deadline="PT120S")
+    with unit_of_work() as session:
+        wait_for(lambda: session.execute(text(
+            "SELECT count(*) FROM job WHERE status = 'done' AND topic = 'linkage.collect'")).scalar() >= 1,
+            what="part of the investigation done")
+    redis_connection().flushall()
+    wait_for(lambda: _decided(instance_id), timeout=90, what="the investigation after FLUSHALL")
+    _exactly_once(instance_id, len(members) * len(DATA_TYPES))
