@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import signal
 import socket
 import statistics
 import subprocess
@@ -33,23 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPIFFARENA_PER_S = 4.3  # reference/spiffworkflow-and-spiffarena.md: SpiffArena on the same model
 sys.path.insert(0, str(ROOT))
 
-
-def _services_env() -> dict[str, str]:
-    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
-        return {}
-    subprocess.run([str(ROOT / "scripts/services.sh"), "up"], check=True)
-    out = subprocess.run([str(ROOT / "scripts/services.sh"), "env"], check=True, capture_output=True,
-                         text=True).stdout
-    env = {}
-    for line in out.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        env[name] = shlex.split(value)[0]
-    return env
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+from bench.common import fresh_database, percentile, services_env, stop  # noqa: E402
 
 
 # ---- (a) and (b): the engine alone -----------------------------------------------------------------
@@ -75,19 +57,11 @@ def engine_only(model_dir: Path, n: int, *, roundtrips: bool) -> tuple[float, li
 def platform(model_dir: Path, n: int, in_flight: int, workers: int) -> tuple[float, list[float], dict]:
     import httpx
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     from bench.handlers import APPROVE, application
 
-    base_url = make_url(os.environ["DATABASE_URL"]).set(database="bokji_bench")
-    env = dict(os.environ, DATABASE_URL=base_url.render_as_string(hide_password=False), PYTHONPATH=str(ROOT),
-               BOKJI_HANDLER_MODULES="bench.handlers", BOKJI_DEPLOY_ON_START="false", BOKJI_ENV="demo")
-    admin = create_engine(base_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS bokji_bench WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE bokji_bench"))
-    admin.dispose()
-    subprocess.run([sys.executable, "-m", "bokji.cli", "migrate"], env=env, check=True, cwd=ROOT)
+    env = fresh_database(dict(os.environ, BOKJI_HANDLER_MODULES="bench.handlers", BOKJI_DEPLOY_ON_START="false",
+                              BOKJI_ENV="demo"))
     subprocess.run([sys.executable, "-m", "bokji.cli", "seed-demo"], env=env, check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     files = [str(p) for p in model_dir.iterdir() if p.suffix in (".bpmn", ".dmn", ".form")]
@@ -168,10 +142,7 @@ def platform(model_dir: Path, n: int, in_flight: int, workers: int) -> tuple[flo
             }
         return n / elapsed, latencies, stats
     finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(20)
+        stop(procs)
         logs.close()
         db.dispose()
 
@@ -240,7 +211,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=8, help="applications in progress at once in (c)")
     parser.add_argument("--workers", type=int, default=2, help="RQ worker processes in (c)")
     args = parser.parse_args()
-    os.environ.update(_services_env())
+    os.environ.update(services_env())
     os.environ.setdefault("BOKJI_HANDLER_MODULES", "bench.handlers")
 
     a_rate, a_lat = engine_only(args.model, args.n, roundtrips=False)

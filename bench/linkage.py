@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import fresh_database, services_env, stop  # noqa: E402
+
 DATA_TYPES = ["earned_income", "business_income", "pension", "property", "vehicles"]
 
 
@@ -37,17 +39,11 @@ def _rrn(n: int) -> str:
 
 
 def run(workers: int, *, bulk: bool, seconds: float, households: int, env: dict[str, str]) -> tuple[float, float]:
+    import redis
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
-    url = make_url(env["DATABASE_URL"]).set(database="bokji_bench")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS bokji_bench WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE bokji_bench"))
-    admin.dispose()
-    env = dict(env, DATABASE_URL=url.render_as_string(hide_password=False))
-    subprocess.run([sys.executable, "-m", "bokji.cli", "migrate"], check=True, cwd=ROOT, env=env)
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # no job ids left over from the previous run
+    env = fresh_database(env)
     subprocess.run([sys.executable, "-m", "bokji.cli", "seed-demo"], check=True, cwd=ROOT, env=env,
                    stdout=subprocess.DEVNULL)
     # Preload in a child process so this one keeps no connection settings of another database.
@@ -69,10 +65,7 @@ def run(workers: int, *, bulk: bool, seconds: float, households: int, env: dict[
             jobs1, ev1 = conn.execute(count).one()
         elapsed = time.perf_counter() - t0
     finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(30)
+        stop(procs)
         db.dispose()
     return (jobs1 - jobs0) / elapsed, (ev1 - ev0) / elapsed
 
@@ -116,9 +109,7 @@ def main() -> None:
         preload(args.preload, args.bulk)
         return
 
-    from bench.engine_overhead import _services_env
-
-    os.environ.update(_services_env())
+    os.environ.update(services_env())
     sim_port = _port()
     simulator = subprocess.Popen([sys.executable, "-m", "bokji.cli", "simulator", "--port", str(sim_port)],
                                  cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
@@ -148,11 +139,11 @@ def main() -> None:
                 jobs, evidence = run(workers, bulk=bulk, seconds=args.seconds, households=args.households, env=env)
                 rates[workers] = evidence
                 print(f"{'bulk' if bulk else 'single':<10} {workers:>7} {jobs:8.1f} {evidence:11.1f}")
-            print(f"{'':<10} scaling 1→2 workers: {rates[2] / rates[1]:.2f}x, 1→4: {rates[4] / rates[1]:.2f}x "
-                  f"(evidence rows/s; goal ≥ 1.8x from 1 to 2)")
+            if rates[1]:
+                print(f"{'':<10} scaling 1→2 workers: {rates[2] / rates[1]:.2f}x, 1→4: {rates[4] / rates[1]:.2f}x "
+                      f"(evidence rows/s; goal ≥ 1.8x from 1 to 2)")
     finally:
-        os.killpg(simulator.pid, signal.SIGTERM)
-        simulator.wait(10)
+        stop([simulator])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date
@@ -31,21 +30,10 @@ def main() -> None:
     parser.add_argument("--on", default="2025-03-01")
     args = parser.parse_args()
 
-    from bench.engine_overhead import _services_env, percentile
+    from bench.common import fresh_database, percentile, services_env
 
-    os.environ.update(_services_env())
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(os.environ["DATABASE_URL"]).set(database="bokji_bench")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS bokji_bench WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE bokji_bench"))
-    admin.dispose()
-    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
-    subprocess.run([sys.executable, "-m", "bokji.cli", "migrate"], check=True, cwd=ROOT,
-                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    os.environ.update(services_env())
+    os.environ["DATABASE_URL"] = fresh_database(dict(os.environ))["DATABASE_URL"]
 
     from bokji.catalog import service as catalog
     from bokji.db import unit_of_work

@@ -13,7 +13,7 @@ import random
 import traceback
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -352,7 +352,3 @@ def json_safe(result: Any, topic: str) -> dict[str, Any]:
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
     return parse_uuid(value, what="job", field="id")
-
-
-def next_due(session: Session) -> datetime | None:
-    return session.scalar(select(Job.next_run_at).where(Job.status == "queued").order_by(Job.next_run_at).limit(1))

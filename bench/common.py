@@ -1,0 +1,55 @@
+"""What the benchmarks share: services, a fresh database, percentiles, stopping processes."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def services_env() -> dict[str, str]:
+    """DATABASE_URL/REDIS_URL as set, else from scripts/services.sh (which starts them)."""
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return {}
+    subprocess.run([str(ROOT / "scripts/services.sh"), "up"], check=True)
+    out = subprocess.run([str(ROOT / "scripts/services.sh"), "env"], check=True, capture_output=True,
+                         text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = shlex.split(value)[0]
+    return env
+
+
+def fresh_database(env: dict[str, str], name: str = "bokji_bench") -> dict[str, str]:
+    """Drop and create the benchmark database, migrate it; returns env pointing at it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(env["DATABASE_URL"]).set(database=name)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    env = dict(env, DATABASE_URL=url.render_as_string(hide_password=False), PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, "-m", "bokji.cli", "migrate"], check=True, cwd=ROOT, env=env)
+    return env
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def stop(procs: list[subprocess.Popen], timeout: float = 30) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        proc.wait(timeout)
