@@ -47,7 +47,11 @@ def rq_job_id(job_id: str) -> str:
     return f"bokji-{job_id}"
 
 
-LIVE_STATUSES = {b"queued", b"started", b"deferred", b"scheduled"}
+# RQ states in which a job will still run. "started" is not one of them here: the sweeper only asks
+# about jobs the database still has as *queued*, and a worker claims a job in the database the moment
+# it takes it from Redis; "started" with no claim means the worker died between the two (measured:
+# SIGKILLed workers left such jobs waiting for RQ's own clean-up, minutes later).
+LIVE_STATUSES = {b"queued", b"deferred", b"scheduled"}
 
 
 def missing_jobs(job_ids: list[str]) -> set[str]:
