@@ -95,18 +95,25 @@ def platform(model_dir: Path, n: int, in_flight: int, workers: int) -> tuple[flo
         http = httpx.Client(base_url=url, timeout=60,
                             limits=httpx.Limits(max_connections=in_flight * 2, max_keepalive_connections=in_flight * 2))
         key = "welfare_standard_process"
-        tokens = {}
-        for user in ("caseworker",):
-            r = http.post("/auth/token", data={"username": user, "password": "bokji-demo-2026"})
-            tokens[user] = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        headers = tokens["caseworker"]
-        # Warm the API's spec cache and the workers' (the first instance parses the version).
-        warm = http.post("/instances", json={"key": key, "business_key": "warm", "data": application(0)},
-                         headers=headers).json()
-        _drive_to_end(http, db, [warm["id"]], headers, APPROVE, timeout=60)
+        r = http.post("/auth/token", data={"username": "caseworker", "password": "bokji-demo-2026"})
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
-        # Closed loop: `in_flight` drivers, each takes one application from start to end (the caseworker
-        # task completed over the API as soon as it appears), then starts the next one.
+        def one(i: int) -> float:
+            """One application from start to end, the caseworker task completed over the API."""
+            t_start = time.perf_counter()
+            r = http.post("/instances", json={"key": key, "business_key": f"B-{i}", "data": application(i)},
+                          headers=headers)
+            r.raise_for_status()
+            instance_id = r.json()["id"]
+            task_id = _poll(db, "SELECT id::text FROM human_task WHERE instance_id = :i AND status = 'open'",
+                            instance_id)
+            http.post(f"/tasks/{task_id}/complete", json={"data": APPROVE}, headers=headers).raise_for_status()
+            _poll(db, "SELECT id FROM process_instance WHERE id = :i AND status = 'completed'", instance_id)
+            return time.perf_counter() - t_start
+
+        one(0)  # warm the API's and the workers' spec caches (the first instance parses the version)
+
+        # Closed loop: `in_flight` drivers, each takes one application from start to end, then the next.
         latencies: list[float] = []
         lock = threading.Lock()
         counter = iter(range(1, n + 1))
@@ -117,17 +124,9 @@ def platform(model_dir: Path, n: int, in_flight: int, workers: int) -> tuple[flo
                     i = next(counter, None)
                 if i is None:
                     return
-                t_start = time.perf_counter()
-                r = http.post("/instances", json={"key": key, "business_key": f"B-{i}", "data": application(i)},
-                              headers=headers)
-                r.raise_for_status()
-                instance_id = r.json()["id"]
-                task_id = _poll(db, "SELECT id::text FROM human_task WHERE instance_id = :i AND status = 'open'",
-                                instance_id)
-                http.post(f"/tasks/{task_id}/complete", json={"data": APPROVE}, headers=headers).raise_for_status()
-                _poll(db, "SELECT id FROM process_instance WHERE id = :i AND status = 'completed'", instance_id)
+                latency = one(i)
                 with lock:
-                    latencies.append(time.perf_counter() - t_start)
+                    latencies.append(latency)
 
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=in_flight) as pool:
@@ -158,49 +157,6 @@ def _poll(db, sql: str, instance_id: str, timeout: float = 120) -> object:
             return value
         time.sleep(0.05)  # the drivers' polling is load on the same two cores: keep it light
     raise SystemExit(f"instance {instance_id} did not get there in {timeout}s: {sql}")
-
-
-def _complete_tasks(http, db, headers, form, stop: threading.Event, clients: int) -> None:
-    """Completes each caseworker task over the API as soon as it appears (what a caseworker would do)."""
-    from sqlalchemy import text
-
-    done: set[str] = set()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        while not stop.is_set():
-            with db.connect() as conn:
-                open_ids = [str(r) for r in conn.execute(text("SELECT id FROM human_task WHERE status = 'open'"
-                                                              " ORDER BY created_at")).scalars()]
-            todo = [t for t in open_ids if t not in done]
-            done.update(todo)
-            list(pool.map(lambda t: http.post(f"/tasks/{t}/complete", json={"data": form}, headers=headers), todo))
-            if not todo:
-                time.sleep(0.02)
-
-
-def _drive_to_end(http, db, ids, headers, form, timeout: float) -> None:
-    stop = threading.Event()
-    thread = threading.Thread(target=_complete_tasks, args=(http, db, headers, form, stop, 1))
-    thread.start()
-    try:
-        _wait_completed(db, ids, timeout)
-    finally:
-        stop.set()
-        thread.join()
-
-
-def _wait_completed(db, ids: list[str], timeout: float) -> dict[str, float]:
-    from sqlalchemy import text
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db.connect() as conn:
-            rows = conn.execute(text("SELECT id::text, extract(epoch FROM ended_at) FROM process_instance "
-                                     "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'completed'"),
-                                {"ids": ids}).all()
-        if len(rows) == len(ids):
-            return {i: float(t) for i, t in rows}
-        time.sleep(0.05)
-    raise SystemExit(f"only {len(rows)} of {len(ids)} instances completed in {timeout}s")
 
 
 def main() -> None:

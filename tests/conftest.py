@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -190,6 +191,12 @@ def spawn_rq(spawn) -> Callable[[], Proc]:
                      command=[rq])
 
     return start
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30, what: str = "condition") -> object:

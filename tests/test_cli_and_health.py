@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, free_port
 
 
 def _run(spawn, *args: str, expect: int = 0) -> str:
@@ -46,15 +46,11 @@ def test_health_and_ready(client):
 
 
 def test_ready_is_503_when_redis_is_gone(spawn):
-    import socket
-
     import httpx
 
     from tests.conftest import wait_for
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = spawn("serve", "--port", str(port), REDIS_URL="redis://127.0.0.1:1/0")
     url = f"http://127.0.0.1:{port}"
 

@@ -10,7 +10,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -21,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from bokji.db import unit_of_work
 from bokji.queue import redis_connection
-from tests.conftest import DATABASE_URL, wait_for
+from tests.conftest import DATABASE_URL, free_port, wait_for
 from workers.scheduler import HEARTBEAT
 
 FAST = {"BOKJI_RETRY_BACKOFF_BASE": "0.2", "BOKJI_SCHEDULER_POLL": "0.2", "BOKJI_SWEEPER_INTERVAL": "0.5",
@@ -108,9 +107,7 @@ def _postgres_control():
 def test_postgres_restart_mid_run(client, login, deploy, spawn):
     deploy("slow_service.bpmn")
     cw = login("caseworker")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     api = spawn("serve", "--port", str(port), **FAST)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: _get(f"{url}/ready") == 200 or api.popen.poll() is not None, what="API up")

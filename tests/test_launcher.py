@@ -12,17 +12,11 @@ import tempfile
 
 import httpx
 
-from tests.conftest import DEMO_PASSWORD, ROOT, wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import DEMO_PASSWORD, ROOT, free_port, wait_for
 
 
 def test_run_starts_everything_and_ctrl_c_stops_everything():
-    port, pg_port, redis_port = _free_port(), _free_port(), _free_port()
+    port, pg_port, redis_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("BOKJI_")}
     # Not under pytest's tmp_path (mode 700): as root, PostgreSQL runs as `postgres`, which must reach it.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 from sqlalchemy import text
@@ -11,22 +9,17 @@ from sqlalchemy import text
 from bokji.config import ROOT
 from bokji.db import unit_of_work
 from bokji.definitions.service import deploy_directory
-from tests.conftest import wait_for
+from tests.conftest import free_port, wait_for
 from tests.test_registry import rrn
 
 DATA_TYPES = ["earned_income", "pension", "property", "vehicles", "deposits"]
 PURPOSE = {"purpose": "보장 결정 검토 (decision review)"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def simulator(spawn):
-    port = _free_port()
+    port = free_port()
     proc = spawn("simulator", "--port", str(port))
     url = f"http://127.0.0.1:{port}"
 

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import socket
 
 import httpx
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import free_port, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def server(spawn) -> str:
-    port = _free_port()
+    port = free_port()
     proc = spawn("serve", "--port", str(port))
     url = f"http://127.0.0.1:{port}"
 

@@ -126,6 +126,8 @@ def unclaim(session: Session, task_id: uuid.UUID | str, who: Principal) -> Human
 
 def form_definition(session: Session, task: HumanTask):
     """The task's form, as stored with the deployment the instance runs on."""
+    # Imported here: definitions and instances import this module.
+    from bokji.definitions.models import Definition
     from bokji.definitions.service import form_of
     from bokji.instances.models import ProcessInstance
     from forms.schema import FormDefinition
@@ -133,8 +135,6 @@ def form_definition(session: Session, task: HumanTask):
     if not task.form_key:
         return None
     instance = session.get(ProcessInstance, task.instance_id)
-    from bokji.definitions.models import Definition
-
     definition = session.get(Definition, instance.definition_id)
     raw = form_of(session, definition.deployment_id, task.form_key)
     return FormDefinition.from_dict(raw) if raw is not None else None
