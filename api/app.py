@@ -18,7 +18,18 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api import pages
 from api.deps import NotAuthenticated
-from api.routes import auth, definitions, evidence, health, instances, operations, registry, screening, tasks
+from api.routes import (
+    applications,
+    auth,
+    definitions,
+    evidence,
+    health,
+    instances,
+    operations,
+    registry,
+    screening,
+    tasks,
+)
 from bokji.config import ROOT, get_settings
 from bokji.errors import BokjiError
 
@@ -55,7 +66,7 @@ async def lifespan(app: FastAPI):
 
 
 ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
-           screening.router, registry.router, evidence.router, pages.router)
+           screening.router, registry.router, evidence.router, applications.router, pages.router)
 
 
 def create_app() -> FastAPI:

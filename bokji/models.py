@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic and for relationship resolution."""
 
+from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog.models import CatalogService
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
@@ -7,11 +8,13 @@ from bokji.identity.models import User
 from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
 from bokji.linkage.models import Document, Evidence, EvidenceUse
+from bokji.notices.models import DecisionNotice
+from bokji.payments.models import PaymentSchedule
 from bokji.registry.models import AccessLog, Household, Membership, Person, Residence
 from bokji.tasks.models import HumanTask
 
 __all__ = [
-    "AccessLog", "Base", "CatalogService", "Definition", "Deployment", "Document", "ElementHistory", "Evidence",
-    "EvidenceUse", "Household", "HumanTask", "Job", "Membership", "OperatorAction", "Person", "ProcessInstance",
-    "Residence", "User",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "DecisionNotice", "Definition",
+    "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask", "Job",
+    "Membership", "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance", "Residence", "User",
 ]

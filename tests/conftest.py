@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 DATABASE_URL = os.environ["DATABASE_URL"]
 REDIS_URL = os.environ["REDIS_URL"]
 DEMO_PASSWORD = "bokji-demo-2026"
-TABLES = ["evidence_use", "evidence", "document", "access_log", "household_residence", "household_membership",
+TABLES = ["decision_notice", "payment_schedule", "application_case", "application",
+          "evidence_use", "evidence", "document", "access_log", "household_residence", "household_membership",
           "household", "person", "catalog_service", "operator_action", "element_history", "human_task", "job",
           "process_instance", "definition", "deployment", "app_user", "test_side_effect"]
 
@@ -208,3 +210,57 @@ def wait_for(condition: Callable[[], object], timeout: float = 30, what: str = "
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# --- the platform with the agency simulator (data linkage, applications) ----------------------------
+@pytest.fixture
+def simulator(spawn):
+    port = free_port()
+    proc = spawn("simulator", "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        assert proc.popen.poll() is None, proc.stop()
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, what="simulator up")
+    return url
+
+
+@pytest.fixture
+def library() -> None:
+    """The process library deployed and the service catalog loaded, as at every start-up."""
+    from bokji.catalog import service as catalog
+    from bokji.db import unit_of_work
+    from bokji.definitions.service import deploy_directory
+
+    with unit_of_work() as session:
+        deploy_directory(session, ROOT / "processes" / "bpmn")
+        catalog.load(session)
+
+
+@pytest.fixture
+def platform(simulator, spawn, library):
+    """Workers and the scheduler pointed at the simulator, with short intervals."""
+    env = {"BOKJI_AGENCY_BASE_URL": simulator, "BOKJI_BREAKER_FAILURES": "3", "BOKJI_BREAKER_OPEN_SECONDS": "2",
+           "BOKJI_LINKAGE_RETRIES": "1", "BOKJI_LINKAGE_BACKOFF": "0.05", "BOKJI_RETRY_BACKOFF_BASE": "0.3",
+           "BOKJI_RETRY_JITTER": "0.1", "BOKJI_SCHEDULER_POLL": "0.2", "BOKJI_SWEEPER_INTERVAL": "0.5",
+           "BOKJI_JOB_ENQUEUE_GRACE": "1", "BOKJI_JOB_MAX_ATTEMPTS": "20", "BOKJI_JOB_LEASE": "4"}
+    RUNNING["workers"] = [spawn("worker", **env) for _ in range(2)]
+    RUNNING["env"] = env
+    spawn("scheduler", **env)
+    return simulator
+
+
+RUNNING: dict = {}  # the current test's workers and their environment, for the fault tests
+
+
+def switch(simulator: str, agency: str, **settings) -> None:
+    assert httpx.put(f"{simulator}/admin/agencies/{agency}", json=settings).status_code == 200
+
+
+def calls(simulator: str) -> dict[str, int]:
+    return httpx.get(f"{simulator}/admin/calls").json()

@@ -2,62 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
-import pytest
 from sqlalchemy import text
 
-from bokji.config import ROOT
 from bokji.db import unit_of_work
-from bokji.definitions.service import deploy_directory
-from tests.conftest import free_port, wait_for
+from tests.conftest import RUNNING, calls, switch, wait_for
 from tests.test_registry import rrn
 
 DATA_TYPES = ["earned_income", "pension", "property", "vehicles", "deposits"]
 PURPOSE = {"purpose": "보장 결정 검토 (decision review)"}
 
-
-
-@pytest.fixture
-def simulator(spawn):
-    port = free_port()
-    proc = spawn("simulator", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        assert proc.popen.poll() is None, proc.stop()
-        try:
-            return httpx.get(f"{url}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, what="simulator up")
-    return url
-
-
-@pytest.fixture
-def platform(simulator, spawn):
-    """Workers and the scheduler pointed at the simulator, with short intervals."""
-    env = {"BOKJI_AGENCY_BASE_URL": simulator, "BOKJI_BREAKER_FAILURES": "3", "BOKJI_BREAKER_OPEN_SECONDS": "2",
-           "BOKJI_LINKAGE_RETRIES": "1", "BOKJI_LINKAGE_BACKOFF": "0.05", "BOKJI_RETRY_BACKOFF_BASE": "0.3",
-           "BOKJI_RETRY_JITTER": "0.1", "BOKJI_SCHEDULER_POLL": "0.2", "BOKJI_SWEEPER_INTERVAL": "0.5",
-           "BOKJI_JOB_ENQUEUE_GRACE": "1", "BOKJI_JOB_MAX_ATTEMPTS": "20", "BOKJI_JOB_LEASE": "4"}
-    with unit_of_work() as session:
-        deploy_directory(session, ROOT / "processes" / "bpmn")
-    RUNNING["workers"] = [spawn("worker", **env) for _ in range(2)]
-    RUNNING["env"] = env
-    spawn("scheduler", **env)
-    return simulator
-
-
-RUNNING: dict = {}  # the current test's workers and their environment, for the fault tests
-
-
-def switch(simulator: str, agency: str, **settings) -> None:
-    assert httpx.put(f"{simulator}/admin/agencies/{agency}", json=settings).status_code == 200
-
-
-def calls(simulator: str) -> dict[str, int]:
-    return httpx.get(f"{simulator}/admin/calls").json()
 
 
 def _household(client, cw) -> list[str]:
@@ -78,10 +31,10 @@ def _apply(client, cw, members, *, consents=None, deadline="PT30S", key="APP-L1"
 
 
 def _decided(instance_id: str) -> bool:
-    """Past the investigation: at the caseworker's decision, or already ended as not eligible."""
+    """Past the investigation: at the caseworker's decision, or already refused as not eligible."""
     with unit_of_work() as session:
         return bool(session.execute(text(
-            "SELECT 1 FROM element_history WHERE instance_id = :i AND element_id IN ('review', 'end_not_eligible')"
+            "SELECT 1 FROM element_history WHERE instance_id = :i AND element_id IN ('review', 'notice_refused')"
         ), {"i": instance_id}).scalar())
 
 
@@ -131,6 +84,12 @@ def test_missing_consent_means_no_query_and_a_missing_data_task(client, login, p
     cw = login("caseworker")
     members = _household(client, cw)
     instance_id = _apply(client, cw, members, consents={})
+    # Intake notices the missing consent first; the caseworker could not get it.
+    followup = wait_for(lambda: _open_task(instance_id, "consent_followup"), timeout=30, what="consent follow-up")
+    assert sum(calls(platform).values()) == 0  # nobody asked any agency before intake was done
+    r = client.post(f"/tasks/{followup}/complete", json={"data": {"consent_reference": "",
+                                                                  "consent_note": "신청인 부재"}}, headers=cw)
+    assert r.status_code == 200, r.text
     task = wait_for(lambda: _open_task(instance_id, "missing_data"), timeout=60, what="missing-data task")
     assert calls(platform)["finance"] == 0
     with unit_of_work() as session:

@@ -187,3 +187,53 @@ def test_unknown_calculation_is_refused_at_deploy(client, login):
         ("files", ("nblss_screen.bpmn", source.replace(b"nblss.recognised_income", b"nblss.made_up")))])
     assert r.status_code == 422
     assert r.json()["element"] == "recognise" and "unknown calculation 'nblss.made_up'" in r.json()["message"]
+
+
+# --- the library's other decisions and the income-limit calculation -------------------------------
+@pytest.fixture(scope="module")
+def decisions():
+    from processes.decisions import Decisions
+
+    library = ROOT / "processes" / "bpmn"
+    return Decisions.from_files({p.name: p.read_bytes() for p in library.glob("*.dmn")})
+
+
+@pytest.mark.parametrize(("income", "prop", "excluded"), [
+    (0, 0, False), (8_340_000, 900_000_000, False), (8_340_001, 0, True), (0, 900_000_001, True),
+    (9_000_000, 1_000_000_000, True),
+])
+def test_obligor_rule_at_its_limits(decisions, income, prop, excluded):
+    out = decisions.evaluate("nblss_obligor", {"obligor_max_income": income, "obligor_max_property": prop})
+    assert out["obligor_excluded"] is excluded
+    assert "unverified" in out["obligor_source"]  # the medical criteria are not in the reference
+
+
+@pytest.mark.parametrize(("inputs", "monthly", "annual"), [
+    ({"service_code": "MOHW-NBLSS-HOUSING", "region_class": "seoul", "household_size": 1, "monthly_rent": 500_000},
+     369_000, None),  # capped at the reference rent
+    ({"service_code": "MOHW-NBLSS-HOUSING", "region_class": "other", "household_size": 9, "monthly_rent": 100_000},
+     100_000, None),  # rent below it is paid as is; 7+ persons use the 6-person row
+    ({"service_code": "MOHW-NBLSS-EDUCATION", "school_level": "high"}, None, 754_000),
+    ({"service_code": "MOGEF-SINGLE-PARENT", "children_under_18": 2}, 420_000, None),
+    ({"service_code": "MOHW-BASIC-PENSION"}, 342_510, None),
+])
+def test_service_amounts_are_marked_unverified(decisions, inputs, monthly, annual):
+    data = {"school_level": None, "region_class": "other", "household_size": 1, "monthly_rent": None,
+            "children_under_18": 0, **inputs}
+    out = decisions.evaluate("service_amount", data)
+    assert (out["monthly_amount"], out["annual_amount"]) == (monthly, annual)
+    assert out["amount_source"] == "unverified" and "unverified" in out["amount_basis"]
+
+
+def test_income_limit_is_a_share_of_the_published_median():
+    from processes.calculations import get
+
+    _version, limit = get("bokji.income_limit")
+    out = limit({"benefit_year": 2025, "household_size": 2, "income_limit_percent": 63,
+                 "income_limit_source": "unverified"})
+    assert out["threshold"] == won(3_932_658 * 63 / 100) == 2_477_575 and out["median"] == 3_932_658
+    assert "2025" in out["threshold_basis"] and "unverified" in out["threshold_basis"]
+    assert limit({"benefit_year": 2031, "household_size": 2, "income_limit_percent": 63})["threshold"] is None
+    with pytest.raises(Invalid) as bad:
+        limit({"benefit_year": 2025, "household_size": 2, "income_limit_percent": 0})
+    assert bad.value.detail["field"] == "income_limit_percent"

@@ -10,10 +10,9 @@ from processes.runtime import Run
 
 def _library_specs():
     files = {p.name: p.read_bytes() for p in (ROOT / "processes" / "bpmn").iterdir()}
-    for form in ("caseworker_decision", "missing_data"):
-        files[f"{form}.form"] = (ROOT / "forms" / f"{form}.form").read_bytes()
+    files.update({p.name: p.read_bytes() for p in (ROOT / "forms").glob("*.form")})
     bundle = check_bundle(files, find_form=lambda k: files.get(f"{k}.form"))
-    return build_specs(bundle)["nblss_livelihood"]
+    return build_specs(bundle)["module_investigation"]
 
 
 def test_multi_instance_completes_when_another_process_restores_it():
@@ -23,9 +22,8 @@ def test_multi_instance_completes_when_another_process_restores_it():
     without processes.parsing._settle_multi_instance the parent never completed in a worker
     (measured: the investigation then waited for its deadline every time)."""
     api_specs, worker_specs = _library_specs(), _library_specs()
-    run = Run.start(api_specs, {"member_ids": ["p1", "p2"], "data_types": ["pension", "deposits"],
-                                "consents": {}, "application_date": "2025-03-10", "region_class": "other",
-                                "linkage_deadline": "PT1H"})
+    requests = [{"person_id": p, "data_type": t} for p in ("p1", "p2") for t in ("pension", "deposits")]
+    run = Run.start(api_specs, {"linkage_requests": requests, "linkage_deadline": "PT1H"})
     waits = run.advance().automated
     assert [w.element_id for w in waits] == ["collect"] * 4
     for wait in waits:

@@ -34,6 +34,48 @@ def _check_rule(rule: Any, where: str) -> None:
         raise Invalid(f"{where}.rule.percent must be a whole percent 1-200", field=f"{where}.rule.percent")
 
 
+# Evidence no agency supplies: checked from documents or by a caseworker's step.
+DOCUMENT_EVIDENCE = {"lease", "school_enrolment", "family_relations"}
+PAYMENT_KINDS = {"cash", "in_kind", "qualification"}
+
+
+def _check_evidence(evidence: Any, where: str) -> None:
+    from bokji.linkage.registry import DATA_TYPES
+
+    if evidence is None:
+        return
+    known = set(DATA_TYPES) | DOCUMENT_EVIDENCE
+    for i, name in enumerate(evidence if isinstance(evidence, list) else [evidence]):
+        if name not in known:
+            raise Invalid(f"{where}.required_evidence[{i}] '{name}' is neither a linkage data type nor a document "
+                          f"(known: {', '.join(sorted(known))})", field=f"{where}.required_evidence[{i}]")
+
+
+def _check_case(case: Any, where: str) -> None:
+    """The service's process settings (optional; a synthetic entry has none)."""
+    from bokji.applications.fields import FIELDS
+
+    if case is None:
+        return
+    if not isinstance(case, dict):
+        raise Invalid(f"{where}.case must be an object", field=f"{where}.case")
+    if case.get("payment_kind", "cash") not in PAYMENT_KINDS:
+        raise Invalid(f"{where}.case.payment_kind must be one of {sorted(PAYMENT_KINDS)}",
+                      field=f"{where}.case.payment_kind")
+    interval = case.get("review_interval")
+    if interval is not None and not (isinstance(interval, str) and interval.startswith("P") and len(interval) > 2):
+        raise Invalid(f"{where}.case.review_interval must be an ISO-8601 duration like P6M, or null",
+                      field=f"{where}.case.review_interval")
+    limit = case.get("approval_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise Invalid(f"{where}.case.approval_limit must be a whole number of won or null",
+                      field=f"{where}.case.approval_limit")
+    for i, name in enumerate(case.get("application_fields") or []):
+        if name not in FIELDS:
+            raise Invalid(f"{where}.case.application_fields[{i}] '{name}' is not a known application question "
+                          f"(known: {', '.join(sorted(FIELDS))})", field=f"{where}.case.application_fields[{i}]")
+
+
 def parse(document: Any) -> list[CatalogService]:
     """Validate a catalog document; every error names the entry and the field."""
     if not isinstance(document, dict) or not isinstance(document.get("services"), list):
@@ -60,6 +102,8 @@ def parse(document: Any) -> list[CatalogService]:
             raise Invalid(f"{where}.processing_days must be a positive whole number or null (unverified)",
                           field=f"{where}.processing_days")
         _check_rule(entry["rule"], where)
+        _check_evidence(entry.get("required_evidence"), where)
+        _check_case(entry.get("case"), where)
         extra = {k: v for k, v in entry.items() if k not in {*REQUIRED, "processing_days", "required_evidence"}}
         rows.append(CatalogService(
             code=entry["code"], ministry=entry["ministry"], ministry_name_ko=ministry["ko"],

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bokji.db import Base, new_id, utcnow
 
-STAGES = ("application", "investigation", "decision", "payment")
+# The standard process, then the periodic review (확인조사) a granted case waits in.
+STAGES = ("application", "investigation", "decision", "payment", "review")
 
 
 class ProcessInstance(Base):

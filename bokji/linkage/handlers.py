@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from bokji.db import lock_record
 from bokji.errors import Invalid
 from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext, handler
@@ -13,6 +14,12 @@ from bokji.linkage import client, registry
 from bokji.linkage import service as evidence
 from bokji.privacy import protection
 from bokji.registry.models import AccessLog, Person
+
+
+def _round_started(data: dict[str, Any]) -> datetime | None:
+    """When this investigation round began (the module records it): older uses belong to earlier rounds."""
+    value = data.get("investigation_started_at")
+    return datetime.fromisoformat(value) if value else None
 
 
 def _application_date(data: dict[str, Any]) -> date:
@@ -30,13 +37,17 @@ def collect(ctx: HandlerContext) -> dict[str, Any]:
     if "person_ids" in request:
         return _collect_bulk(ctx, request)
     kind = registry.get(str(request.get("data_type")))
+    step = str(request.get("step") or "investigation")  # e.g. "obligor": facts about people outside the household
     person = ctx.session.get(Person, uuid.UUID(str(request.get("person_id"))))
     if person is None:
         raise Invalid(f"person {request.get('person_id')} is not in the registry", field="person_id")
     instance_id = uuid.UUID(ctx.instance_id)
+    # Every case of an application asks for the same facts at about the same time. One fact is
+    # collected by one job at a time: the others wait here, then find it fresh and use it.
+    lock_record(ctx.session, "fact", f"{person.id}:{kind.code}")
     reuse = evidence.fresh(ctx.session, person.id, kind)
     if reuse is not None:
-        evidence.use(ctx.session, instance_id, reuse.id, "investigation")
+        evidence.use(ctx.session, instance_id, reuse.id, step)
         return {}
     consent = (ctx.input.get("consents") or {}).get(kind.code)
     if kind.consent_needed and not consent:
@@ -55,14 +66,23 @@ def collect(ctx: HandlerContext) -> dict[str, Any]:
     stored = evidence.store(ctx.session, person_id=person.id, data_type=kind, value=answer["value"], period=period,
                             source="agency", request_id=ctx.job_id, instance_id=instance_id,
                             recorded_by=f"worker:{ctx.topic}", source_agency=kind.agency)
-    evidence.use(ctx.session, instance_id, stored.id, "investigation")
+    evidence.use(ctx.session, instance_id, stored.id, step)
     return {}
 
 
 @handler("linkage.summarise")
 def summarise(ctx: HandlerContext) -> dict[str, Any]:
     """What the investigation still lacks, for the caseworker's missing-data task."""
-    gaps = evidence.missing(ctx.session, uuid.UUID(ctx.instance_id), list(ctx.input.get("linkage_requests") or []))
+    instance_id = uuid.UUID(ctx.instance_id)
+    requests = list(ctx.input.get("linkage_requests") or [])
+    since = _round_started(ctx.input)
+    gaps = evidence.missing(ctx.session, instance_id, requests, since)
+    if gaps:  # another case of the application may have filled a gap since (an agency retry, a document)
+        for gap in gaps:
+            found = evidence.fresh(ctx.session, uuid.UUID(gap["person_id"]), registry.get(gap["data_type"]))
+            if found is not None:
+                evidence.use(ctx.session, instance_id, found.id, "investigation")
+        gaps = evidence.missing(ctx.session, instance_id, requests, since)
     return {"missing_evidence": gaps, "has_missing": bool(gaps)}
 
 
@@ -74,7 +94,8 @@ def household_means(ctx: HandlerContext) -> dict[str, Any]:
     means: dict[str, Any] = {"region_class": ctx.input.get("region_class"), "size": len(members), "earned": 0,
                              "business": 0, "public_transfer": 0, "residential": 0, "general": 0, "financial": 0,
                              "car": 0}
-    for item in evidence.used_by(ctx.session, instance_id, "investigation"):
+    for item in evidence.latest(evidence.used_by(ctx.session, instance_id, "investigation",
+                                                    _round_started(ctx.input))):
         v = item.value
         if item.data_type == "earned_income":
             means["earned"] += int(v.get("monthly", 0))
@@ -104,6 +125,8 @@ def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any
         return {}
     period = evidence.reference_period(kind, _application_date(ctx.input))
     asks = []
+    for person_id in sorted(str(p) for p in request["person_ids"]):  # one order: no deadlock between bulk jobs
+        lock_record(ctx.session, "fact", f"{person_id}:{kind.code}")
     for n, person_id in enumerate(request["person_ids"]):
         person = ctx.session.get(Person, uuid.UUID(str(person_id)))
         if person is None:
@@ -131,3 +154,25 @@ def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any
                                 recorded_by=f"worker:{ctx.topic}", source_agency=kind.agency)
         evidence.use(ctx.session, instance_id, stored.id, "investigation")
     return {}
+
+
+@handler("linkage.obligor_means")
+def obligor_means(ctx: HandlerContext) -> dict[str, Any]:
+    """Each obligor's monthly income and property, from the evidence the obligor step collected."""
+    instance_id = uuid.UUID(ctx.instance_id)
+    per_person: dict[str, dict[str, int]] = {}
+    for item in evidence.latest(evidence.used_by(ctx.session, instance_id, "obligor")):
+        totals = per_person.setdefault(str(item.person_id), {"monthly_income": 0, "general_property": 0,
+                                                              "residential_property": 0})
+        if item.data_type in ("earned_income", "business_income", "pension"):
+            totals["monthly_income"] += int(item.value.get("monthly", 0))
+        elif item.data_type == "property":
+            totals["general_property"] += int(item.value.get("general", 0))
+            totals["residential_property"] += int(item.value.get("residential", 0))
+        else:
+            continue
+        evidence.use(ctx.session, instance_id, item.id, ctx.element_id)
+    obligors = [{"person_id": p, **v} for p, v in sorted(per_person.items())]
+    return {"obligors": obligors,
+            "obligor_max_income": max((o["monthly_income"] for o in obligors), default=0),
+            "obligor_max_property": max((o["general_property"] for o in obligors), default=0)}

@@ -4,7 +4,7 @@ decisions that used it."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -48,17 +48,33 @@ def store(session: Session, *, person_id: uuid.UUID, data_type: registry.DataTyp
 
 
 def use(session: Session, instance_id: uuid.UUID, evidence_id: uuid.UUID, element_id: str) -> None:
-    session.execute(insert(EvidenceUse).values(instance_id=instance_id, evidence_id=evidence_id,
-                                               element_id=element_id)
-                    .on_conflict_do_nothing(index_elements=["instance_id", "evidence_id", "element_id"]))
+    # A re-investigation that uses the same evidence again renews the use: `since` filters count it.
+    statement = insert(EvidenceUse).values(instance_id=instance_id, evidence_id=evidence_id, element_id=element_id,
+                                           used_at=utcnow())
+    session.execute(statement.on_conflict_do_update(index_elements=["instance_id", "evidence_id", "element_id"],
+                                                    set_={"used_at": statement.excluded.used_at}))
 
 
-def used_by(session: Session, instance_id: uuid.UUID, element_id: str | None = None) -> list[Evidence]:
+def used_by(session: Session, instance_id: uuid.UUID, element_id: str | None = None,
+            since: datetime | None = None) -> list[Evidence]:
+    """Evidence the case used (in one step; since a time, e.g. the start of this investigation round)."""
     query = (select(Evidence).join(EvidenceUse, EvidenceUse.evidence_id == Evidence.id)
              .where(EvidenceUse.instance_id == instance_id).order_by(Evidence.retrieved_at))
     if element_id:
         query = query.where(EvidenceUse.element_id == element_id)
+    if since is not None:
+        query = query.where(EvidenceUse.used_at >= since)
     return list(session.scalars(query).unique())
+
+
+def latest(items: list[Evidence]) -> list[Evidence]:
+    """The newest evidence per (person, data type): a re-investigation adds rows, it must not add up."""
+    newest: dict[tuple[uuid.UUID, str], Evidence] = {}
+    for item in items:
+        key = (item.person_id, item.data_type)
+        if key not in newest or item.retrieved_at > newest[key].retrieved_at:
+            newest[key] = item
+    return sorted(newest.values(), key=lambda e: e.retrieved_at)
 
 
 def uses(session: Session, instance_id: uuid.UUID) -> list[EvidenceUse]:
@@ -66,9 +82,10 @@ def uses(session: Session, instance_id: uuid.UUID) -> list[EvidenceUse]:
                                 .order_by(EvidenceUse.id)))
 
 
-def missing(session: Session, instance_id: uuid.UUID, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def missing(session: Session, instance_id: uuid.UUID, requests: list[dict[str, Any]],
+            since: datetime | None = None) -> list[dict[str, Any]]:
     """Each (person, data type) asked for without evidence; bulk requests count per person."""
-    have = {(str(e.person_id), e.data_type) for e in used_by(session, instance_id, "investigation")}
+    have = {(str(e.person_id), e.data_type) for e in used_by(session, instance_id, "investigation", since)}
     wanted = [(str(p), r["data_type"]) for r in requests for p in r.get("person_ids", [r.get("person_id")])]
     return [{"person_id": p, "data_type": t} for p, t in wanted if (p, t) not in have]
 

@@ -140,8 +140,9 @@ def _decide(service, household: Household, on: date, income, income_problem: str
         return result
     result.threshold = won(median * rule["percent"] / 100)
     result.status = "eligible" if income.total <= result.threshold else "not_eligible"
-    result.reasons.append(f"recognised income {income.total:,} vs {rule['percent']} % of the median "
-                          f"({result.threshold:,}); synthetic rule")
+    source = "synthetic rule" if service.synthetic else f"percent: {rule.get('source') or 'unverified'}"
+    result.reasons.append(f"recognised income {income.total:,} vs {rule['percent']} % of the {params.year} median "
+                          f"({result.threshold:,}); {source}")
     return result
 
 

@@ -1,0 +1,111 @@
+"""Applications: one submission for several services, one case each."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from api.deps import CASEWORK, R, SessionDep, requires
+from bokji.applications import service as applications
+from bokji.identity.service import Principal
+from bokji.notices.models import DecisionNotice
+from bokji.payments.models import PaymentSchedule
+from bokji.registry.models import AccessLog, Person
+
+router = APIRouter(prefix="/applications", tags=["applications"])
+
+
+class PaymentOut(BaseModel):
+    kind: str
+    amount: int | None
+    period: str | None
+    first_month: str
+    pay_day: int | None
+    amount_basis: str | None
+    status: str
+
+
+class NoticeOut(BaseModel):
+    outcome: str
+    amount: int | None
+    period: str | None
+    reasons: list[dict[str, Any]]
+    issued_on: date
+    appeal_deadline: date
+    appeal_basis: str
+    text_ko: str
+
+
+class CaseOut(BaseModel):
+    service_code: str
+    instance_id: str
+    business_key: str | None
+    process: str
+    status: str
+    stage: str | None
+    payment: PaymentOut | None
+    notices: list[NoticeOut]
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    number: str
+    applicant_id: str
+    applicant_masked: str
+    household_id: str
+    member_ids: list[str]
+    region_class: str
+    application_date: date
+    consents: dict[str, str]
+    details: dict[str, Any]
+    office: str | None
+    created_by: str
+    created_at: datetime
+    cases: list[CaseOut]
+
+
+def _out(session, application) -> ApplicationOut:
+    cases = []
+    for case, instance in applications.cases(session, application.id):
+        payment = session.scalars(select(PaymentSchedule).where(PaymentSchedule.instance_id == instance.id)).first()
+        notices = session.scalars(select(DecisionNotice).where(DecisionNotice.instance_id == instance.id)
+                                  .order_by(DecisionNotice.created_at)).all()
+        cases.append(CaseOut(
+            service_code=case.service_code, instance_id=str(instance.id), business_key=instance.business_key,
+            process=f"{instance.definition_key} v{instance.definition_version}", status=instance.status,
+            stage=instance.stage,
+            payment=PaymentOut.model_validate(payment, from_attributes=True) if payment else None,
+            notices=[NoticeOut.model_validate(n, from_attributes=True) for n in notices]))
+    applicant = session.get(Person, application.applicant_id)
+    return ApplicationOut(
+        id=str(application.id), number=application.number, applicant_id=str(application.applicant_id),
+        applicant_masked=applicant.rrn_masked, household_id=str(application.household_id),
+        member_ids=[str(m) for m in application.member_ids], region_class=application.region_class,
+        application_date=application.application_date, consents=application.consents, details=application.details,
+        office=application.office, created_by=application.created_by, created_at=application.created_at,
+        cases=cases)
+
+
+@router.post("", status_code=201, response_model=ApplicationOut)
+def submit(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK))],
+           body: Annotated[dict[str, Any], Body(description=(
+               "applicant_id, application_date (YYYY-MM-DD), services (catalog codes), consents "
+               "({data type: consent reference}), details (answers the services need)"))]) -> ApplicationOut:
+    """One application → one case per service; the household is read from the registry on the date."""
+    application = applications.submit(session, body, actor=who)
+    return _out(session, application)
+
+
+@router.get("/{application_id}", response_model=ApplicationOut)
+def read(application_id: str, session: SessionDep,
+         who: Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))],
+         purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> ApplicationOut:
+    """The application, its cases, their payment set-up and notices. Logged with its purpose."""
+    application = applications.get(session, application_id)
+    for person_id in application.member_ids:
+        session.add(AccessLog(actor=who.username, person_id=person_id, purpose=purpose, action="read_application"))
+    return _out(session, application)

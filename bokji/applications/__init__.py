@@ -1,0 +1,1 @@
+"""Applications: one application (applicant, household, services, consents) opens one case per service."""

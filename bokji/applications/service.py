@@ -1,0 +1,147 @@
+"""Submitting an application: validate everything first, then open one case per service in one commit.
+
+Each case runs its own variant process; the investigation is shared because evidence belongs to the
+person, not to the case: the first case to need a fact collects it and every other case of the
+application uses that same evidence (see `bokji/linkage/handlers.py`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bokji.applications import fields
+from bokji.applications.models import Application, ApplicationCase
+from bokji.catalog.models import CatalogService
+from bokji.errors import Invalid, NotFound
+from bokji.identity.service import Principal
+from bokji.ids import parse_uuid
+from bokji.instances import service as instances
+from bokji.instances.models import ProcessInstance
+from bokji.linkage import registry as data_types
+from bokji.registry import service as registry
+from bokji.registry.models import Person
+
+PURPOSE = "application intake (신청 접수)"
+
+
+def _date(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid("application_date must be an ISO date (YYYY-MM-DD)", field="application_date") from None
+
+
+def _services(session: Session, codes: Any) -> list[CatalogService]:
+    if not isinstance(codes, list) or not codes:
+        raise Invalid("services must list at least one service code", field="services")
+    found: list[CatalogService] = []
+    for i, code in enumerate(codes):
+        service = session.get(CatalogService, code) if isinstance(code, str) else None
+        if service is None:
+            raise Invalid(f"services[{i}]: unknown service code {code!r} (see GET /catalog)", field=f"services[{i}]")
+        if service in found:
+            raise Invalid(f"services[{i}]: {code} is listed twice", field=f"services[{i}]")
+        found.append(service)
+    return found
+
+
+def _consents(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid("consents must be an object of data type → consent reference", field="consents")
+    for code, reference in value.items():
+        if code not in data_types.DATA_TYPES:
+            raise Invalid(f"consents.{code}: unknown data type (known: {', '.join(sorted(data_types.DATA_TYPES))})",
+                          field=f"consents.{code}")
+        if not isinstance(reference, str) or not reference.strip():
+            raise Invalid(f"consents.{code} must be the consent form's reference", field=f"consents.{code}")
+    return dict(value)
+
+
+def _person(session: Session, value: Any, field: str) -> Person:
+    """A person named in the body: an id that is malformed or unknown is bad input (422), not a 404."""
+    try:
+        person = session.get(Person, parse_uuid(str(value or ""), what="person", field=field))
+    except NotFound:
+        person = None
+    if person is None:
+        raise Invalid(f"{field} is not a registered person", field=field)
+    return person
+
+
+def submit(session: Session, body: Any, *, actor: Principal) -> Application:
+    """One application → one case per service. Nothing is stored unless every check passes."""
+    if not isinstance(body, dict):
+        raise Invalid("an application is a JSON object", field="body")
+    on = _date(body.get("application_date"))
+    services = _services(session, body.get("services"))
+    applicant = _person(session, body.get("applicant_id"), "applicant_id")
+    household_id = registry.household_of(session, str(applicant.id), on)
+    if household_id is None:
+        raise Invalid(f"the applicant belongs to no household on {on} (register the household first)",
+                      field="applicant_id")
+    household = registry.household_on(session, str(household_id), on, actor=actor.username, purpose=PURPOSE)
+    if not household.members:
+        raise Invalid(f"the household has no members on {on}", field="household")
+    if household.residence is None:
+        raise Invalid(f"the household has no residence on {on}", field="household")
+    needed: dict[str, list[str]] = {}
+    for service in services:
+        for name in (service.extra.get("case") or {}).get("application_fields", []):
+            needed.setdefault(name, []).append(service.code)
+    details = fields.clean(body.get("details"), needed)
+    member_ids = {m["person_id"] for m in household.members}
+    for i, obligor in enumerate(details.get("obligor_ids", [])):
+        _person(session, obligor, f"details.obligor_ids[{i}]")
+        if obligor in member_ids:
+            raise Invalid(f"details.obligor_ids[{i}] is a member of the household, not an obligor",
+                          field=f"details.obligor_ids[{i}]")
+    consents = _consents(body.get("consents"))
+
+    application = Application(
+        id=uuid.uuid4(), number=f"A{on:%Y%m%d}-{secrets.token_hex(4).upper()}", applicant_id=applicant.id,
+        household_id=household_id, member_ids=[uuid.UUID(m) for m in sorted(member_ids)],
+        region_class=household.residence["region_class"], application_date=on, consents=consents, details=details,
+        office=actor.office, created_by=actor.username,
+    )
+    session.add(application)
+    session.flush()
+    for service in services:
+        data = {"application_id": str(application.id), "application_number": application.number,
+                "service_code": service.code, "applicant_id": str(applicant.id),
+                "member_ids": [str(m) for m in application.member_ids], "region_class": application.region_class,
+                "application_date": on.isoformat(), "consents": consents, **details}
+        instance = instances.start(session, key=service.process_key, data=data, actor=actor,
+                                   business_key=f"{application.number}/{service.code}")
+        session.add(ApplicationCase(application_id=application.id, service_code=service.code,
+                                    instance_id=instance.id))
+    session.flush()
+    return application
+
+
+def get(session: Session, application_id: str) -> Application:
+    found = session.get(Application, parse_uuid(application_id, what="application", field="application_id"))
+    if found is None:
+        raise NotFound(f"application {application_id} not found", field="application_id")
+    return found
+
+
+def cases(session: Session, application_id: uuid.UUID) -> list[tuple[ApplicationCase, ProcessInstance]]:
+    return list(session.execute(
+        select(ApplicationCase, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == ApplicationCase.instance_id)
+        .where(ApplicationCase.application_id == application_id)
+        .order_by(ApplicationCase.service_code)
+    ).tuples())
+
+
+def of_instance(session: Session, instance_id: uuid.UUID) -> Application | None:
+    return session.scalars(select(Application).join(ApplicationCase)
+                           .where(ApplicationCase.instance_id == instance_id)).first()

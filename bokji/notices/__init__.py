@@ -1,0 +1,1 @@
+"""Decision notices: the outcome, the reasons and the appeal deadline, kept as issued."""

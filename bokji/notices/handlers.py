@@ -1,0 +1,78 @@
+"""The decision-notice module's automated task (topic `notice.compose`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from bokji.db import utcnow
+from bokji.jobs.handlers import HandlerContext, handler
+from bokji.notices.models import DecisionNotice
+
+# The appeal period is not in the project's reference: 90 days is the general administrative-appeal
+# period as we understand it, to be confirmed against the statute for each service.
+APPEAL_DAYS = 90
+APPEAL_BASIS = "unverified: 90 days from the notice (general administrative appeal period; confirm per service)"
+SEOUL = ZoneInfo("Asia/Seoul")
+OUTCOME_KO = {"granted": "지급 결정", "rejected": "거부 결정", "not_eligible": "부적합 결정", "terminated": "중지 결정"}
+
+
+def outcome_of(data: dict[str, Any]) -> str:
+    if data.get("review_terminated"):
+        return "terminated"
+    if data.get("obligor_excluded") or data.get("eligibility") != "eligible":
+        return "not_eligible"
+    if data.get("decision") != "approve":
+        return "rejected"
+    return "granted"
+
+
+def reasons_of(data: dict[str, Any], outcome: str) -> list[dict[str, str]]:
+    reasons = []
+    if data.get("reason"):
+        income, threshold = data.get("recognised_income"), data.get("threshold")
+        figures = (f" (소득인정액 {income:,}원, 선정기준 {threshold:,}원, {data.get('benefit_year')}년 기준)"
+                   if isinstance(income, int) and isinstance(threshold, int) else "")
+        reasons.append({"text": f"{data['reason']}{figures}",
+                        "source": str(data.get("threshold_basis") or data.get("income_limit_source") or "")})
+    if data.get("obligor_excluded"):
+        reasons.append({"text": str(data.get("obligor_reason")), "source": str(data.get("obligor_source"))})
+    if data.get("amount_basis") and outcome == "granted":
+        reasons.append({"text": f"급여액 산정: {data['amount_basis']}", "source": str(data.get("amount_source") or "")})
+    for key in ("decision_comment", "supervisor_comment", "review_comment"):
+        if data.get(key):
+            reasons.append({"text": str(data[key]), "source": "caseworker" if key != "supervisor_comment"
+                            else "supervisor"})
+    return reasons
+
+
+@handler("notice.compose")
+def compose(ctx: HandlerContext) -> dict[str, Any]:
+    data = ctx.input
+    outcome = outcome_of(data)
+    issued = utcnow().astimezone(SEOUL).date()
+    deadline = issued + timedelta(days=APPEAL_DAYS)
+    amount = data.get("monthly_amount") if data.get("monthly_amount") is not None else data.get("annual_amount")
+    period = "month" if data.get("monthly_amount") is not None else "year" if amount is not None else None
+    if outcome != "granted":
+        amount, period = None, None
+    reasons = reasons_of(data, outcome)
+    lines = [f"{data.get('service_name') or data.get('service_code')} {OUTCOME_KO[outcome]} 통지",
+             f"신청번호: {data.get('application_number') or ctx.business_key}"]
+    if amount is not None:
+        lines.append(f"급여액: {amount:,}원 ({'월' if period == 'month' else '연'})")
+    lines += [f"사유: {r['text']}" for r in reasons]
+    lines.append(f"이의신청: {deadline.isoformat()}까지 ({APPEAL_DAYS}일, 근거 미확인 unverified)")
+    ctx.session.execute(insert(DecisionNotice).values(
+        id=uuid.uuid4(), request_id=ctx.job_id, instance_id=uuid.UUID(ctx.instance_id),
+        service_code=str(data.get("service_code")), recipient_id=uuid.UUID(str(data.get("applicant_id"))),
+        outcome=outcome, amount=amount, period=period, reasons=reasons, issued_on=issued,
+        appeal_deadline=deadline, appeal_basis=APPEAL_BASIS, text_ko="\n".join(lines), created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["request_id"]))
+    notice = ctx.session.scalars(select(DecisionNotice).where(DecisionNotice.request_id == ctx.job_id)).one()
+    return {"notice_id": str(notice.id), "notice_outcome": outcome}

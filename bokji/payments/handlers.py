@@ -1,0 +1,80 @@
+"""The payment set-up module's automated tasks (topics `payment.*`).
+
+Set-up only records the entitlement; paying it is the monthly payment run's job (roadmap). One
+schedule per case: a job delivered twice, or a case that loops through review, never makes two.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from bokji.db import utcnow
+from bokji.errors import Invalid
+from bokji.jobs.handlers import HandlerContext, handler
+from bokji.payments.models import PaymentSchedule
+
+KINDS = ("cash", "in_kind", "qualification")
+
+
+def _amount(data: dict[str, Any]) -> tuple[int | None, str | None]:
+    if data.get("monthly_amount") is not None:
+        return int(data["monthly_amount"]), "month"
+    if data.get("annual_amount") is not None:
+        return int(data["annual_amount"]), "year"
+    return None, None
+
+
+def _schedule(ctx: HandlerContext) -> PaymentSchedule:
+    found = ctx.session.scalars(select(PaymentSchedule).where(
+        PaymentSchedule.instance_id == uuid.UUID(ctx.instance_id))).first()
+    if found is None:
+        raise Invalid("this case has no payment schedule to change", field="payment_schedule")
+    return found
+
+
+@handler("payment.setup")
+def setup(ctx: HandlerContext) -> dict[str, Any]:
+    data = ctx.input
+    kind = data.get("payment_kind") or "cash"
+    if kind not in KINDS:
+        raise Invalid(f"payment_kind must be one of {', '.join(KINDS)}", field="payment_kind")
+    amount, period = _amount(data) if kind == "cash" else (None, None)
+    if kind == "cash" and not amount:
+        raise Invalid("a cash benefit needs a positive monthly_amount or annual_amount", field="monthly_amount")
+    start = date.fromisoformat(str(data["application_date"]))
+    ctx.session.execute(insert(PaymentSchedule).values(
+        id=uuid.uuid4(), instance_id=uuid.UUID(ctx.instance_id), service_code=str(data.get("service_code")),
+        recipient_id=uuid.UUID(str(data.get("applicant_id"))), kind=kind, amount=amount, period=period,
+        # From the month of application (unverified: the statutes say when a benefit starts).
+        first_month=f"{start:%Y-%m}", pay_day=data.get("pay_day"),
+        amount_basis=str(data.get("amount_basis") or data.get("reason") or "")[:300] or None,
+        status="active", created_at=utcnow(), updated_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["instance_id"]))
+    return {"payment_schedule_id": str(_schedule(ctx).id)}
+
+
+@handler("payment.adjust")
+def adjust(ctx: HandlerContext) -> dict[str, Any]:
+    """After a periodic review that found the case still eligible: the new amount from the new figures."""
+    schedule = _schedule(ctx)
+    if schedule.kind == "cash":
+        amount, period = _amount(ctx.input)
+        if amount:
+            schedule.amount, schedule.period = amount, period
+    schedule.updated_at = utcnow()
+    return {"payment_schedule_id": str(schedule.id)}
+
+
+@handler("payment.stop")
+def stop(ctx: HandlerContext) -> dict[str, Any]:
+    schedule = _schedule(ctx)
+    if schedule.status != "stopped":
+        schedule.status = "stopped"
+        schedule.stopped_reason = str(ctx.input.get("review_comment") or "no longer eligible at review")[:300]
+        schedule.updated_at = utcnow()
+    return {"payment_schedule_id": str(schedule.id)}

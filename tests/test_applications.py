@@ -1,0 +1,366 @@
+"""One application → one case per service; shared investigation; the library's modules end to end.
+
+Workers, the scheduler and the agency simulator run as processes (the `platform` fixture).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bokji.db import unit_of_work
+from simulator.app import Query, answer
+from tests.conftest import calls, wait_for
+from tests.test_registry import rrn
+
+PURPOSE = {"purpose": "신청 처리 (processing the application)"}
+PERSON_TYPES = {"earned_income": "nts", "business_income": "nts", "pension": "nps", "property": "property",
+                "vehicles": "vehicle", "deposits": "finance"}
+AGENCY_TYPE = {"earned_income": "earned_income", "business_income": "business_income", "pension": "pension",
+               "property": "holdings", "vehicles": "vehicles", "deposits": "deposits"}
+
+
+def _poor(front: str, gender: str) -> str:
+    """A registration number whose synthetic agency data is a household without income or property:
+    the simulator answers deterministically per number, so the test can pick one."""
+    for serial in range(10_000, 20_000):
+        number = rrn(front, gender, str(serial))
+        query = Query(registration_number=number, period="2025-02", request_id="probe", consent_reference="probe")
+        values = {t: answer(PERSON_TYPES[t], AGENCY_TYPE[t], query)["value"] for t in PERSON_TYPES}
+        if (values["earned_income"]["monthly"] == values["business_income"]["monthly"] == 0
+                and values["pension"]["monthly"] == 0 and values["vehicles"]["cars"] == []
+                and values["property"] == {"residential": 0, "general": 0}):
+            return number
+    raise AssertionError("no poor synthetic person found")
+
+
+def _person(client, cw, number: str, name: str) -> str:
+    r = client.post("/registry/persons", json={"registration_number": number, "name": name}, headers=cw)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _household(client, cw, *people: str, region: str = "other") -> str:
+    r = client.post("/registry/households", headers=cw, json={
+        "members": [{"person_id": people[0], "role": "head"}, *({"person_id": p} for p in people[1:])],
+        "address": "전라남도 목포시 1", "region_class": region, "office": "mokpo-1", "valid_from": "2024-01-01"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _mother_and_child(client, cw) -> tuple[str, str]:
+    mother = _person(client, cw, _poor("850315", "2"), "김엄마")
+    child = _person(client, cw, _poor("120420", "4"), "김아이")  # 12 on the application date
+    _household(client, cw, mother, child)
+    return mother, child
+
+
+def _apply(client, cw, applicant: str, services: list[str], **extra) -> dict:
+    r = client.post("/applications", headers=cw, json={
+        "applicant_id": applicant, "application_date": "2025-03-10", "services": services,
+        "consents": {"deposits": "CONSENT-2025-0101"}, **extra})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _task(instance_id: str, element: str) -> str | None:
+    with unit_of_work() as session:
+        return session.execute(text("SELECT id::text FROM human_task WHERE instance_id = :i AND element_id = :e "
+                                     "AND status = 'open'"), {"i": instance_id, "e": element}).scalar()
+
+
+def _complete(client, who: dict, instance_id: str, element: str, data: dict, timeout: float = 60) -> None:
+    task = wait_for(lambda: _task(instance_id, element), timeout=timeout, what=f"task {element}")
+    r = client.post(f"/tasks/{task}/complete", json={"data": data}, headers=who)
+    assert r.status_code == 200, r.text
+
+
+def _stage_reached(instance_id: str, stage: str) -> bool:
+    with unit_of_work() as session:
+        return bool(session.execute(text("SELECT 1 FROM process_instance WHERE id = :i AND stage = :s"),
+                                    {"i": instance_id, "s": stage}).scalar())
+
+
+def _read(client, cw, application_id: str) -> dict:
+    r = client.get(f"/applications/{application_id}", params=PURPOSE, headers=cw)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+APPROVE = {"decision": "approve", "decision_comment": "소득·재산 조사 결과 선정기준 이하 (within the threshold)"}
+
+
+def test_one_application_three_services_shared_investigation(client, login, platform):
+    cw, sv = login("caseworker"), login("supervisor")
+    mother, child = _mother_and_child(client, cw)
+    services = ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"]
+    application = _apply(client, cw, mother, services, details={"school_level": "middle"})
+    assert application["number"].startswith("A20250310-") and application["region_class"] == "other"
+    assert sorted(application["member_ids"]) == sorted([mother, child])
+    case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
+    assert sorted(case) == sorted(services)
+    assert all(c["business_key"] == f"{application['number']}/{c['service_code']}" for c in application["cases"])
+
+    # Single parent: the family check comes after eligibility, before the decision.
+    _complete(client, cw, case["MOGEF-SINGLE-PARENT"], "family_check",
+              {"single_parent_confirmed": "yes", "family_comment": "가족관계증명서 확인 (certificate checked)"})
+    for code in services:
+        _complete(client, cw, case[code], "review", APPROVE)
+    # Livelihood pays the whole threshold for a household without income (1,258,451 for two in
+    # 2025): above the approval limit, so a supervisor approves; a caseworker may not.
+    task = wait_for(lambda: _task(case["MOHW-NBLSS-LIVELIHOOD"], "supervisor_approval"), what="supervisor task")
+    denied = client.post(f"/tasks/{task}/complete", headers=cw,
+                         json={"data": {"supervisor_decision": "approve", "supervisor_comment": "ok"}})
+    assert denied.status_code == 403
+    _complete(client, sv, case["MOHW-NBLSS-LIVELIHOOD"], "supervisor_approval",
+              {"supervisor_decision": "approve", "supervisor_comment": "결재합니다 (approved)"})
+    for code in services:  # granted, paid, noticed: the case now waits for its periodic review
+        wait_for(lambda code=code: _stage_reached(case[code], "review"), timeout=60, what=f"{code} granted")
+
+    body = _read(client, cw, application["id"])
+    got = {c["service_code"]: c for c in body["cases"]}
+    assert {c["status"] for c in got.values()} == {"running"}
+    livelihood, education, single = (got[c] for c in services)
+    assert (livelihood["payment"]["kind"], livelihood["payment"]["amount"], livelihood["payment"]["period"],
+            livelihood["payment"]["pay_day"], livelihood["payment"]["first_month"]) == \
+        ("cash", 1_258_451, "month", 20, "2025-03")
+    assert (education["payment"]["amount"], education["payment"]["period"]) == (679_000, "year")
+    assert "unverified" in education["payment"]["amount_basis"]
+    assert (single["payment"]["amount"], single["payment"]["period"]) == (210_000, "month")  # one child under 18
+    for c in got.values():
+        (notice,) = c["notices"]
+        assert notice["outcome"] == "granted"
+        assert date.fromisoformat(notice["appeal_deadline"]) - date.fromisoformat(notice["issued_on"]) == \
+            timedelta(days=90)
+        assert notice["appeal_basis"].startswith("unverified") and "이의신청" in notice["text_ko"]
+    assert "1,258,451" in livelihood["notices"][0]["text_ko"] and "선정기준" in livelihood["notices"][0]["text_ko"]
+    assert "결재합니다" in " ".join(r["text"] for r in livelihood["notices"][0]["reasons"])
+
+    with unit_of_work() as session:
+        # Each case went through every stage of the standard process.
+        for code in services:
+            stages = {s for (s,) in session.execute(text(
+                "SELECT DISTINCT stage FROM element_history WHERE instance_id = :i"), {"i": case[code]})}
+            assert {"application", "investigation", "decision", "payment", "review"} <= stages, code
+        # Evidence collected once: one row per (person, data type) across all three cases…
+        facts = session.execute(text("SELECT person_id::text, data_type, count(*) FROM evidence GROUP BY 1, 2")).all()
+        used = session.execute(text(
+            "SELECT u.instance_id::text, e.person_id::text, e.data_type, e.id::text FROM evidence_use u "
+            "JOIN evidence e ON e.id = u.evidence_id WHERE u.element_id = 'investigation'")).all()
+    union = {"earned_income", "business_income", "pension", "property", "vehicles", "deposits", "household"}
+    assert {(p, t) for p, t, _ in facts} == {(p, t) for p in (mother, child) for t in union}
+    assert all(n == 1 for *_, n in facts)
+    assert sum(calls(platform).values()) == len(facts)  # …each asked of an agency exactly once…
+    by_case: dict[str, dict] = {}
+    for instance_id, person, data_type, evidence_id in used:
+        by_case.setdefault(instance_id, {})[(person, data_type)] = evidence_id
+    assert set(by_case) == set(case.values())
+    shared = by_case[case["MOHW-NBLSS-LIVELIHOOD"]]
+    for code in services:  # …and used by every case that needed it (the same evidence ids)
+        mine = by_case[case[code]]
+        assert all(shared.get(k, v) == v for k, v in mine.items()), code
+    assert {t for _, t in by_case[case["MOGEF-SINGLE-PARENT"]]} == \
+        {"earned_income", "business_income", "property", "vehicles", "household"}
+    assert len(by_case[case["MOHW-NBLSS-LIVELIHOOD"]]) == 12
+
+
+def test_supervisor_returns_and_caseworker_adjusts_then_rejection_notice(client, login, platform):
+    cw, sv = login("caseworker"), login("supervisor")
+    mother, _child = _mother_and_child(client, cw)
+    application = _apply(client, cw, mother, ["MOHW-NBLSS-LIVELIHOOD", "MOE-EDUCATION-COST"],
+                         details={"school_level": "middle"})
+    case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
+    livelihood = case["MOHW-NBLSS-LIVELIHOOD"]
+    _complete(client, cw, livelihood, "review", APPROVE)
+    _complete(client, sv, livelihood, "supervisor_approval",
+              {"supervisor_decision": "return", "supervisor_comment": "공제 항목 재확인 바람 (check deductions)"})
+    # Back at the caseworker, who adjusts the amount below the limit: no second approval needed.
+    _complete(client, cw, livelihood, "review", {**APPROVE, "amount_override": 900_000,
+                                                 "decision_comment": "근로 예정 소득 반영 (expected earnings)"})
+    wait_for(lambda: _stage_reached(livelihood, "review"), timeout=60, what="livelihood granted")
+    # The other service is rejected by the caseworker: a notice with the reason and the deadline.
+    _complete(client, cw, case["MOE-EDUCATION-COST"], "review",
+              {"decision": "reject", "decision_comment": "타 급여와 중복 (duplicate benefit)"})
+    wait_for(lambda: _read(client, cw, application["id"])["cases"][0]["status"] == "completed", timeout=60,
+             what="the rejected case to end")
+    got = {c["service_code"]: c for c in _read(client, cw, application["id"])["cases"]}
+    assert got["MOHW-NBLSS-LIVELIHOOD"]["payment"]["amount"] == 900_000
+    assert "caseworker adjustment" in got["MOHW-NBLSS-LIVELIHOOD"]["payment"]["amount_basis"]
+    rejected = got["MOE-EDUCATION-COST"]
+    assert rejected["payment"] is None and [n["outcome"] for n in rejected["notices"]] == ["rejected"]
+    assert "duplicate benefit" in rejected["notices"][0]["text_ko"]
+    with unit_of_work() as session:
+        approvals = session.execute(text(
+            "SELECT count(*) FROM element_history WHERE instance_id = :i AND element_id = 'supervisor_approval'"),
+            {"i": livelihood}).scalar()
+    assert approvals == 1
+
+
+def test_public_rental_qualification_and_medical_with_obligor(client, login, platform):
+    cw = login("caseworker")
+    mother, _child = _mother_and_child(client, cw)
+    grandmother = _person(client, cw, rrn("550101", "2"), "김할머니")  # lives elsewhere: an obligor
+    _household(client, cw, grandmother)
+    application = _apply(client, cw, mother, ["MOLIT-PUBLIC-RENTAL", "MOHW-NBLSS-MEDICAL"],
+                         details={"obligor_ids": [grandmother]})
+    case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
+    for code in case:
+        _complete(client, cw, case[code], "review", APPROVE)
+    for code in case:
+        wait_for(lambda code=code: _stage_reached(case[code], "review"), timeout=60, what=f"{code} granted")
+    got = {c["service_code"]: c for c in _read(client, cw, application["id"])["cases"]}
+    assert (got["MOLIT-PUBLIC-RENTAL"]["payment"]["kind"], got["MOLIT-PUBLIC-RENTAL"]["payment"]["amount"]) == \
+        ("qualification", None)
+    assert got["MOHW-NBLSS-MEDICAL"]["payment"]["kind"] == "in_kind"
+    with unit_of_work() as session:
+        rental_timer = session.execute(text("SELECT next_timer_at FROM process_instance WHERE id = :i"),
+                                       {"i": case["MOLIT-PUBLIC-RENTAL"]}).scalar()
+        medical_timer = session.execute(text("SELECT next_timer_at FROM process_instance WHERE id = :i"),
+                                        {"i": case["MOHW-NBLSS-MEDICAL"]}).scalar()
+        obligor_facts = session.execute(text(
+            "SELECT e.person_id::text, e.data_type FROM evidence_use u JOIN evidence e ON e.id = u.evidence_id "
+            "WHERE u.instance_id = :i AND u.element_id = 'obligor'"), {"i": case["MOHW-NBLSS-MEDICAL"]}).all()
+        steps = {e for (e,) in session.execute(text(
+            "SELECT element_id FROM element_history WHERE instance_id = :i"), {"i": case["MOHW-NBLSS-MEDICAL"]})}
+    now = datetime.now(UTC)
+    assert timedelta(days=729) < rental_timer - now < timedelta(days=732)  # re-qualification in 2 years
+    assert timedelta(days=180) < medical_timer - now < timedelta(days=185)  # NBLSS: twice a year
+    assert sorted(obligor_facts) == sorted((grandmother, t) for t in ("earned_income", "business_income",
+                                                                        "property"))
+    assert {"obligor_collect", "obligor_means", "obligor_rule"} <= steps
+
+
+def test_periodic_review_ends_the_benefit(client, login, platform):
+    """A recipient starts earning: the next review finds them above the threshold, the caseworker
+    confirms, the payment stops and a notice says why."""
+    cw = login("caseworker")
+    person = _person(client, cw, _poor("700101", "1"), "이수급")
+    _household(client, cw, person)
+    r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "business_key": "REVIEW-1", "data": {
+        "service_code": "MOHW-NBLSS-LIVELIHOOD", "applicant_id": person, "member_ids": [person],
+        "region_class": "other", "application_date": "2025-03-10", "consents": {"deposits": "C-1"},
+        "review_interval": "PT3S"}})
+    assert r.status_code == 201, r.text
+    instance_id = r.json()["id"]
+    _complete(client, cw, instance_id, "review", APPROVE)
+    wait_for(lambda: _stage_reached(instance_id, "review"), timeout=60, what="granted")
+    # New evidence: a wage slip (newer than the agency's answer, so the review uses it).
+    r = client.post(f"/instances/{instance_id}/evidence", headers=cw,
+                    data={"person_id": person, "data_type": "earned_income", "period": "2025-08",
+                          "value": '{"monthly": 2500000}'},
+                    files={"file": ("wage-slip.pdf", b"%PDF-1.4 wage", "application/pdf")})
+    assert r.status_code == 201, r.text
+    _complete(client, cw, instance_id, "review_outcome",
+              {"review_decision": "terminate", "review_comment": "취업으로 소득 증가 (now employed)"})
+
+    def ended():
+        with unit_of_work() as session:
+            return session.execute(text("SELECT status FROM process_instance WHERE id = :i"),
+                                   {"i": instance_id}).scalar() == "completed"
+
+    wait_for(ended, timeout=60, what="the case to end")
+    with unit_of_work() as session:
+        payment = session.execute(text("SELECT status, stopped_reason FROM payment_schedule WHERE instance_id = :i"),
+                                  {"i": instance_id}).one()
+        notices = session.execute(text("SELECT outcome FROM decision_notice WHERE instance_id = :i "
+                                       "ORDER BY created_at"), {"i": instance_id}).scalars().all()
+        rounds = session.execute(text("SELECT count(*) FROM element_history WHERE instance_id = :i "
+                                      "AND element_id = 'begin_round'"), {"i": instance_id}).scalar()
+    assert payment == ("stopped", "취업으로 소득 증가 (now employed)")
+    assert notices == ["granted", "terminated"] and rounds >= 1
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"services": ["MOHW-NBLSS-LIVELIHOOD", "NO-SUCH-SERVICE"]}, "services[1]"),
+    ({"services": []}, "services"),
+    ({"services": ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-LIVELIHOOD"]}, "services[1]"),
+    ({"applicant_id": "not-an-id"}, "applicant_id"),
+    ({"application_date": "10/03/2025"}, "application_date"),
+    ({"services": ["MOHW-NBLSS-EDUCATION"]}, "details.school_level"),
+    ({"services": ["MOHW-NBLSS-HOUSING"], "details": {"monthly_rent": -5}}, "details.monthly_rent"),
+    ({"details": {"school_level": "university"}}, "details.school_level"),
+    ({"details": {"favourite_colour": "blue"}}, "details.favourite_colour"),
+    ({"consents": {"jewels": "C-1"}}, "consents.jewels"),
+    ({"consents": {"deposits": ""}}, "consents.deposits"),
+])
+def test_bad_applications_are_refused_naming_the_field(client, login, library, change, field):
+    cw = login("caseworker")
+    person = _person(client, cw, rrn("800101", "1"), "박신청")
+    _household(client, cw, person)
+    body = {"applicant_id": person, "application_date": "2025-03-10", "services": ["MOHW-NBLSS-LIVELIHOOD"],
+            **change}
+    r = client.post("/applications", json=body, headers=cw)
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field and "Traceback" not in r.text
+    with unit_of_work() as session:
+        assert session.execute(text("SELECT count(*) FROM application")).scalar() == 0
+        assert session.execute(text("SELECT count(*) FROM process_instance")).scalar() == 0
+
+
+def test_applicant_without_household_and_obligor_inside_it(client, login, library):
+    cw = login("caseworker")
+    alone = _person(client, cw, rrn("800101", "1"), "박혼자")
+    r = client.post("/applications", headers=cw, json={"applicant_id": alone, "application_date": "2025-03-10",
+                                                       "services": ["MOHW-NBLSS-LIVELIHOOD"]})
+    assert r.status_code == 422 and r.json()["field"] == "applicant_id" and "household" in r.json()["message"]
+    spouse = _person(client, cw, rrn("820101", "2"), "박배우")
+    _household(client, cw, alone, spouse)
+    r = client.post("/applications", headers=cw, json={
+        "applicant_id": alone, "application_date": "2025-03-10", "services": ["MOHW-NBLSS-MEDICAL"],
+        "details": {"obligor_ids": [spouse]}})
+    assert r.status_code == 422 and r.json()["field"] == "details.obligor_ids[0]"
+    r = client.post("/applications", headers=login("manager"), json={})
+    assert r.status_code == 403
+
+
+def test_two_cases_asking_for_one_fact_at_once_ask_the_agency_once(client, login, simulator, library, monkeypatch):
+    """The collect step of two cases of one application, at the same moment, for the same fact (the
+    agency is slow, so both are in flight together): one agency call, one evidence row, two uses."""
+    import threading
+    import uuid
+
+    from bokji.config import get_settings
+    from bokji.jobs.handlers import HandlerContext
+    from bokji.linkage.handlers import collect
+    from tests.conftest import switch
+
+    monkeypatch.setenv("BOKJI_AGENCY_BASE_URL", simulator)
+    get_settings.cache_clear()
+    cw = login("caseworker")
+    person = _person(client, cw, rrn("700101", "1"), "정동시")
+    _household(client, cw, person)
+    cases = []
+    for n in range(2):  # two cases (no workers run: only the collect step below does anything)
+        r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "business_key": f"SAME-{n}",
+                                                        "data": {"member_ids": [person]}})
+        assert r.status_code == 201, r.text
+        cases.append(r.json()["id"])
+    switch(simulator, "nts", latency_ms=500)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(instance_id: str) -> None:
+        try:
+            with unit_of_work() as session:
+                start.wait()
+                collect(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=instance_id,
+                                       business_key=None, element_id="collect", topic="linkage.collect",
+                                       input={"request": {"person_id": person, "data_type": "earned_income"},
+                                              "application_date": "2025-03-10", "consents": {}}, attempt=1))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in cases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    get_settings.cache_clear()
+    assert not errors, errors
+    assert calls(simulator)["nts"] == 1
+    with unit_of_work() as session:
+        assert session.execute(text("SELECT count(*) FROM evidence")).scalar() == 1
+        users = session.execute(text("SELECT DISTINCT instance_id::text FROM evidence_use")).scalars().all()
+    assert sorted(users) == sorted(cases)
