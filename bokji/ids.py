@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
 
 from bokji.errors import NotFound
+
+T = TypeVar("T")
 
 
 def parse_uuid(value: uuid.UUID | str, *, what: str, field: str) -> uuid.UUID:
@@ -15,3 +20,11 @@ def parse_uuid(value: uuid.UUID | str, *, what: str, field: str) -> uuid.UUID:
     except ValueError:
         # Not found rather than invalid: an id that cannot exist names nothing, like an unknown one.
         raise NotFound(f"{what} {value!r} not found (not a valid id)", field=field) from None
+
+
+def get_or_404(session: Session, model: type[T], value: uuid.UUID | str, *, what: str, field: str) -> T:
+    """The row with this id, or a 404 naming the field (malformed ids name nothing, like unknown ones)."""
+    found = session.get(model, parse_uuid(value, what=what, field=field))
+    if found is None:
+        raise NotFound(f"{what} {value} not found", field=field)
+    return found

@@ -364,3 +364,44 @@ def test_two_cases_asking_for_one_fact_at_once_ask_the_agency_once(client, login
         assert session.execute(text("SELECT count(*) FROM evidence")).scalar() == 1
         users = session.execute(text("SELECT DISTINCT instance_id::text FROM evidence_use")).scalars().all()
     assert sorted(users) == sorted(cases)
+
+
+def test_housing_survey_basic_pension_age_check_and_employment_plan(client, login, platform):
+    cw = login("caseworker")
+    elder = _person(client, cw, _poor("500101", "1"), "최어르신")  # 75 on the application date
+    _household(client, cw, elder)
+    application = _apply(client, cw, elder, ["MOHW-NBLSS-HOUSING", "MOHW-BASIC-PENSION", "MOEL-EMPLOYMENT-SUPPORT"],
+                         details={"monthly_rent": 300_000})
+    case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
+    # The surveyor finds a lower rent than declared; it is paid up to the reference rent.
+    _complete(client, cw, case["MOHW-NBLSS-HOUSING"], "housing_survey",
+              {"monthly_rent": 250_000, "dwelling_condition": "needs_repair", "survey_comment": "누수 (leak)"})
+    _complete(client, cw, case["MOEL-EMPLOYMENT-SUPPORT"], "counselling",
+              {"plan_agreed": "no", "plan_summary": "구직 의사 없음 (not seeking work)"})
+    for code in ("MOHW-NBLSS-HOUSING", "MOHW-BASIC-PENSION"):
+        _complete(client, cw, case[code], "review", APPROVE)
+
+    young = _person(client, cw, _poor("900101", "1"), "최청년")
+    _household(client, cw, young)
+    too_young = _apply(client, cw, young, ["MOHW-BASIC-PENSION"])["cases"][0]["instance_id"]
+
+    def ended(instance_id: str) -> bool:
+        with unit_of_work() as session:
+            return session.execute(text("SELECT status FROM process_instance WHERE id = :i"),
+                                   {"i": instance_id}).scalar() == "completed"
+
+    for instance_id in (case["MOHW-BASIC-PENSION"], case["MOEL-EMPLOYMENT-SUPPORT"], too_young):
+        wait_for(lambda instance_id=instance_id: ended(instance_id), timeout=60, what="case ended")
+    wait_for(lambda: _stage_reached(case["MOHW-NBLSS-HOUSING"], "review"), timeout=60, what="housing granted")
+    got = {c["service_code"]: c for c in _read(client, cw, application["id"])["cases"]}
+    assert got["MOHW-NBLSS-HOUSING"]["payment"]["amount"] == 189_000  # 1 person, other regions (unverified)
+    assert got["MOHW-BASIC-PENSION"]["payment"]["amount"] == 342_510
+    assert [n["outcome"] for n in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"]] == ["not_eligible"]
+    assert "not seeking work" in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"][0]["text_ko"]
+    with unit_of_work() as session:
+        notice = session.execute(text("SELECT outcome, text_ko FROM decision_notice WHERE instance_id = :i"),
+                                 {"i": too_young}).one()
+        asked = session.execute(text("SELECT count(*) FROM job WHERE instance_id = :i AND topic = 'linkage.collect'"),
+                                {"i": too_young}).scalar()
+    assert notice[0] == "not_eligible" and "65세" in notice[1]
+    assert asked == 0  # refused on age before any agency was asked

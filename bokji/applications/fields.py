@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bokji.errors import Invalid
+from bokji.rules.recognised_income import whole_won
 
 SCHOOL_LEVELS = ("elementary", "middle", "high")
 
@@ -17,14 +18,6 @@ SCHOOL_LEVELS = ("elementary", "middle", "high")
 def _school_level(value: Any, field: str) -> str:
     if value not in SCHOOL_LEVELS:
         raise Invalid(f"{field} must be one of {', '.join(SCHOOL_LEVELS)}", field=field)
-    return value
-
-
-def _won(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"{field} must be a whole number of won", field=field)
-    if value < 0:
-        raise Invalid(f"{field} must not be negative", field=field)
     return value
 
 
@@ -36,7 +29,7 @@ def _person_ids(value: Any, field: str) -> list[str]:
 
 FIELDS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "school_level": ("school level of the pupil (elementary, middle, high)", _school_level),
-    "monthly_rent": ("monthly rent paid, whole won", _won),
+    "monthly_rent": ("monthly rent paid, whole won", whole_won),
     "obligor_ids": ("persons liable to support the household (first-degree relatives outside it)", _person_ids),
 }
 

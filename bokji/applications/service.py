@@ -20,7 +20,7 @@ from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
-from bokji.ids import parse_uuid
+from bokji.ids import get_or_404, parse_uuid
 from bokji.instances import service as instances
 from bokji.instances.models import ProcessInstance
 from bokji.linkage import registry as data_types
@@ -127,10 +127,7 @@ def submit(session: Session, body: Any, *, actor: Principal) -> Application:
 
 
 def get(session: Session, application_id: str) -> Application:
-    found = session.get(Application, parse_uuid(application_id, what="application", field="application_id"))
-    if found is None:
-        raise NotFound(f"application {application_id} not found", field="application_id")
-    return found
+    return get_or_404(session, Application, application_id, what="application", field="application_id")
 
 
 def cases(session: Session, application_id: uuid.UUID) -> list[tuple[ApplicationCase, ProcessInstance]]:

@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bokji.errors import Conflict, Invalid, NotFound
-from bokji.ids import parse_uuid
+from bokji.ids import get_or_404, parse_uuid
 from bokji.privacy import protection
 from bokji.registry.models import AccessLog, Household, Membership, Person, Residence
 from bokji.rules.parameters import REGION_CLASSES
@@ -123,10 +123,7 @@ def create_household(session: Session, *, members: list[dict[str, Any]], address
 
 
 def _household(session: Session, household_id: Any) -> Household:
-    household = session.get(Household, parse_uuid(household_id, what="household", field="household_id"))
-    if household is None:
-        raise NotFound(f"household {household_id} not found", field="household_id")
-    return household
+    return get_or_404(session, Household, household_id, what="household", field="household_id")
 
 
 def _join(session: Session, household_id: uuid.UUID, person: Person, role: str, valid_from: date, actor: str,

@@ -34,6 +34,15 @@ def won(value: Decimal | int | float) -> int:
     return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def whole_won(value: Any, field: str) -> int:
+    """An amount from outside (a form, a file): a whole, non-negative number of won, or a 422 naming it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"{field} must be a whole number of won", field=field)
+    if value < 0:
+        raise Invalid(f"{field} must not be negative", field=field)
+    return value
+
+
 @dataclass(frozen=True)
 class HouseholdMeans:
     """A household's monthly incomes and its assets and debts, in KRW."""
@@ -58,11 +67,7 @@ class HouseholdMeans:
         if not isinstance(self.size, int) or self.size < 1:
             raise Invalid("household size must be at least 1", field="size")
         for name in (*INCOME_KINDS, "household_expenses", *ASSET_KINDS, "debts"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise Invalid(f"{name} must be a whole number of won", field=name)
-            if value < 0:
-                raise Invalid(f"{name} must not be negative", field=name)
+            whole_won(getattr(self, name), name)
 
 
 @dataclass

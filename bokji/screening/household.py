@@ -21,7 +21,7 @@ from typing import Any
 
 from bokji.errors import Invalid
 from bokji.rules.parameters import REGION_CLASSES
-from bokji.rules.recognised_income import HouseholdMeans
+from bokji.rules.recognised_income import HouseholdMeans, whole_won
 
 INCOME_KEYS = ("earned", "business", "property_income", "public_transfer", "other_income")
 ASSET_KEYS = ("residential", "general", "financial")
@@ -39,14 +39,6 @@ class Household:
         return len(self.members)
 
 
-def _amount(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"{field} must be a whole number of won", field=field)
-    if value < 0:
-        raise Invalid(f"{field} must not be negative", field=field)
-    return value
-
-
 def _amounts(section: Any, keys: tuple[str, ...], name: str) -> dict[str, int]:
     if section is None:
         return {}
@@ -56,7 +48,7 @@ def _amounts(section: Any, keys: tuple[str, ...], name: str) -> dict[str, int]:
     if unknown:
         raise Invalid(f"{name}.{unknown[0]} is not a known {name} kind (known: {', '.join(keys)})",
                       field=f"{name}.{unknown[0]}")
-    return {k: _amount(v, f"{name}.{k}") for k, v in section.items()}
+    return {k: whole_won(v, f"{name}.{k}") for k, v in section.items()}
 
 
 def parse_household(doc: Any) -> Household:
@@ -82,11 +74,11 @@ def parse_household(doc: Any) -> Household:
     cars = doc.get("cars") or []
     if not isinstance(cars, list):
         raise Invalid("cars must be a list", field="cars")
-    car_total = sum(_amount((c or {}).get("value") if isinstance(c, dict) else c, f"cars[{i}].value")
+    car_total = sum(whole_won((c or {}).get("value") if isinstance(c, dict) else c, f"cars[{i}].value")
                     for i, c in enumerate(cars))
     means = HouseholdMeans(
         region_class=region, size=len(members), **income, **assets, car=car_total,
-        debts=_amount(doc.get("debts", 0), "debts"),
-        household_expenses=_amount(doc.get("household_expenses", 0), "household_expenses"),
+        debts=whole_won(doc.get("debts", 0), "debts"),
+        household_expenses=whole_won(doc.get("household_expenses", 0), "household_expenses"),
     )
     return Household(region, members, means)
