@@ -324,6 +324,12 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
                 if retries is not None and not (retries.isdigit() and 1 <= int(retries) <= 100):
                     raise reject(name, f"property retries={retries!r} must be a whole number 1-100", element=eid)
             elif tag == "userTask":
+                other = _property(node, "four_eyes")
+                if other is not None and not any(
+                        _local(n.tag) == "userTask" and n.get("id") == other and n is not node
+                        for n in process.iter(etree.Element)):
+                    raise reject(name, f"property four_eyes={other!r} must name another user task of process "
+                                       f"'{pid}'", element=eid)
                 form_key = node.get(f"{{{CAMUNDA_NS}}}formKey")
                 if form_key:
                     bundle.forms.setdefault(form_key, {"__element__": eid, "__file__": name})

@@ -92,6 +92,7 @@ class HumanWait:
     due: str | None
     stage: str | None
     lane: str | None
+    four_eyes: str | None = None  # a user task of the same process whose completer may not complete this one
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ class Run:
                         due=ext.get("dueDate"),
                         stage=info.stage if info else None,
                         lane=spec.lane,
+                        four_eyes=ext.get("four_eyes"),
                     )
                 )
             elif isinstance(spec, AutomatedTask) and state == TaskState.STARTED:

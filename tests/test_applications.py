@@ -173,8 +173,19 @@ def test_supervisor_returns_and_caseworker_adjusts_then_rejection_notice(client,
                          details={"school_level": "middle"})
     case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
     livelihood = case["MOHW-NBLSS-LIVELIHOOD"]
-    _complete(client, cw, livelihood, "review", APPROVE)
-    _complete(client, sv, livelihood, "supervisor_approval",
+    _complete(client, sv, livelihood, "review", APPROVE)  # the supervisor decided this case as caseworker…
+    task = wait_for(lambda: _task(livelihood, "supervisor_approval"), what="supervisor task")
+    own = client.post(f"/tasks/{task}/complete", headers=sv,
+                      json={"data": {"supervisor_decision": "approve", "supervisor_comment": "ok"}})
+    assert own.status_code == 403 and "four eyes" in own.json()["message"]  # …so cannot approve it too
+    with unit_of_work() as session:
+        from bokji.identity.service import create_user
+
+        create_user(session, username="team.lead", password="bokji-test-2026", roles=["supervisor"],
+                    office="seoul-jongno")
+    r = client.post("/auth/token", data={"username": "team.lead", "password": "bokji-test-2026"})
+    lead = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    _complete(client, lead, livelihood, "supervisor_approval",
               {"supervisor_decision": "return", "supervisor_comment": "공제 항목 재확인 바람 (check deductions)"})
     # Back at the caseworker, who adjusts the amount below the limit: no second approval needed.
     _complete(client, cw, livelihood, "review", {**APPROVE, "amount_override": 900_000,

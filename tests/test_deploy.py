@@ -18,6 +18,7 @@ REJECTIONS = [
     ("python_syntax_error.bpmn", "f_yes", "Python syntax error"),
     ("unsupported_element.bpmn", "complex_gw", "complexGateway is not supported"),
     ("unsupported_hit_policy.dmn", "priority_table", "hit policy RULE ORDER is not supported"),
+    ("four_eyes_unknown_task.bpmn", "approve", "four_eyes='decide' must name another user task"),
 ]
 
 

@@ -27,6 +27,8 @@ class HumanTask(Base):
     candidate_users: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
     assignee: Mapped[str | None] = mapped_column(String(64), index=True)  # username who claimed it
     form_key: Mapped[str | None] = mapped_column(String(200))
+    # Four eyes: whoever completed this element of the instance may not complete this task.
+    four_eyes_of: Mapped[str | None] = mapped_column(String(200))
     stage: Mapped[str | None] = mapped_column(String(32))
     office: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled

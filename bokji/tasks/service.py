@@ -31,6 +31,7 @@ def open_for(session: Session, instance, waits, *, now: datetime) -> None:
                 id=uuid.UUID(wait.task_id), instance_id=instance.id, element_id=wait.element_id,
                 name=wait.name, candidate_groups=wait.candidate_groups,
                 candidate_users=wait.candidate_users, assignee=wait.assignee, form_key=wait.form_key,
+                four_eyes_of=wait.four_eyes,
                 stage=wait.stage or instance.stage, office=instance.office, status="open",
                 due_at=due_at(wait.due, now), created_at=now,
             )
@@ -163,6 +164,7 @@ def complete(session: Session, task_id: uuid.UUID | str, data: dict[str, Any], w
         raise _not_open(task, who)
     if instance.status != "running":
         raise Conflict(f"instance {instance.id} is {instance.status}", field="task_id")
+    _check_four_eyes(session, task, who)
     run = instances.load_run(session, instance)
     run.complete_human_task(str(task.id), cleaned)
     task.status = "completed"
@@ -172,6 +174,18 @@ def complete(session: Session, task_id: uuid.UUID | str, data: dict[str, Any], w
     task.submission = cleaned
     instances.advance_and_save(session, instance, run, actor=who.username, acted_on=str(task.id))
     return task
+
+
+def _check_four_eyes(session: Session, task: HumanTask, who: Principal) -> None:
+    """A second approval is only one if somebody else gives it (e.g. the supervisor's 결재)."""
+    if not task.four_eyes_of:
+        return
+    earlier = session.scalars(select(HumanTask.id).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id == task.four_eyes_of,
+        HumanTask.status == "completed", HumanTask.completed_by == who.username).limit(1)).first()
+    if earlier is not None:
+        raise Forbidden(f"four eyes: you completed '{task.four_eyes_of}' of this case, so someone else must "
+                        f"complete task {task.id}", field="task_id", four_eyes_of=task.four_eyes_of)
 
 
 def _not_open(task: HumanTask, who: Principal) -> Conflict:
