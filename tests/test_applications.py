@@ -219,6 +219,8 @@ def test_public_rental_qualification_and_medical_with_obligor(client, login, pla
     case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
     for code in case:
         _complete(client, cw, case[code], "review", APPROVE)
+    _complete(client, cw, case["MOLIT-PUBLIC-RENTAL"], "allocation",
+              {"complex_name": "목포 하당 행복주택", "unit": "101동 1203호", "move_in_date": "2025-05-01"})
     for code in case:
         wait_for(lambda code=code: _stage_reached(case[code], "review"), timeout=60, what=f"{code} granted")
     got = {c["service_code"]: c for c in _read(client, cw, application["id"])["cases"]}
