@@ -13,8 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import CASEWORK, TOKEN_COOKIE, SessionDep, requires
+from api.deps import CASEWORK, READERS, TOKEN_COOKIE, R, SessionDep, requires
 from bokji.config import get_settings
+from bokji.definitions import service as definitions
 from bokji.errors import Conflict, Invalid
 from bokji.identity import service as identity
 from bokji.identity.service import Principal
@@ -23,6 +24,7 @@ from forms.schema import render_form
 
 router = APIRouter(include_in_schema=False)
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
+Reader = Annotated[Principal, Depends(requires(*READERS, R.DESIGNER))]
 
 _env = Environment(
     loader=FileSystemLoader(str(get_settings().forms_dir / "templates")),
@@ -64,6 +66,12 @@ def logout() -> RedirectResponse:
 @router.get("/")
 def my_queue(session: SessionDep, who: Worker) -> HTMLResponse:
     return _page("tasks.html", who=who, tasks=tasks.list_for(session, who))
+
+
+@router.get("/definitions/{key}/diagram")
+def process_diagram(key: str, session: SessionDep, who: Reader, version: int | None = None) -> HTMLResponse:
+    """The deployed process drawn with bpmn-js, with links to the modules it calls."""
+    return _page("diagram.html", diagram=definitions.diagram(session, key, version))
 
 
 @router.get("/tasks/{task_id}/form")

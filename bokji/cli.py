@@ -109,6 +109,29 @@ def cmd_deploy(args) -> int:
     return 0
 
 
+def cmd_layout(args) -> int:
+    """Add a diagram to BPMN files that have none (in place); files already drawn are left alone."""
+    from lxml import etree
+
+    from processes.diagram import add_diagram
+
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file() or path.suffix != ".bpmn":
+            raise _Usage(f"{name}: not a .bpmn file")
+        before = path.read_bytes()
+        try:
+            after = add_diagram(before)
+        except etree.XMLSyntaxError as exc:
+            raise _Usage(f"{name}: not well-formed XML ({exc})") from None
+        if after != before:
+            path.write_bytes(after)
+            print(f"{name}: diagram added")
+        else:
+            print(f"{name}: already drawn (unchanged)")
+    return 0
+
+
 def cmd_definitions(args) -> int:
     from bokji.db import unit_of_work
     from bokji.definitions.service import list_definitions
@@ -265,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--actor", default=getpass.getuser())
     p.set_defaults(fn=cmd_deploy)
+
+    p = sub.add_parser("layout", help="add a diagram (BPMNDI) to BPMN files that have none, in place")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(fn=cmd_layout)
 
     p = sub.add_parser("definitions", help="list deployed definitions")
     p.add_argument("--all", action="store_true", help="every version, not only the latest")

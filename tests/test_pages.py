@@ -83,3 +83,25 @@ def test_wrong_password_shows_an_error(server, page):
     page.fill("#password", "not-the-password")
     page.click("#submit")
     assert "틀립니다" in page.locator("#login-error").inner_text()
+
+
+def test_process_diagram_page_draws_the_variant_and_links_its_modules(server, page, library):
+    page.goto(f"{server}/login")
+    page.fill("#username", "caseworker")
+    page.fill("#password", "bokji-demo-2026")
+    page.click("#submit")
+    page.wait_for_url(f"{server}/")
+    page.goto(f"{server}/definitions/nblss_medical/diagram")
+    result = page.wait_for_function("window.diagramResult").json_value()
+    assert result["ok"] and result["warnings"] == [], result
+    assert result["shapes"] > 30  # every element and flow of the variant is drawn
+    assert page.locator(".djs-element[data-element-id='obligor_rule']").count() == 1
+    assert page.locator(".bjs-powered-by").count() == 1  # the bpmn.io watermark stays
+    modules = page.locator("ul li a").all_inner_texts()
+    assert modules == ["module_intake", "module_investigation", "module_eligibility", "module_guarantee_decision",
+                       "module_payment_setup", "module_decision_notice", "module_periodic_review"]
+    page.click("text=module_periodic_review")
+    result = page.wait_for_function("window.diagramResult").json_value()
+    assert result["ok"] and page.locator(".djs-element[data-element-id='review_due']").count() == 1
+    page.goto(f"{server}/definitions/no_such_process/diagram")
+    assert "no_such_process" in page.locator("main").inner_text()

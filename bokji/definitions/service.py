@@ -213,3 +213,25 @@ def form_of(session: Session, definition_deployment_id, form_key: str) -> dict |
     import json
 
     return json.loads(text)
+
+
+@dataclass(frozen=True)
+class Diagram:
+    key: str
+    version: int
+    name: str | None
+    file: str
+    xml: str
+    calls: list[str]
+
+
+def diagram(session: Session, key: str, version: int | None = None) -> Diagram:
+    """The BPMN a deployed process version was drawn in, for the diagram page."""
+    from processes.diagram import called_processes, file_defining
+
+    definition = get_version(session, key, version)
+    found = file_defining(definition.deployment.files, definition.key)
+    if found is None:
+        raise NotFound(f"no BPMN file of deployment {definition.deployment_id} defines '{key}'", field="key")
+    name, xml = found
+    return Diagram(definition.key, definition.version, definition.name, name, xml, called_processes(xml, key))
