@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from bokji.config import ROOT
 from bokji.rules import registry as _registry  # noqa: F401 - registers the calculations
 from processes.parsing import build_specs, check_bundle
@@ -33,3 +35,29 @@ def test_multi_instance_completes_when_another_process_restores_it():
     ended = {(e.element_id, e.outcome) for e in result.events if e.ended}
     assert ("collect_deadline", "cancelled") in ended
     assert [w.element_id for w in result.automated] == ["summarise"]
+
+
+def test_periodic_review_recomputes_the_variant_amount_from_the_new_figures():
+    """A housing case reviewed: re-investigation (its jobs completed here by hand), eligibility again,
+    then the housing amount again from service_amount — a household grown to two since the grant
+    gets the two-person reference rent."""
+    files = {p.name: p.read_bytes() for p in (ROOT / "processes" / "bpmn").iterdir()}
+    files.update({p.name: p.read_bytes() for p in (ROOT / "forms").glob("*.form")})
+    specs = build_specs(check_bundle(files, find_form=lambda k: files.get(f"{k}.form")))["module_periodic_review"]
+    run = Run.start(specs, {
+        "review_interval": "PT0S", "review_round": 0, "linkage_deadline": "PT1H",
+        "linkage_requests": [{"person_id": "p1", "data_type": "earned_income"}], "application_date": "2025-03-10",
+        "rule_kind": "nblss", "benefit": "housing", "service_code": "MOHW-NBLSS-HOUSING", "school_level": None,
+        "region_class": "seoul", "children_under_18": 0, "monthly_rent": 500_000,
+        "monthly_amount": 369_000, "annual_amount": None})  # granted as one person: the 1-person reference rent
+    waits = run.advance().automated
+    for element, result in (("collect", {}), ("summarise", {"has_missing": False, "missing_evidence": []}),
+                            ("means", {"household_means": {"region_class": "seoul", "size": 2}})):
+        (wait,) = [w for w in waits if w.element_id == element]
+        run.complete_automated_task(wait.task_id, result)
+        waits = run.advance().automated
+    (adjust,) = waits
+    assert adjust.element_id == "adjust"
+    data = run.wf.get_task_from_id(uuid.UUID(adjust.task_id)).data  # what the payment.adjust job will read
+    assert data["review_round"] == 1 and data["eligibility"] == "eligible"
+    assert (data["monthly_amount"], data["amount_source"]) == (414_000, "unverified")
