@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_database, percentile, services_env, stop  # noqa: E402
+from bench.common import free_port, fresh_database, percentile, services_env, stop  # noqa: E402
 
 THREE = ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"]
 ONE = ["MOHW-NBLSS-LIVELIHOOD"]
@@ -126,8 +126,6 @@ def main() -> None:
     import httpx
 
     os.environ.update(services_env())
-    from tests.conftest import free_port  # noqa: PLC0415 - one free-port helper for tests and benches
-
     port = free_port()
     simulator = subprocess.Popen([sys.executable, "-m", "bokji.cli", "simulator", "--port", str(port)],
                                  cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,9 @@ def stop(procs: list[subprocess.Popen], timeout: float = 30) -> None:
             os.killpg(proc.pid, signal.SIGTERM)
     for proc in procs:
         proc.wait(timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

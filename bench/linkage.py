@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_database, services_env, stop  # noqa: E402
+from bench.common import free_port, fresh_database, services_env, stop  # noqa: E402
 
 DATA_TYPES = ["earned_income", "business_income", "pension", "property", "vehicles"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rrn(n: int) -> str:
@@ -110,7 +103,7 @@ def main() -> None:
         return
 
     os.environ.update(services_env())
-    sim_port = _port()
+    sim_port = free_port()
     simulator = subprocess.Popen([sys.executable, "-m", "bokji.cli", "simulator", "--port", str(sim_port)],
                                  cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, start_new_session=True)
