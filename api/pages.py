@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import CASEWORK, READERS, TOKEN_COOKIE, R, SessionDep, requires
+from bokji.applications import summary
 from bokji.config import get_settings
 from bokji.definitions import service as definitions
 from bokji.errors import Conflict, Invalid
@@ -81,7 +82,7 @@ def task_form(task_id: str, session: SessionDep, who: Worker) -> HTMLResponse:
     if task.status != "open":
         return _page("message.html", status=409, title=task.name,
                      message=f"이 업무는 이미 처리되었습니다 (already {task.status})")
-    return HTMLResponse(_render(task, form, values=None, errors=None))
+    return HTMLResponse(_render(task, form, values=None, errors=None, case=summary.for_task(session, task, who)))
 
 
 @router.post("/tasks/{task_id}/form")
@@ -105,17 +106,18 @@ def _submit(task_id: str, data: dict, who: Principal):
             task = tasks.get(session, task_id, who)
             form = tasks.form_definition(session, task)
             errors = {e["field"]: e["reason"] for e in exc.detail.get("errors", [])}
-            return HTMLResponse(_render(task, form, values=data, errors=errors), status_code=422)
+            case = summary.for_task(session, task, who)
+            return HTMLResponse(_render(task, form, values=data, errors=errors, case=case), status_code=422)
     except Conflict as exc:
         return _page("message.html", status=409, title="처리 불가 (conflict)", message=exc.message)
     return _page("message.html", title=name, message="처리되었습니다 (completed)", done=True)
 
 
-def _render(task, form, *, values, errors) -> str:
+def _render(task, form, *, values, errors, case=None) -> str:
     if form is None:
         from forms.schema import FormDefinition
 
         form = FormDefinition.from_dict({"id": "confirm", "components": [
             {"type": "text", "text": "이 업무를 완료합니다 (complete this task)"}]})
     return render_form(form, action=f"/tasks/{task.id}/form", values=values, errors=errors,
-                       title=task.name or task.element_id)
+                       title=task.name or task.element_id, case=case)

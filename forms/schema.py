@@ -502,6 +502,7 @@ def render_form(
     errors: Mapping[str, str] | None = None,
     title: str = "",
     csrf_token: str | None = None,
+    case: Any = None,
 ) -> str:
     """A complete HTML page with `form` posting to `action`; `errors` (field key -> message) are
     shown next to their fields and summarised at the top."""
@@ -520,6 +521,7 @@ def render_form(
         summary=summary,
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token,
+        case=case,  # the case the task belongs to (bokji.applications.summary), shown above the form
     )
 
 

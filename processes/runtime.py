@@ -308,6 +308,10 @@ class Run:
             raise Conflict(f"task {task_id} is not waiting in this instance", task_id=task_id)
         return task
 
+    def human_task_data(self, task_id: str) -> dict[str, Any]:
+        """What a person sees the case as when working on this task (the data the task holds)."""
+        return _plain(self._open_task(task_id, UserTask).data)
+
     def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
         task = self._open_task(task_id, UserTask)
         if task.state != TaskState.READY:

@@ -105,3 +105,50 @@ def test_process_diagram_page_draws_the_variant_and_links_its_modules(server, pa
     assert result["ok"] and page.locator(".djs-element[data-element-id='review_due']").count() == 1
     page.goto(f"{server}/definitions/no_such_process/diagram")
     assert "no_such_process" in page.locator("main").inner_text()
+
+
+def test_decision_form_shows_the_case_with_unverified_figures_marked(server, page, client, login, platform):
+    """The caseworker deciding an education benefit sees the recognised income, the threshold, the
+    per-school amount marked unverified and the evidence — and that read is logged with the task."""
+    from sqlalchemy import text
+
+    from bokji.db import unit_of_work
+    from tests.test_applications import _mother_and_child
+
+    cw = login("caseworker")
+    mother, _child = _mother_and_child(client, cw)
+    r = client.post("/applications", headers=cw, json={
+        "applicant_id": mother, "application_date": "2025-03-10", "services": ["MOHW-NBLSS-EDUCATION"],
+        "consents": {"deposits": "CONSENT-1"}, "details": {"school_level": "high"}})
+    assert r.status_code == 201, r.text
+    instance_id = r.json()["cases"][0]["instance_id"]
+
+    def review_task():
+        with unit_of_work() as session:
+            return session.execute(text("SELECT id::text FROM human_task WHERE instance_id = :i "
+                                        "AND element_id = 'review' AND status = 'open'"), {"i": instance_id}).scalar()
+
+    task_id = wait_for(review_task, timeout=60, what="the decision task")
+    page.goto(f"{server}/login")
+    page.fill("#username", "caseworker")
+    page.fill("#password", "bokji-demo-2026")
+    page.click("#submit")
+    page.wait_for_url(f"{server}/")
+    page.goto(f"{server}/tasks/{task_id}/form")
+    summary = page.locator("#case-summary")
+    assert "MOHW-NBLSS-EDUCATION" in summary.inner_text()
+    assert "1,966,329원" in page.locator("#case-threshold").inner_text()  # 50 % of the 2025 2-person median
+    assert page.locator("#case-threshold [data-unverified]").count() == 0  # a published figure
+    amount = page.locator("#case-amount")
+    assert "754,000원" in amount.inner_text() and amount.locator("[data-unverified]").count() == 1
+    assert page.locator("#case-evidence tbody tr").count() == 12  # 2 members × 6 data types
+    assert page.locator("#case-trace li").count() >= 5
+    with unit_of_work() as session:
+        logged = session.execute(text("SELECT count(*) FROM access_log WHERE action = 'read_case' "
+                                      "AND actor = 'caseworker' AND purpose LIKE '%working on task%'")).scalar()
+    assert logged == 2  # one row per household member whose data the page showed
+
+    page.check("input[name='decision'][value='approve']")
+    page.fill("[name='decision_comment']", "고교 재학 확인 (enrolment checked)")
+    page.click("#submit")
+    page.wait_for_selector("#message[data-done='true']")

@@ -1,0 +1,83 @@
+"""What a caseworker sees of a case while working on one of its tasks: the service, the eligibility
+result with its trace, the amount with its basis and whether that basis is verified, and the evidence
+with its provenance. Showing evidence is a read of personal data: it is logged with the task as purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bokji.identity.service import Principal
+from bokji.instances import service as instances
+from bokji.linkage import service as evidence
+from bokji.registry.models import AccessLog, Person
+from bokji.tasks.models import HumanTask
+
+
+def unverified(*texts: Any) -> bool:
+    return any("unverified" in str(t or "") for t in texts)
+
+
+@dataclass
+class CaseSummary:
+    service: str
+    application_number: str | None
+    eligibility: str | None
+    reason: str | None
+    recognised_income: int | None
+    income_parts: dict[str, Any]
+    threshold: int | None
+    threshold_basis: str | None
+    threshold_unverified: bool
+    calculation: str | None
+    trace: list[dict[str, Any]]
+    amount: int | None
+    amount_period: str | None
+    amount_basis: str | None
+    amount_unverified: bool
+    obligor: dict[str, Any] | None
+    missing: list[dict[str, Any]]
+    consent_missing: list[str]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary | None:
+    """None for tasks of processes that are not a catalog service's case (e.g. the demo)."""
+    instance = instances.get(session, task.instance_id)
+    data = instances.load_run(session, instance).human_task_data(str(task.id))
+    if not data.get("service_code"):
+        return None
+    detail = data.get("recognised_income_detail") or {}
+    monthly, annual = data.get("monthly_amount"), data.get("annual_amount")
+    used = evidence.used_by(session, instance.id)
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({e.person_id for e in used})))}
+    purpose = f"업무 처리 (working on task) {task.name or task.element_id}, case {instance.business_key or instance.id}"
+    for person_id in people:
+        session.add(AccessLog(actor=who.username, person_id=person_id, purpose=purpose[:300], action="read_case"))
+    return CaseSummary(
+        service=f"{data.get('service_name') or ''} ({data['service_code']})".strip(),
+        application_number=data.get("application_number"),
+        eligibility=data.get("eligibility"), reason=data.get("reason"),
+        recognised_income=data.get("recognised_income"),
+        income_parts={k: detail.get(k) for k in ("income_evaluation", "property_income", "parameter_year")
+                      if detail.get(k) is not None},
+        threshold=data.get("threshold"), threshold_basis=data.get("threshold_basis"),
+        threshold_unverified=unverified(data.get("threshold_basis")),
+        calculation=detail.get("calculation"), trace=list(detail.get("trace") or []),
+        amount=monthly if monthly is not None else annual,
+        amount_period="month" if monthly is not None else "year" if annual is not None else None,
+        amount_basis=data.get("amount_basis") or (data.get("reason") if monthly is not None else None),
+        amount_unverified=unverified(data.get("amount_source"), data.get("amount_basis")),
+        obligor=({"excluded": data.get("obligor_excluded"), "reason": data.get("obligor_reason"),
+                  "unverified": unverified(data.get("obligor_source"))} if data.get("obligor_reason") else None),
+        missing=list(data.get("missing_evidence") or []), consent_missing=list(data.get("consent_missing") or []),
+        evidence=[{"person": people[e.person_id].name if e.person_id in people else str(e.person_id),
+                   "masked": people[e.person_id].rrn_masked if e.person_id in people else "",
+                   "data_type": e.data_type, "value": e.value, "period": e.reference_period, "source": e.source,
+                   "agency": e.source_agency, "retrieved_at": e.retrieved_at.isoformat(timespec="seconds")}
+                  for e in used],
+    )
