@@ -418,3 +418,35 @@ def test_housing_survey_basic_pension_age_check_and_employment_plan(client, logi
                                 {"i": too_young}).scalar()
     assert notice[0] == "not_eligible" and "65세" in notice[1]
     assert asked == 0  # refused on age before any agency was asked
+
+
+def test_benefits_of_one_purpose_are_flagged_for_the_caseworker(client, login, platform):
+    """중복수급: a household granted the NBLSS education benefit applies again, for it, for education cost
+    support and for housing: the two education cases are flagged, naming what they overlap; housing not."""
+    from bokji.applications import summary
+    from bokji.identity.service import Principal
+    from bokji.tasks.models import HumanTask
+
+    cw = login("caseworker")
+    mother, _child = _mother_and_child(client, cw)
+    first = _apply(client, cw, mother, ["MOHW-NBLSS-EDUCATION"], details={"school_level": "middle"})
+    education = first["cases"][0]["instance_id"]
+    _complete(client, cw, education, "review", APPROVE)
+    wait_for(lambda: _stage_reached(education, "review"), timeout=60, what="education granted")
+    second = _apply(client, cw, mother, ["MOE-EDUCATION-COST", "MOHW-NBLSS-HOUSING", "MOHW-NBLSS-EDUCATION"],
+                    details={"school_level": "middle", "monthly_rent": 200_000})
+    case = {c["service_code"]: c["instance_id"] for c in second["cases"]}
+    _complete(client, cw, case["MOHW-NBLSS-HOUSING"], "housing_survey",
+              {"monthly_rent": 200_000, "dwelling_condition": "good", "survey_comment": ""})
+    seen = {}
+    for code, instance_id in case.items():
+        task_id = wait_for(lambda instance_id=instance_id: _task(instance_id, "review"), timeout=60,
+                           what=f"{code} decision task")
+        with unit_of_work() as session:
+            who = Principal("x", "caseworker", frozenset({"caseworker"}), "seoul-jongno", None)
+            seen[code] = summary.for_task(session, session.get(HumanTask, task_id), who).overlaps
+    assert seen["MOHW-NBLSS-HOUSING"] == []
+    assert [o["reason"].split(" ")[0] + " " + o["service_code"] for o in seen["MOE-EDUCATION-COST"]] == \
+        ["already MOHW-NBLSS-EDUCATION", "also MOHW-NBLSS-EDUCATION"]  # receives it, and asks for it again
+    assert [o["service_code"] for o in seen["MOHW-NBLSS-EDUCATION"]] == ["MOHW-NBLSS-EDUCATION",
+                                                                        "MOE-EDUCATION-COST"]

@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import select
 
 from bokji.applications import fields
+from bokji.applications.models import ApplicationCase
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid
 from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext, handler
 from bokji.linkage import registry as data_types
+from bokji.payments.models import PaymentSchedule
 from bokji.registry.models import AccessLog, Person
 
 DEFAULT_LINKAGE_DEADLINE = "P3D"
@@ -40,6 +42,28 @@ def _service(ctx: HandlerContext) -> CatalogService:
     if service is None:
         raise Invalid(f"no catalog service runs process {instance.definition_key}", field="service_code")
     return service
+
+
+def _overlaps(ctx: HandlerContext, service: CatalogService, member_ids: list[uuid.UUID],
+              application_id: str | None) -> list[dict[str, str]]:
+    """Benefits of the same purpose group the household already receives or asks for in this same
+    application: flagged for the caseworker (중복수급 check), never refused here — whether two
+    benefits may be combined is a policy rule per pair (roadmap: overlap rules)."""
+    found = []
+    same_group = select(CatalogService.code).where(CatalogService.purpose_group == service.purpose_group)
+    for schedule in ctx.session.scalars(select(PaymentSchedule).where(  # including this very service
+            PaymentSchedule.recipient_id.in_(member_ids), PaymentSchedule.status == "active",
+            PaymentSchedule.service_code.in_(same_group),
+            PaymentSchedule.instance_id != uuid.UUID(ctx.instance_id))):
+        found.append({"service_code": schedule.service_code,
+                      "reason": f"already receives {schedule.service_code} ({service.purpose_group})"})
+    if application_id:
+        for code in ctx.session.scalars(select(ApplicationCase.service_code).where(
+                ApplicationCase.application_id == uuid.UUID(str(application_id)),
+                ApplicationCase.service_code.in_(same_group), ApplicationCase.service_code != service.code)):
+            found.append({"service_code": code,
+                          "reason": f"also applied for {code} in this application ({service.purpose_group})"})
+    return found
 
 
 @handler("intake.register")
@@ -70,6 +94,7 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     consents = data.get("consents") or {}
     consent_missing = sorted(t for t in wanted if data_types.get(t).consent_needed and not consents.get(t))
     applicant = people.get(str(data.get("applicant_id"))) or people[str(members[0])]
+    overlaps = _overlaps(ctx, service, [p.id for p in people.values()], data.get("application_id"))
     rule = service.rule
     return {
         "service_code": service.code,
@@ -96,6 +121,8 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
         # Tests shorten the review interval by starting a case directly; applications never set it.
         "review_interval": data.get("review_interval") or case.get("review_interval"),
         "obligor_ids": list(data.get("obligor_ids") or []),
+        "overlaps": overlaps,
+        "has_overlap": bool(overlaps),
         # Every name a later step reads exists from here on (a missing one would be a NameError there).
         **{name: data.get(name) for name in fields.FIELDS if name != "obligor_ids"},
         "monthly_amount": None, "annual_amount": None, "amount_basis": None, "amount_source": None,

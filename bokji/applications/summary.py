@@ -42,6 +42,7 @@ class CaseSummary:
     obligor: dict[str, Any] | None
     missing: list[dict[str, Any]]
     consent_missing: list[str]
+    overlaps: list[dict[str, str]]
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -75,6 +76,7 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
         obligor=({"excluded": data.get("obligor_excluded"), "reason": data.get("obligor_reason"),
                   "unverified": unverified(data.get("obligor_source"))} if data.get("obligor_reason") else None),
         missing=list(data.get("missing_evidence") or []), consent_missing=list(data.get("consent_missing") or []),
+        overlaps=list(data.get("overlaps") or []),
         evidence=[{"person": people[e.person_id].name if e.person_id in people else str(e.person_id),
                    "masked": people[e.person_id].rrn_masked if e.person_id in people else "",
                    "data_type": e.data_type, "value": e.value, "period": e.reference_period, "source": e.source,
