@@ -152,7 +152,8 @@ def test_one_application_three_services_shared_investigation(client, login, plat
     union = {"earned_income", "business_income", "pension", "property", "vehicles", "deposits", "household"}
     assert {(p, t) for p, t, _ in facts} == {(p, t) for p in (mother, child) for t in union}
     assert all(n == 1 for *_, n in facts)
-    assert sum(calls(platform).values()) == len(facts)  # …each asked of an agency exactly once…
+    # …each asked of an agency exactly once: one bulk query per data type for both members…
+    assert sum(calls(platform).values()) == len(union)
     by_case: dict[str, dict] = {}
     for instance_id, person, data_type, evidence_id in used:
         by_case.setdefault(instance_id, {})[(person, data_type)] = evidence_id

@@ -105,7 +105,9 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
         "income_limit_percent": rule.get("percent"),
         "income_limit_source": rule.get("source"),
         "data_types": list(wanted),
-        "linkage_requests": [{"person_id": str(m), "data_type": t} for m in members for t in wanted],
+        # One bulk query per data type for the whole household: half the jobs of one per member.
+        "linkage_requests": ([{"person_ids": [str(m) for m in members], "data_type": t} for t in wanted]
+                             if len(members) > 1 else [{"person_id": str(members[0]), "data_type": t} for t in wanted]),
         "linkage_deadline": data.get("linkage_deadline") or DEFAULT_LINKAGE_DEADLINE,
         "documents_required": [e for e in service.required_evidence if e not in data_types.DATA_TYPES],
         "consent_missing": consent_missing,
