@@ -122,6 +122,9 @@ def test_one_application_three_services_shared_investigation(client, login, plat
     body = _read(client, cw, application["id"])
     got = {c["service_code"]: c for c in body["cases"]}
     assert {c["status"] for c in got.values()} == {"running"}
+    listed = client.get("/applications", params={"person_id": child, **PURPOSE}, headers=cw)
+    assert listed.status_code == 200 and [a["number"] for a in listed.json()] == [application["number"]]
+    assert client.get("/applications", params={"person_id": child}, headers=cw).status_code == 422  # no purpose
     livelihood, education, single = (got[c] for c in services)
     assert (livelihood["payment"]["kind"], livelihood["payment"]["amount"], livelihood["payment"]["period"],
             livelihood["payment"]["pay_day"], livelihood["payment"]["first_month"]) == \

@@ -100,6 +100,17 @@ def submit(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE
     return _out(session, application)
 
 
+@router.get("", response_model=list[ApplicationOut])
+def of_person(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))],
+              person_id: Annotated[str, Query(description="applicant or household member")],
+              purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> list[ApplicationOut]:
+    """A person's applications (as applicant or household member), newest first. Logged with its purpose."""
+    found = applications.of_person(session, person_id)
+    for person in {m for a in found for m in a.member_ids} or {None}:
+        session.add(AccessLog(actor=who.username, person_id=person, purpose=purpose, action="list_applications"))
+    return [_out(session, a) for a in found]
+
+
 @router.get("/{application_id}", response_model=ApplicationOut)
 def read(application_id: str, session: SessionDep,
          who: Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))],

@@ -142,3 +142,11 @@ def cases(session: Session, application_id: uuid.UUID) -> list[tuple[Application
 def of_instance(session: Session, instance_id: uuid.UUID) -> Application | None:
     return session.scalars(select(Application).join(ApplicationCase)
                            .where(ApplicationCase.instance_id == instance_id)).first()
+
+
+def of_person(session: Session, person_id: str, *, limit: int = 100) -> list[Application]:
+    """The applications a person made or was a household member of, newest first."""
+    person = _person(session, person_id, "person_id")
+    return list(session.scalars(
+        select(Application).where(Application.member_ids.any(person.id))
+        .order_by(Application.created_at.desc()).limit(min(limit, 500))))
