@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, fresh_database, percentile, services_env, stop  # noqa: E402
+from bench.common import fresh_database, percentile, platform_env, services_env, start_simulator, stop  # noqa: E402
 
 THREE = ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"]
 ONE = ["MOHW-NBLSS-LIVELIHOOD"]
@@ -123,27 +123,10 @@ def main() -> None:
         submit(args.submit, args.services)
         return
 
-    import httpx
-
     os.environ.update(services_env())
-    port = free_port()
-    simulator = subprocess.Popen([sys.executable, "-m", "bokji.cli", "simulator", "--port", str(port)],
-                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
-    sim = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), BOKJI_AGENCY_BASE_URL=sim, BOKJI_DEPLOY_ON_START="false",
-               BOKJI_AGENCY_RATE_PER_SECOND="100000", BOKJI_ENV="demo", BOKJI_SCHEDULER_POLL="0.2")
+    simulator, sim = start_simulator(args.latency_ms)
+    env = platform_env(sim, BOKJI_SCHEDULER_POLL="0.2")
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{sim}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        from simulator.app import AGENCIES
-
-        for agency in AGENCIES:
-            httpx.put(f"{sim}/admin/agencies/{agency}", json={"latency_ms": args.latency_ms})
         print(f"{args.applications} applications per variant, households of 2, simulator latency "
               f"{args.latency_ms} ms, {args.workers} workers, {os.cpu_count()} cores")
         print(f"{'variant':<26} {'submit cold, p50/p99 ms':>24} {'jobs/app':>9} {'calls/app':>10} {'evid/app':>9} "

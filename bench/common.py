@@ -60,3 +60,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
+    """The agency simulator as its own process, every agency answering after `latency_ms`."""
+    import time
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bokji.cli", "simulator", "--port", str(port)], cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    from simulator.app import AGENCIES
+
+    for agency in AGENCIES:
+        httpx.put(f"{url}/admin/agencies/{agency}", json={"latency_ms": latency_ms})
+    return proc, url
+
+
+def platform_env(simulator: str, **extra: str) -> dict[str, str]:
+    """Settings for the platform processes a benchmark starts: the simulator as every agency."""
+    return dict(os.environ, PYTHONPATH=str(ROOT), BOKJI_AGENCY_BASE_URL=simulator, BOKJI_DEPLOY_ON_START="false",
+                BOKJI_AGENCY_RATE_PER_SECOND="100000", BOKJI_ENV="demo", **extra)

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, fresh_database, services_env, stop  # noqa: E402
+from bench.common import fresh_database, platform_env, services_env, start_simulator, stop  # noqa: E402
 
 DATA_TYPES = ["earned_income", "business_income", "pension", "property", "vehicles"]
 
@@ -103,26 +103,9 @@ def main() -> None:
         return
 
     os.environ.update(services_env())
-    sim_port = free_port()
-    simulator = subprocess.Popen([sys.executable, "-m", "bokji.cli", "simulator", "--port", str(sim_port)],
-                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
-    sim = f"http://127.0.0.1:{sim_port}"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), BOKJI_AGENCY_BASE_URL=sim, BOKJI_DEPLOY_ON_START="false",
-               BOKJI_AGENCY_RATE_PER_SECOND="100000", BOKJI_ENV="demo")
+    simulator, sim = start_simulator(args.latency_ms)
+    env = platform_env(sim)
     try:
-        import httpx
-
-        for _ in range(100):
-            try:
-                if httpx.get(f"{sim}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        from simulator.app import AGENCIES
-
-        for agency in AGENCIES:
-            httpx.put(f"{sim}/admin/agencies/{agency}", json={"latency_ms": args.latency_ms})
         print(f"simulator latency {args.latency_ms} ms; window {args.seconds:.0f} s per run; "
               f"{os.cpu_count()} cores")
         print(f"{'interface':<10} {'workers':>7} {'jobs/s':>8} {'evidence/s':>11}")

@@ -77,6 +77,14 @@ def test_caseworker_signs_in_and_completes_a_task_form(server, page, client, log
     assert task["completed_by"] == "caseworker"
 
 
+def sign_in(page, server: str, username: str = "caseworker") -> None:
+    page.goto(f"{server}/login")
+    page.fill("#username", username)
+    page.fill("#password", "bokji-demo-2026")
+    page.click("#submit")
+    page.wait_for_url(f"{server}/")
+
+
 def test_wrong_password_shows_an_error(server, page):
     page.goto(f"{server}/login")
     page.fill("#username", "caseworker")
@@ -86,11 +94,7 @@ def test_wrong_password_shows_an_error(server, page):
 
 
 def test_process_diagram_page_draws_the_variant_and_links_its_modules(server, page, library):
-    page.goto(f"{server}/login")
-    page.fill("#username", "caseworker")
-    page.fill("#password", "bokji-demo-2026")
-    page.click("#submit")
-    page.wait_for_url(f"{server}/")
+    sign_in(page, server)
     page.goto(f"{server}/definitions/nblss_medical/diagram")
     result = page.wait_for_function("window.diagramResult").json_value()
     assert result["ok"] and result["warnings"] == [], result
@@ -129,11 +133,7 @@ def test_decision_form_shows_the_case_with_unverified_figures_marked(server, pag
                                         "AND element_id = 'review' AND status = 'open'"), {"i": instance_id}).scalar()
 
     task_id = wait_for(review_task, timeout=60, what="the decision task")
-    page.goto(f"{server}/login")
-    page.fill("#username", "caseworker")
-    page.fill("#password", "bokji-demo-2026")
-    page.click("#submit")
-    page.wait_for_url(f"{server}/")
+    sign_in(page, server)
     page.goto(f"{server}/tasks/{task_id}/form")
     summary = page.locator("#case-summary")
     assert "MOHW-NBLSS-EDUCATION" in summary.inner_text()
