@@ -454,3 +454,55 @@ def test_benefits_of_one_purpose_are_flagged_for_the_caseworker(client, login, p
         ["already MOHW-NBLSS-EDUCATION", "also MOHW-NBLSS-EDUCATION"]  # receives it, and asks for it again
     assert [o["service_code"] for o in seen["MOHW-NBLSS-EDUCATION"]] == ["MOHW-NBLSS-EDUCATION",
                                                                         "MOE-EDUCATION-COST"]
+
+
+def test_workers_killed_mid_payment_setup(client, login, platform, spawn):
+    """Nothing twice: both workers die in the middle of setting up payments — inside the job's
+    transaction, the schedule row written but not committed (the test holds a lock on the table so
+    they stop exactly there). After new workers take the jobs back, each case has exactly one payment
+    schedule and one notice."""
+    import signal
+
+    from sqlalchemy import create_engine
+
+    from tests.conftest import DATABASE_URL, RUNNING
+
+    cw, sv = login("caseworker"), login("supervisor")
+    mother, _child = _mother_and_child(client, cw)
+    services = ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"]
+    case = {c["service_code"]: c["instance_id"]
+            for c in _apply(client, cw, mother, services, details={"school_level": "middle"})["cases"]}
+    _complete(client, cw, case["MOGEF-SINGLE-PARENT"], "family_check",
+              {"single_parent_confirmed": "yes", "family_comment": "확인 (checked)"})
+    blocker = create_engine(DATABASE_URL).connect()
+    blocker.execute(text("LOCK TABLE payment_schedule IN SHARE ROW EXCLUSIVE MODE"))  # inserts wait
+    try:
+        for code in services:
+            _complete(client, cw, case[code], "review", APPROVE)
+        _complete(client, sv, case["MOHW-NBLSS-LIVELIHOOD"], "supervisor_approval",
+                  {"supervisor_decision": "approve", "supervisor_comment": "결재 (approved)"})
+
+        def stuck() -> int:
+            with unit_of_work() as session:
+                return session.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query ILIKE 'INSERT INTO payment_schedule%'")).scalar()
+
+        wait_for(lambda: stuck() == 2, timeout=60, what="both workers inside payment set-up")
+        for worker in RUNNING["workers"]:
+            worker.stop(signal.SIGKILL)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    for _ in range(2):
+        spawn("worker", **RUNNING["env"])
+    for code in services:
+        wait_for(lambda code=code: _stage_reached(case[code], "review"), timeout=90, what=f"{code} granted")
+    with unit_of_work() as session:
+        per_case = session.execute(text(
+            "SELECT i.id::text, (SELECT count(*) FROM payment_schedule p WHERE p.instance_id = i.id), "
+            "(SELECT count(*) FROM decision_notice n WHERE n.instance_id = i.id) FROM process_instance i")).all()
+        attempts = session.execute(text("SELECT attempts FROM job WHERE topic = 'payment.setup' "
+                                        "ORDER BY attempts")).scalars().all()
+    assert sorted(per_case) == sorted((case[c], 1, 1) for c in services)
+    assert len(attempts) == 3 and attempts.count(1) == 1 and all(a >= 2 for a in attempts[1:])  # two were cut
