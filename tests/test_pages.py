@@ -152,3 +152,18 @@ def test_decision_form_shows_the_case_with_unverified_figures_marked(server, pag
     page.fill("[name='decision_comment']", "고교 재학 확인 (enrolment checked)")
     page.click("#submit")
     page.wait_for_selector("#message[data-done='true']")
+
+
+def test_the_readme_example_application_runs_against_the_api(server, library):
+    import json
+    import subprocess
+    import sys
+
+    from bokji.config import ROOT
+
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "apply.py"), "--url", server],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    body = json.loads(out.stdout)
+    assert [c["service_code"] for c in body["cases"]] == ["MOGEF-SINGLE-PARENT", "MOHW-NBLSS-EDUCATION",
+                                                          "MOHW-NBLSS-LIVELIHOOD"]
