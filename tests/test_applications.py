@@ -506,3 +506,30 @@ def test_workers_killed_mid_payment_setup(client, login, platform, spawn):
                                         "ORDER BY attempts")).scalars().all()
     assert sorted(per_case) == sorted((case[c], 1, 1) for c in services)
     assert len(attempts) == 3 and attempts.count(1) == 1 and all(a >= 2 for a in attempts[1:])  # two were cut
+
+
+def test_payment_setup_of_a_zero_amount_and_twice_for_one_case(client, login, library):
+    """Recognised income exactly at the livelihood threshold: eligible, amount 0 — recorded and
+    flagged, not an error; running the set-up again (a retried job) keeps one schedule."""
+    import uuid
+
+    from bokji.jobs.handlers import HandlerContext
+    from bokji.payments.handlers import setup
+
+    cw = login("caseworker")
+    person = _person(client, cw, rrn("700101", "1"), "영급여")
+    _household(client, cw, person)
+    r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "data": {"member_ids": [person]}})
+    instance_id = r.json()["id"]
+    data = {"payment_kind": "cash", "monthly_amount": 0, "annual_amount": None, "application_date": "2025-03-10",
+            "service_code": "MOHW-NBLSS-LIVELIHOOD", "applicant_id": person, "pay_day": 20,
+            "reason": "recognised income at or below the livelihood threshold; pays the difference"}
+    for attempt in (1, 2):
+        with unit_of_work() as session:
+            out = setup(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=instance_id,
+                                       business_key=None, element_id="setup", topic="payment.setup", input=data,
+                                       attempt=attempt))
+    with unit_of_work() as session:
+        rows = session.execute(text("SELECT id::text, amount, amount_basis FROM payment_schedule")).all()
+    assert len(rows) == 1 and rows[0][0] == out["payment_schedule_id"] and rows[0][1] == 0
+    assert rows[0][2].startswith("zero amount (policy for zero or small amounts unverified)")

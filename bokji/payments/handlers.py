@@ -44,15 +44,20 @@ def setup(ctx: HandlerContext) -> dict[str, Any]:
     if kind not in KINDS:
         raise Invalid(f"payment_kind must be one of {', '.join(KINDS)}", field="payment_kind")
     amount, period = _amount(data) if kind == "cash" else (None, None)
-    if kind == "cash" and not amount:
-        raise Invalid("a cash benefit needs a positive monthly_amount or annual_amount", field="monthly_amount")
+    if kind == "cash" and amount is None:
+        raise Invalid("a cash benefit needs monthly_amount or annual_amount", field="monthly_amount")
+    basis = str(data.get("amount_basis") or data.get("reason") or "")
+    if kind == "cash" and amount == 0:
+        # Eligible at exactly the threshold pays nothing; what to do with zero or very small amounts is
+        # an open question in the reference (§3.5), so the entitlement is recorded and flagged.
+        basis = f"zero amount (policy for zero or small amounts unverified); {basis}"
     start = date.fromisoformat(str(data["application_date"]))
     ctx.session.execute(insert(PaymentSchedule).values(
         id=uuid.uuid4(), instance_id=uuid.UUID(ctx.instance_id), service_code=str(data.get("service_code")),
         recipient_id=uuid.UUID(str(data.get("applicant_id"))), kind=kind, amount=amount, period=period,
         # From the month of application (unverified: the statutes say when a benefit starts).
         first_month=f"{start:%Y-%m}", pay_day=data.get("pay_day"),
-        amount_basis=str(data.get("amount_basis") or data.get("reason") or "")[:300] or None,
+        amount_basis=basis[:300] or None,
         status="active", created_at=utcnow(), updated_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=["instance_id"]))
     return {"payment_schedule_id": str(_schedule(ctx).id)}
