@@ -20,6 +20,7 @@ from bokji.definitions import service as definitions
 from bokji.errors import Conflict, Invalid
 from bokji.identity import service as identity
 from bokji.identity.service import Principal
+from bokji.notices import service as notices
 from bokji.tasks import service as tasks
 from forms.schema import render_form
 
@@ -73,6 +74,13 @@ def my_queue(session: SessionDep, who: Worker) -> HTMLResponse:
 def process_diagram(key: str, session: SessionDep, who: Reader, version: int | None = None) -> HTMLResponse:
     """The deployed process drawn with bpmn-js, with links to the modules it calls."""
     return _page("diagram.html", diagram=definitions.diagram(session, key, version))
+
+
+@router.get("/notices/{notice_id}")
+def decision_notice(notice_id: str, session: SessionDep, who: Worker,
+                    purpose: str = "결정통지서 출력 (printing the decision notice)") -> HTMLResponse:
+    """The decision notice as issued, laid out for printing (결정통지서)."""
+    return _page("notice.html", who=who, doc=notices.printable(session, notice_id, who=who, purpose=purpose[:300]))
 
 
 @router.get("/tasks/{task_id}/form")

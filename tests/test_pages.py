@@ -167,3 +167,47 @@ def test_the_readme_example_application_runs_against_the_api(server, library):
     body = json.loads(out.stdout)
     assert [c["service_code"] for c in body["cases"]] == ["MOGEF-SINGLE-PARENT", "MOHW-NBLSS-EDUCATION",
                                                           "MOHW-NBLSS-LIVELIHOOD"]
+
+
+def test_printable_decision_notice(server, page, client, login, library):
+    """결정통지서: the notice as issued, in Korean, with the appeal deadline and unverified figures marked."""
+    import uuid
+    from datetime import date, timedelta
+
+    from sqlalchemy import text
+
+    from bokji.db import unit_of_work
+    from bokji.jobs.handlers import HandlerContext
+    from bokji.notices.handlers import compose
+    from tests.test_applications import _household, _person
+    from tests.test_registry import rrn
+
+    cw = login("caseworker")
+    person = _person(client, cw, rrn("700101", "1"), "홍통지")
+    _household(client, cw, person)
+    instance_id = client.post("/instances", headers=cw, json={"key": "nblss_education", "data": {
+        "member_ids": [person]}}).json()["id"]
+    with unit_of_work() as session:
+        out = compose(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=instance_id,
+                                     business_key="A-1", element_id="compose", topic="notice.compose", input={
+            "service_code": "MOHW-NBLSS-EDUCATION", "service_name": "국민기초생활보장 교육급여",
+            "applicant_id": person, "eligibility": "eligible", "decision": "approve",
+            "reason": "recognised income at or below the threshold", "recognised_income": 0,
+            "threshold": 1_196_007, "benefit_year": 2025, "annual_amount": 754_000, "monthly_amount": None,
+            "amount_basis": "education activity support for high school, per year (figure unverified)",
+            "amount_source": "unverified", "decision_comment": "재학 확인"}, attempt=1))
+    sign_in(page, server)
+    page.goto(f"{server}/notices/{out['notice_id']}")
+    assert page.locator("#notice-outcome").inner_text() == "지급 결정"
+    assert page.locator("#notice-amount").inner_text() == "754,000원 / 연"
+    assert "홍통지 (700101-1******)" == page.locator("#notice-recipient").inner_text()
+    deadline = (date.today() + timedelta(days=90)).isoformat()
+    assert deadline in page.locator("#notice-appeal").inner_text() or \
+        (date.today() + timedelta(days=91)).isoformat() in page.locator("#notice-appeal").inner_text()
+    assert page.locator("#notice-reasons .unverified").count() == 1  # the amount's basis
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible() and page.locator("#notice").is_visible()
+    with unit_of_work() as session:
+        assert session.execute(text("SELECT count(*) FROM access_log WHERE action = 'print_notice'")).scalar() == 1
+    page.goto(f"{server}/notices/{uuid.uuid4()}")
+    assert "not found" in page.locator("main").inner_text()

@@ -30,6 +30,7 @@ class PaymentOut(BaseModel):
 
 
 class NoticeOut(BaseModel):
+    id: str
     outcome: str
     amount: int | None
     period: str | None
@@ -79,7 +80,8 @@ def _out(session, application) -> ApplicationOut:
             process=f"{instance.definition_key} v{instance.definition_version}", status=instance.status,
             stage=instance.stage,
             payment=PaymentOut.model_validate(payment, from_attributes=True) if payment else None,
-            notices=[NoticeOut.model_validate(n, from_attributes=True) for n in notices]))
+            notices=[NoticeOut.model_validate({**{k: getattr(n, k) for k in NoticeOut.model_fields if k != "id"},
+                                               "id": str(n.id)}) for n in notices]))
     applicant = session.get(Person, application.applicant_id)
     return ApplicationOut(
         id=str(application.id), number=application.number, applicant_id=str(application.applicant_id),

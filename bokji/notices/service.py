@@ -1,0 +1,34 @@
+"""Reading issued notices (they are written by the notice.compose handler and never changed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bokji.applications import service as applications
+from bokji.catalog.models import CatalogService
+from bokji.identity.service import Principal
+from bokji.ids import get_or_404
+from bokji.notices.models import DecisionNotice
+from bokji.registry.models import AccessLog, Person
+
+
+@dataclass(frozen=True)
+class PrintableNotice:
+    notice: DecisionNotice
+    service_name: str
+    recipient_name: str
+    recipient_masked: str
+    application_number: str | None
+
+
+def printable(session: Session, notice_id: str, *, who: Principal, purpose: str) -> PrintableNotice:
+    """A notice with what its printed form names; the recipient's data is read, so it is logged."""
+    notice = get_or_404(session, DecisionNotice, notice_id, what="notice", field="notice_id")
+    person = session.get(Person, notice.recipient_id)
+    service = session.get(CatalogService, notice.service_code)
+    application = applications.of_instance(session, notice.instance_id)
+    session.add(AccessLog(actor=who.username, person_id=person.id, purpose=purpose, action="print_notice"))
+    return PrintableNotice(notice, service.name_ko if service else notice.service_code, person.name,
+                           person.rrn_masked, application.number if application else None)
