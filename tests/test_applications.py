@@ -295,6 +295,7 @@ def test_periodic_review_ends_the_benefit(client, login, platform):
     ({"services": ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-LIVELIHOOD"]}, "services[1]"),
     ({"applicant_id": "not-an-id"}, "applicant_id"),
     ({"application_date": "10/03/2025"}, "application_date"),
+    ({"application_date": "2026-11-28"}, "application_date"),  # no 2026 figures in the reference yet
     ({"services": ["MOHW-NBLSS-EDUCATION"]}, "details.school_level"),
     ({"services": ["MOHW-NBLSS-HOUSING"], "details": {"monthly_rent": -5}}, "details.monthly_rent"),
     ({"details": {"school_level": "university"}}, "details.school_level"),
@@ -330,6 +331,8 @@ def test_applicant_without_household_and_obligor_inside_it(client, login, librar
     assert r.status_code == 422 and r.json()["field"] == "details.obligor_ids[0]"
     r = client.post("/applications", headers=login("manager"), json={})
     assert r.status_code == 403
+    r = client.post("/applications", headers=cw, json=["not", "an", "object"])
+    assert r.status_code == 422 and "Traceback" not in r.text
 
 
 def test_two_cases_asking_for_one_fact_at_once_ask_the_agency_once(client, login, simulator, library, monkeypatch):

@@ -237,3 +237,26 @@ def test_income_limit_is_a_share_of_the_published_median():
     with pytest.raises(Invalid) as bad:
         limit({"benefit_year": 2025, "household_size": 2, "income_limit_percent": 0})
     assert bad.value.detail["field"] == "income_limit_percent"
+
+
+@pytest.mark.parametrize(("start", "duration", "times", "expected"), [
+    ("2025-03-10", "P6M", 1, "2025-09-10"), ("2025-03-10", "P6M", 2, "2026-03-10"),
+    ("2025-03-10", "P2Y", 1, "2027-03-10"), ("2025-08-31", "P6M", 1, "2026-02-28"),
+    ("2024-02-29", "P1Y", 1, "2025-02-28"), ("2025-03-10", "P2W", 1, "2025-03-24"),
+    ("2025-03-10", "PT3S", 5, "2025-03-10"),  # tests' short intervals stay on the application date
+])
+def test_review_rounds_cover_their_own_dates(start, duration, times, expected):
+    from bokji.rules.registry import add_duration
+
+    assert add_duration(date.fromisoformat(start), duration, times).isoformat() == expected
+
+
+def test_review_round_calculation_and_bad_interval():
+    from processes.calculations import get
+
+    _version, next_round = get("bokji.review_round")
+    assert next_round({"review_round": 1, "review_interval": "P6M", "application_date": "2025-03-10"}) == \
+        {"review_round": 2, "assessment_date": "2026-03-10"}
+    with pytest.raises(Invalid) as bad:
+        next_round({"review_round": 0, "review_interval": "six months", "application_date": "2025-03-10"})
+    assert bad.value.detail["field"] == "review_interval"

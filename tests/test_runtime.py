@@ -60,4 +60,5 @@ def test_periodic_review_recomputes_the_variant_amount_from_the_new_figures():
     assert adjust.element_id == "adjust"
     data = run.wf.get_task_from_id(uuid.UUID(adjust.task_id)).data  # what the payment.adjust job will read
     assert data["review_round"] == 1 and data["eligibility"] == "eligible"
+    assert data["assessment_date"] == "2025-03-10"  # round 1 of a PT0S interval covers the application date
     assert (data["monthly_amount"], data["amount_source"]) == (414_000, "unverified")

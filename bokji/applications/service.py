@@ -26,6 +26,7 @@ from bokji.instances.models import ProcessInstance
 from bokji.linkage import registry as data_types
 from bokji.registry import service as registry
 from bokji.registry.models import Person
+from bokji.rules.parameters import STANDARD_MEDIAN_INCOME
 
 PURPOSE = "application intake (신청 접수)"
 
@@ -82,6 +83,12 @@ def submit(session: Session, body: Any, *, actor: Principal) -> Application:
         raise Invalid("an application is a JSON object", field="body")
     on = _date(body.get("application_date"))
     services = _services(session, body.get("services"))
+    if on.year not in STANDARD_MEDIAN_INCOME and any(s.rule.get("kind") != "none" for s in services):
+        # Parameters are chosen by the application date; without that year's figures no case could be
+        # decided, so the application is refused here rather than failing later in every case.
+        known = ", ".join(str(y) for y in sorted(STANDARD_MEDIAN_INCOME))
+        raise Invalid(f"application_date {on}: no rule parameters for {on.year} are encoded (known: {known}); "
+                      f"the figures for {on.year} must be entered first", field="application_date")
     applicant = _person(session, body.get("applicant_id"), "applicant_id")
     household_id = registry.household_of(session, str(applicant.id), on)
     if household_id is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from bokji.db import lock_record
@@ -14,6 +14,7 @@ from bokji.linkage import client, registry
 from bokji.linkage import service as evidence
 from bokji.privacy import protection
 from bokji.registry.models import AccessLog, Person
+from bokji.rules.registry import assessment_date
 
 
 def _round_started(data: dict[str, Any]) -> datetime | None:
@@ -22,11 +23,6 @@ def _round_started(data: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _application_date(data: dict[str, Any]) -> date:
-    try:
-        return date.fromisoformat(str(data.get("application_date")))
-    except ValueError:
-        raise Invalid("application_date must be an ISO date", field="application_date") from None
 
 
 @handler("linkage.collect")
@@ -57,7 +53,7 @@ def collect(ctx: HandlerContext) -> dict[str, Any]:
     ctx.session.add(AccessLog(actor=f"worker:{instance.started_by}", person_id=person.id,
                               purpose=f"investigation of case {instance.business_key or instance.id}",
                               action=f"linkage:{kind.code}"))
-    period = evidence.reference_period(kind, _application_date(ctx.input))
+    period = evidence.reference_period(kind, assessment_date(ctx.input))
     try:
         answer = client.call(kind, {"registration_number": protection.reveal(person.rrn_ciphertext),
                                     "period": period, "request_id": ctx.job_id, "consent_reference": consent})
@@ -123,7 +119,7 @@ def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any
     consent = (ctx.input.get("consents") or {}).get(kind.code)
     if kind.consent_needed and not consent:
         return {}
-    period = evidence.reference_period(kind, _application_date(ctx.input))
+    period = evidence.reference_period(kind, assessment_date(ctx.input))
     asks = []
     for person_id in sorted(str(p) for p in request["person_ids"]):  # one order: no deadlock between bulk jobs
         lock_record(ctx.session, "fact", f"{person_id}:{kind.code}")

@@ -6,7 +6,9 @@ scheduler all know the same calculations.
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+import re
+from datetime import date, timedelta
 from typing import Any
 
 from bokji.errors import Invalid
@@ -14,16 +16,23 @@ from bokji.rules import parameters, recognised_income
 from processes.calculations import register
 
 
+def assessment_date(data: dict[str, Any]) -> date:
+    """The date whose parameters and reference periods apply: the application date, or in a periodic
+    review the date that review round covers (never today's date)."""
+    name = "assessment_date" if data.get("assessment_date") else "application_date"
+    try:
+        return date.fromisoformat(str(data.get(name)))
+    except ValueError:
+        raise Invalid(f"{name} must be an ISO date (YYYY-MM-DD)", field=name) from None
+
+
 def _recognised_income(data: dict[str, Any]) -> dict[str, Any]:
-    """Task data: `household_means` (see HouseholdMeans) and `application_date` (ISO date)."""
+    """Task data: `household_means` (see HouseholdMeans) and the application or assessment date."""
     means = data.get("household_means")
     if not isinstance(means, dict):
         raise Invalid("household_means must be an object with region_class, size and the amounts",
                       field="household_means")
-    try:
-        on = date.fromisoformat(str(data.get("application_date")))
-    except ValueError:
-        raise Invalid("application_date must be an ISO date (YYYY-MM-DD)", field="application_date") from None
+    on = assessment_date(data)
     unknown = set(means) - set(recognised_income.HouseholdMeans.__dataclass_fields__)
     if unknown:
         raise Invalid(f"unknown household_means fields: {', '.join(sorted(unknown))}", field="household_means")
@@ -56,5 +65,35 @@ def _income_limit(data: dict[str, Any]) -> dict[str, Any]:
                                f"percent: {source}"}
 
 
+REVIEW_ROUND = "bokji.review_round"
+REVIEW_ROUND_VERSION = "2025.1"
+_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T[\d.HMS]*)?")
+
+
+def add_duration(start: date, duration: str, times: int = 1) -> date:
+    """`start` plus `times` × an ISO-8601 duration's date part (months clamp to the month's last day)."""
+    match = _DURATION.fullmatch(str(duration or ""))
+    if not match or duration == "P":
+        raise Invalid(f"review_interval {duration!r} is not an ISO-8601 duration like P6M", field="review_interval")
+    years, months, weeks, days = (int(g or 0) * times for g in match.groups())
+    month_index = start.month - 1 + months + 12 * years
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day) + timedelta(weeks=weeks, days=days)
+
+
+def _review_round(data: dict[str, Any]) -> dict[str, Any]:
+    """The next periodic-review round and the date it covers: the application date plus round ×
+    interval, so each round uses the parameters and reference periods of its own date."""
+    round_ = int(data.get("review_round") or 0) + 1
+    try:
+        applied = date.fromisoformat(str(data.get("application_date")))
+    except ValueError:
+        raise Invalid("application_date must be an ISO date (YYYY-MM-DD)", field="application_date") from None
+    return {"review_round": round_,
+            "assessment_date": add_duration(applied, data.get("review_interval"), round_).isoformat()}
+
+
 register(INCOME_LIMIT, INCOME_LIMIT_VERSION, _income_limit)
+register(REVIEW_ROUND, REVIEW_ROUND_VERSION, _review_round)
 register(recognised_income.NAME, recognised_income.VERSION, _recognised_income)
