@@ -66,14 +66,24 @@ def logout() -> RedirectResponse:
 
 
 @router.get("/")
-def my_queue(session: SessionDep, who: Worker) -> HTMLResponse:
+def home(session: SessionDep, who: Reader):
+    """Caseworkers land on their task queue; designers, managers and auditors on the processes."""
+    if not who.has_any({r.value for r in CASEWORK}):
+        return RedirectResponse("/processes", status_code=303)
     return _page("tasks.html", who=who, tasks=tasks.list_for(session, who))
+
+
+@router.get("/processes")
+def processes(session: SessionDep, who: Reader) -> HTMLResponse:
+    """The deployed processes (latest versions), each linking to its diagram."""
+    found = [d for d in definitions.list_definitions(session) if d.kind in ("process", "collaboration")]
+    return _page("processes.html", who=who, definitions=found)
 
 
 @router.get("/definitions/{key}/diagram")
 def process_diagram(key: str, session: SessionDep, who: Reader, version: int | None = None) -> HTMLResponse:
     """The deployed process drawn with bpmn-js, with links to the modules it calls."""
-    return _page("diagram.html", diagram=definitions.diagram(session, key, version))
+    return _page("diagram.html", who=who, diagram=definitions.diagram(session, key, version))
 
 
 @router.get("/notices/{notice_id}")
@@ -90,7 +100,8 @@ def task_form(task_id: str, session: SessionDep, who: Worker) -> HTMLResponse:
     if task.status != "open":
         return _page("message.html", status=409, title=task.name,
                      message=f"이 업무는 이미 처리되었습니다 (already {task.status})")
-    return HTMLResponse(_render(task, form, values=None, errors=None, case=summary.for_task(session, task, who)))
+    return HTMLResponse(_render(task, form, who, values=None, errors=None,
+                                case=summary.for_task(session, task, who)))
 
 
 @router.post("/tasks/{task_id}/form")
@@ -115,17 +126,17 @@ def _submit(task_id: str, data: dict, who: Principal):
             form = tasks.form_definition(session, task)
             errors = {e["field"]: e["reason"] for e in exc.detail.get("errors", [])}
             case = summary.for_task(session, task, who)
-            return HTMLResponse(_render(task, form, values=data, errors=errors, case=case), status_code=422)
+            return HTMLResponse(_render(task, form, who, values=data, errors=errors, case=case), status_code=422)
     except Conflict as exc:
         return _page("message.html", status=409, title="처리 불가 (conflict)", message=exc.message)
     return _page("message.html", title=name, message="처리되었습니다 (completed)", done=True)
 
 
-def _render(task, form, *, values, errors, case=None) -> str:
+def _render(task, form, who: Principal, *, values, errors, case=None) -> str:
     if form is None:
         from forms.schema import FormDefinition
 
         form = FormDefinition.from_dict({"id": "confirm", "components": [
             {"type": "text", "text": "이 업무를 완료합니다 (complete this task)"}]})
     return render_form(form, action=f"/tasks/{task.id}/form", values=values, errors=errors,
-                       title=task.name or task.element_id, case=case)
+                       title=task.name or task.element_id, case=case, who=who)

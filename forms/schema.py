@@ -503,6 +503,7 @@ def render_form(
     title: str = "",
     csrf_token: str | None = None,
     case: Any = None,
+    who: Any = None,
 ) -> str:
     """A complete HTML page with `form` posting to `action`; `errors` (field key -> message) are
     shown next to their fields and summarised at the top."""
@@ -522,6 +523,7 @@ def render_form(
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token,
         case=case,  # the case the task belongs to (bokji.applications.summary), shown above the form
+        who=who,  # the signed-in person, for the page header
     )
 
 

@@ -211,3 +211,18 @@ def test_printable_decision_notice(server, page, client, login, library):
         assert session.execute(text("SELECT count(*) FROM access_log WHERE action = 'print_notice'")).scalar() == 1
     page.goto(f"{server}/notices/{uuid.uuid4()}")
     assert "not found" in page.locator("main").inner_text()
+
+
+@pytest.mark.parametrize("user", ["designer", "manager", "auditor"])
+def test_people_without_a_queue_land_on_the_processes(server, page, library, user):
+    """Designers, managers and auditors have no task queue: signing in takes them to the deployed
+    processes, each linking to its diagram (before, they landed on a 403 page)."""
+    page.goto(f"{server}/login")
+    page.fill("#username", user)
+    page.fill("#password", "bokji-demo-2026")
+    page.click("#submit")
+    page.wait_for_url(f"{server}/processes")
+    assert page.locator("#process-list tr[data-key='nblss_livelihood']").count() == 1
+    assert page.locator(".site-nav a[href='/']").count() == 0  # no queue link for them
+    page.click("#process-list tr[data-key='molit_public_rental'] a")
+    assert page.wait_for_function("window.diagramResult").json_value()["ok"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -30,7 +31,7 @@ class PaymentOut(BaseModel):
 
 
 class NoticeOut(BaseModel):
-    id: str
+    id: uuid.UUID  # the printable page is /notices/{id}
     outcome: str
     amount: int | None
     period: str | None
@@ -80,8 +81,7 @@ def _out(session, application) -> ApplicationOut:
             process=f"{instance.definition_key} v{instance.definition_version}", status=instance.status,
             stage=instance.stage,
             payment=PaymentOut.model_validate(payment, from_attributes=True) if payment else None,
-            notices=[NoticeOut.model_validate({**{k: getattr(n, k) for k in NoticeOut.model_fields if k != "id"},
-                                               "id": str(n.id)}) for n in notices]))
+            notices=[NoticeOut.model_validate(n, from_attributes=True) for n in notices]))
     applicant = session.get(Person, application.applicant_id)
     return ApplicationOut(
         id=str(application.id), number=application.number, applicant_id=str(application.applicant_id),
@@ -107,9 +107,9 @@ def of_person(session: SessionDep, who: Annotated[Principal, Depends(requires(*C
               person_id: Annotated[str, Query(description="applicant or household member")],
               purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> list[ApplicationOut]:
     """A person's applications (as applicant or household member), newest first. Logged with its purpose."""
-    found = applications.of_person(session, person_id)
-    for person in {m for a in found for m in a.member_ids} or {None}:
-        session.add(AccessLog(actor=who.username, person_id=person, purpose=purpose, action="list_applications"))
+    person, found = applications.of_person(session, person_id)
+    for member in {person.id} | {m for a in found for m in a.member_ids}:  # whose data the answer shows
+        session.add(AccessLog(actor=who.username, person_id=member, purpose=purpose, action="list_applications"))
     return [_out(session, a) for a in found]
 
 

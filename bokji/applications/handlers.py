@@ -25,9 +25,8 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _service(ctx: HandlerContext) -> CatalogService:
+def _service(ctx: HandlerContext, instance: ProcessInstance) -> CatalogService:
     """The case's service: named in its data, and it must be the service this process serves."""
-    instance = ctx.session.get(ProcessInstance, uuid.UUID(ctx.instance_id))
     code = ctx.input.get("service_code")
     if code:
         service = ctx.session.get(CatalogService, code)
@@ -71,7 +70,8 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     """Turn the application into this service's case: what to investigate, which consents are missing,
     and the service's settings from the catalog (rule, payment, review interval, approval limit)."""
     data = ctx.input
-    service = _service(ctx)
+    instance = ctx.session.get(ProcessInstance, uuid.UUID(ctx.instance_id))
+    service = _service(ctx, instance)
     case = service.extra.get("case") or {}
     try:
         on = date.fromisoformat(str(data.get("application_date")))
@@ -85,7 +85,6 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     missing_people = [m for m in members if str(m) not in people]
     if missing_people:
         raise Invalid(f"member {missing_people[0]} is not in the registry", field="member_ids")
-    instance = ctx.session.get(ProcessInstance, uuid.UUID(ctx.instance_id))
     for person in people.values():  # birth dates are personal data: the read is logged like any other
         ctx.session.add(AccessLog(actor=f"worker:{instance.started_by}", person_id=person.id, action="read_person",
                                   purpose=f"intake of case {instance.business_key or instance.id}"))

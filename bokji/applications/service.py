@@ -151,9 +151,9 @@ def of_instance(session: Session, instance_id: uuid.UUID) -> Application | None:
                            .where(ApplicationCase.instance_id == instance_id)).first()
 
 
-def of_person(session: Session, person_id: str, *, limit: int = 100) -> list[Application]:
-    """The applications a person made or was a household member of, newest first."""
+def of_person(session: Session, person_id: str, *, limit: int = 100) -> tuple[Person, list[Application]]:
+    """The person, and the applications they made or were a household member of, newest first."""
     person = _person(session, person_id, "person_id")
-    return list(session.scalars(
+    return person, list(session.scalars(
         select(Application).where(Application.member_ids.any(person.id))
         .order_by(Application.created_at.desc()).limit(min(limit, 500))))

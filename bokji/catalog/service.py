@@ -16,8 +16,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bokji.applications.fields import FIELDS
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid, NotFound
+from bokji.linkage.registry import DATA_TYPES
+from bokji.payments.models import PAYMENT_KINDS
 
 DATA_FILE = Path(__file__).parent / "services.json"
 RULE_KINDS = {"nblss", "income_percent", "none"}
@@ -36,12 +39,9 @@ def _check_rule(rule: Any, where: str) -> None:
 
 # Evidence no agency supplies: checked from documents or by a caseworker's step.
 DOCUMENT_EVIDENCE = {"lease", "school_enrolment", "family_relations"}
-PAYMENT_KINDS = {"cash", "in_kind", "qualification"}
 
 
 def _check_evidence(evidence: Any, where: str) -> None:
-    from bokji.linkage.registry import DATA_TYPES
-
     if evidence is None:
         return
     known = set(DATA_TYPES) | DOCUMENT_EVIDENCE
@@ -53,8 +53,6 @@ def _check_evidence(evidence: Any, where: str) -> None:
 
 def _check_case(case: Any, where: str) -> None:
     """The service's process settings (optional; a synthetic entry has none)."""
-    from bokji.applications.fields import FIELDS
-
     if case is None:
         return
     if not isinstance(case, dict):

@@ -12,14 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 
 from bokji.db import utcnow
 from bokji.jobs.handlers import HandlerContext, handler
-from bokji.notices.models import DecisionNotice
+from bokji.notices.models import OUTCOME_KO, DecisionNotice
 
 # The appeal period is not in the project's reference: 90 days is the general administrative-appeal
 # period as we understand it, to be confirmed against the statute for each service.
 APPEAL_DAYS = 90
 APPEAL_BASIS = "unverified: 90 days from the notice (general administrative appeal period; confirm per service)"
 SEOUL = ZoneInfo("Asia/Seoul")
-OUTCOME_KO = {"granted": "지급 결정", "rejected": "거부 결정", "not_eligible": "부적합 결정", "terminated": "중지 결정"}
 
 
 def outcome_of(data: dict[str, Any]) -> str:

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bokji.db import Base, new_id, utcnow
 
+# How each outcome is named on the notice (결정통지서); the handler's text and the printed page use it.
+OUTCOME_KO = {"granted": "지급 결정", "rejected": "거부 결정", "not_eligible": "부적합 결정", "terminated": "중지 결정"}
+
 
 class DecisionNotice(Base):
     """A notice as issued: outcome, reasons, amount, appeal deadline. A new decision is a new notice."""

@@ -10,13 +10,14 @@ from bokji.applications import service as applications
 from bokji.catalog.models import CatalogService
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404
-from bokji.notices.models import DecisionNotice
+from bokji.notices.models import OUTCOME_KO, DecisionNotice
 from bokji.registry.models import AccessLog, Person
 
 
 @dataclass(frozen=True)
 class PrintableNotice:
     notice: DecisionNotice
+    outcome: str  # as the notice names it
     service_name: str
     recipient_name: str
     recipient_masked: str
@@ -30,5 +31,5 @@ def printable(session: Session, notice_id: str, *, who: Principal, purpose: str)
     service = session.get(CatalogService, notice.service_code)
     application = applications.of_instance(session, notice.instance_id)
     session.add(AccessLog(actor=who.username, person_id=person.id, purpose=purpose, action="print_notice"))
-    return PrintableNotice(notice, service.name_ko if service else notice.service_code, person.name,
-                           person.rrn_masked, application.number if application else None)
+    return PrintableNotice(notice, OUTCOME_KO[notice.outcome], service.name_ko if service else notice.service_code,
+                           person.name, person.rrn_masked, application.number if application else None)

@@ -16,9 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from bokji.db import utcnow
 from bokji.errors import Invalid
 from bokji.jobs.handlers import HandlerContext, handler
-from bokji.payments.models import PaymentSchedule
-
-KINDS = ("cash", "in_kind", "qualification")
+from bokji.payments.models import PAYMENT_KINDS, PaymentSchedule
 
 
 def _amount(data: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -41,8 +39,8 @@ def _schedule(ctx: HandlerContext) -> PaymentSchedule:
 def setup(ctx: HandlerContext) -> dict[str, Any]:
     data = ctx.input
     kind = data.get("payment_kind") or "cash"
-    if kind not in KINDS:
-        raise Invalid(f"payment_kind must be one of {', '.join(KINDS)}", field="payment_kind")
+    if kind not in PAYMENT_KINDS:
+        raise Invalid(f"payment_kind must be one of {', '.join(PAYMENT_KINDS)}", field="payment_kind")
     amount, period = _amount(data) if kind == "cash" else (None, None)
     if kind == "cash" and amount is None:
         raise Invalid("a cash benefit needs monthly_amount or annual_amount", field="monthly_amount")

@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bokji.db import Base, new_id, utcnow
 
+PAYMENT_KINDS = ("cash", "in_kind", "qualification")  # money, a benefit in kind, or a qualification only
+
 
 class PaymentSchedule(Base):
     """A granted case's entitlement: one per case (set-up is idempotent), stopped, never deleted."""
