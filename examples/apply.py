@@ -27,16 +27,21 @@ def main() -> int:
     token = api.post("/auth/token", data={"username": "caseworker", "password": PASSWORD}).json()["access_token"]
     api.headers["Authorization"] = f"Bearer {token}"
 
-    def call(method: str, path: str, **kwargs) -> dict:
+    def call(method: str, path: str, *, again_ok: bool = False, **kwargs) -> dict:
         r = api.request(method, path, **kwargs)
+        if again_ok and r.status_code == 409:  # a second run: the person or household is already there
+            return r.json()
         if r.status_code >= 400:
             print(f"{method} {path}: {r.status_code} {r.text}", file=sys.stderr)
             raise SystemExit(1)
         return r.json()
 
-    mother = call("POST", "/registry/persons", json={"registration_number": "850315-2345678", "name": "김엄마"})
-    child = call("POST", "/registry/persons", json={"registration_number": "120420-4345678", "name": "김아이"})
-    call("POST", "/registry/households", json={
+    def person(number: str, name: str) -> dict:
+        found = call("POST", "/registry/persons", again_ok=True, json={"registration_number": number, "name": name})
+        return {"id": found.get("id") or found["person_id"]}  # 409 names the registered person
+
+    mother, child = person("850315-2345678", "김엄마"), person("120420-4345678", "김아이")
+    call("POST", "/registry/households", again_ok=True, json={
         "members": [{"person_id": mother["id"], "role": "head"}, {"person_id": child["id"], "role": "member"}],
         "address": "전라남도 목포시 예시로 1", "region_class": "other", "valid_from": "2024-01-01"})
     application = call("POST", "/applications", json={
