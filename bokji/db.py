@@ -11,13 +11,14 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import DateTime, MetaData, create_engine, func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from bokji import clock
 from bokji.config import get_settings
 
 NAMING_CONVENTION = {
@@ -35,7 +36,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def new_id() -> uuid.UUID:
