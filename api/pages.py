@@ -20,6 +20,7 @@ from bokji.definitions import service as definitions
 from bokji.errors import Conflict, Invalid
 from bokji.identity import service as identity
 from bokji.identity.service import Principal
+from bokji.instances import service as instances
 from bokji.notices import service as notices
 from bokji.tasks import service as tasks
 from forms.schema import render_form
@@ -120,6 +121,7 @@ def _submit(task_id: str, data: dict, who: Principal):
         with unit_of_work() as session:
             task = tasks.complete(session, task_id, data, who)
             name = task.name
+            stopped = [i.element_id for i in instances.open_incidents(session, instance_id=task.instance_id)]
     except Invalid as exc:
         with unit_of_work() as session:
             task = tasks.get(session, task_id, who)
@@ -129,7 +131,11 @@ def _submit(task_id: str, data: dict, who: Principal):
             return HTMLResponse(_render(task, form, who, values=data, errors=errors, case=case), status_code=422)
     except Conflict as exc:
         return _page("message.html", status=409, title="처리 불가 (conflict)", message=exc.message)
-    return _page("message.html", title=name, message="처리되었습니다 (completed)", done=True)
+    message = "처리되었습니다 (completed)"
+    if stopped:
+        message += (f" — 다음 자동 단계('{', '.join(stopped)}')가 멈춰 운영자에게 넘어갔습니다 "
+                    "(the next automatic step stopped and is with an operator)")
+    return _page("message.html", title=name, message=message, done=True)
 
 
 def _render(task, form, who: Principal, *, values, errors, case=None) -> str:

@@ -169,9 +169,17 @@ def cmd_start(args) -> int:
     with unit_of_work() as session:
         instance = start(session, key=args.key, version=args.version, data=data,
                          business_key=args.business_key, actor=who)
-        out = {"id": str(instance.id), "status": instance.status, "stage": instance.stage}
+        out = {"id": str(instance.id), "status": instance.status, "stage": instance.stage,
+               "incidents": _incidents(session, instance.id)}
     _json(out)
     return 0
+
+
+def _incidents(session, instance_id) -> list[dict]:
+    from bokji.instances import service as instances
+
+    return [{"id": str(i.id), "element": i.element_id, "kind": i.kind, "message": i.message}
+            for i in instances.open_incidents(session, instance_id=instance_id)]
 
 
 def cmd_instance(args) -> int:
@@ -186,6 +194,7 @@ def cmd_instance(args) -> int:
             "history": [{"element": h.element_id, "type": h.element_type, "stage": h.stage,
                          "actor": h.actor, "outcome": h.outcome, "started_at": h.started_at,
                          "ended_at": h.ended_at} for h in instances.history(session, instance.id)],
+            "incidents": _incidents(session, instance.id),
         }
     _json(out)
     return 0

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     external_lock_max: float = 3600.0  # longest lock an external worker may ask for
     db_statement_timeout_ms: int = 30_000
 
+    # The sandbox every model expression and script runs in (processes/sandbox). Per evaluation: CPU
+    # time, then a wall-clock deadline after which the child is killed and replaced; per child: address
+    # space. A process starts children as it needs them, up to `sandbox_children` (one per API request
+    # thread: no request waits behind another's slow script); more evaluations wait for one.
+    sandbox_cpu_seconds: float = Field(2.0, gt=0)
+    sandbox_wall_seconds: float = Field(5.0, gt=0)
+    sandbox_memory_mb: int = Field(256, ge=64)
+    sandbox_children: int = Field(40, ge=1)
+    sandbox_user: str = "nobody"  # the user children drop to when the platform runs as root
+
     # Data linkage. The simulator by default; a real agency by configuration alone:
     # BOKJI_AGENCY_URLS='{"nts": "https://nts.example/api"}' (else BOKJI_AGENCY_BASE_URL/agencies/<agency>).
     agency_base_url: str = "http://127.0.0.1:8100"

@@ -52,8 +52,10 @@ def get_engine(url: str | None = None) -> Engine:
     return create_engine(
         url or settings.database_url,
         pool_pre_ping=True,
+        # Up to 40 connections, the API's request threads: a request waiting on a slow script in the
+        # sandbox holds one, and must not make the others (or /ready) wait for theirs.
         pool_size=5,
-        max_overflow=10,
+        max_overflow=35,
         connect_args={
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
             # Shown in pg_stat_activity: which bokji process holds a connection or a lock.

@@ -3,7 +3,8 @@
 `bench/engine_overhead.py` compares the platform against these two loops on the same model:
 (a) in memory, automated tasks completed inline as soon as they start;
 (b) the same, with a state-only JSON round trip at every wait point (each automated-task reply,
-    the user task, the payment) — RESULTS.md's "4d" variant.
+    the user task, the payment) — the "4d" variant of the SpiffWorkflow baselines in the reference.
+Model code runs in the sandbox here too, as on the platform (`processes.evaluator.ENGINE`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """DMN decisions evaluated on their own, outside any process (screening asks many at once).
 
-They run through the same evaluator as business rule tasks, on a plain dict of inputs.
+They run in the sandbox like business rule tasks (one round trip per table), on a plain dict of inputs.
 """
 
 from __future__ import annotations
@@ -8,11 +8,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
-
-from processes.evaluator import ENGINE
-from processes.parsing import _parse_xml
+from processes.evaluator import ENGINE, SandboxedDecision
+from processes.parsing import BokjiParser, _parse_xml, decision_engine
 
 
 class _Context:
@@ -25,15 +22,15 @@ class _Context:
 
 
 class Decisions:
-    def __init__(self, engines: dict[str, DMNEngine]) -> None:
+    def __init__(self, engines: dict[str, SandboxedDecision]) -> None:
         self._engines = engines
 
     @classmethod
     def from_files(cls, files: dict[str, bytes]) -> Decisions:
-        parser = CamundaParser()
+        parser = BokjiParser()
         for name, content in files.items():
             parser.add_dmn_xml(_parse_xml(name, content).getroot(), filename=name)
-        return cls({d: parser.get_engine(d, None) for d in parser.dmn_parsers})
+        return cls({d: decision_engine(parser, d) for d in parser.dmn_parsers})
 
     def evaluate(self, decision_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return self._engines[decision_id].result(_Context(dict(inputs)))

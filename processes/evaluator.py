@@ -1,49 +1,227 @@
-"""The one evaluator: every gateway condition, script, timer and DMN cell goes through here.
+"""The one evaluator: every condition, script, timer expression, completion condition and DMN table
+the engine meets goes through here into the sandbox (`processes/sandbox`), never into eval/exec in
+this process.
 
-SpiffWorkflow's default environment is plain eval/exec over task data. Keeping the single entry
-point here is what lets the roadmap's sandbox (AST-checked expressions, scripts in a child process)
-replace it in one place. Until then, process models are trusted code: only designers deploy them.
+SpiffWorkflow calls `ENGINE.evaluate(task, expression)` and `ENGINE.execute(task, script)`; we send
+the source with only the task-data variables it reads and the platform's instant (`bokji.clock`) to
+a sandbox child, and bring back a value or the variables a script set. Business rule tasks evaluate
+their whole decision table in one round trip (`SandboxedDecision`). A failure becomes
+`ElementFailure`: the runtime turns it into an incident on the element (see processes/runtime.py).
 """
 
 from __future__ import annotations
 
-import datetime
-import json
-import math
+import functools
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.specs.model import HitPolicy
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
-# Names a model may use besides its task data. Kept small on purpose.
-SAFE_GLOBALS: dict[str, Any] = {
-    "datetime": datetime,
-    "json": json,
-    "math": math,
-    "round": round,
-    "min": min,
-    "max": max,
-    "sum": sum,
-    "len": len,
-    "abs": abs,
-}
-
-
-class Environment(TaskDataEnvironment):
-    def __init__(self) -> None:
-        super().__init__(dict(SAFE_GLOBALS))
+from bokji import clock
+from bokji.config import get_settings
+from processes.sandbox import policy
+from processes.sandbox import pool as sandbox_pool
+from processes.sandbox.codec import Unencodable
+from processes.sandbox.pool import Limits, Sandbox, SandboxFailure
 
 
-def compile_expression(source: str) -> None:
-    """Raise SyntaxError if `source` is not a Python expression."""
-    compile(source, "<expression>", "eval")
+class ElementFailure(SpiffWorkflowException):
+    """Evaluating something a model wrote failed at an element. Safe to show: it names the element,
+    what was evaluated and the kind of failure, never a value, the environment or a stack."""
+
+    def __init__(self, task: Any, what: str, failure: SandboxFailure) -> None:
+        self.task = task
+        self.element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+        self.kind = failure.kind
+        self.what = what
+        self.message = f"{what}: {failure}"
+        super().__init__(self.message)
 
 
-def compile_script(source: str) -> None:
-    compile(source, "<script>", "exec")
+def limits_from_settings() -> Limits:
+    settings = get_settings()
+    return Limits(cpu_seconds=settings.sandbox_cpu_seconds, wall_seconds=settings.sandbox_wall_seconds,
+                  memory_mb=settings.sandbox_memory_mb, children=settings.sandbox_children,
+                  user=settings.sandbox_user)
 
 
-def make_engine() -> PythonScriptEngine:
-    return PythonScriptEngine(environment=Environment())
+def sandbox() -> Sandbox:
+    return sandbox_pool.get() or sandbox_pool.configure(limits_from_settings())
 
 
-ENGINE = make_engine()
+@functools.lru_cache(maxsize=8192)
+def checked(mode: str, source: str) -> policy.Checked:
+    """The host checks too (cached per source): a refused model fails here without a round trip."""
+    return policy.check_expression(source) if mode == "eval" else policy.check_script(source)
+
+
+def _now() -> str:
+    return clock.now().isoformat()
+
+
+def _names(mode: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Only the variables the source reads cross the boundary."""
+    return {name: data[name] for name in checked(mode, source).names if name in data}
+
+
+def _short(source: str) -> str:
+    text = " ".join(source.split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _what(task: Any, source: str) -> str:
+    spec = getattr(task, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None)
+    event = getattr(spec, "event_definition", None)
+    if isinstance(event, TimerEventDefinition):
+        kind = "timer expression"
+    elif getattr(spec, "cond_task_specs", None) is not None or "Gateway" in type(spec).__name__:
+        kind = "condition"
+    elif getattr(spec, "condition", None) == source:
+        kind = "completion condition"
+    else:
+        kind = "expression"
+    return f"{kind} '{_short(source)}' at element '{element}'"
+
+
+def _refusal(exc: Exception) -> SandboxFailure:
+    if isinstance(exc, policy.Refused):
+        return SandboxFailure("refused", f"{exc.construct}: {exc.reason}", line=exc.line)
+    if isinstance(exc, Unencodable):
+        return SandboxFailure("error", str(exc), error_type="TypeError")
+    return SandboxFailure("refused", "syntax error", line=getattr(exc, "lineno", None))
+
+
+class SandboxedScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script-engine interface, answered by the sandbox."""
+
+    def evaluate(self, task, expression, external_context=None):
+        data = {**(external_context or {}), **task.data}
+        try:
+            value = sandbox().evaluate(expression, _names("eval", expression, data), now=_now())
+        except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
+            failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
+            raise ElementFailure(task, _what(task, expression), failure) from None
+        _check_timer_value(task, expression, value)
+        return value
+
+    def execute(self, task, script, external_context=None):
+        data = {**(external_context or {}), **task.data}
+        element = getattr(task.task_spec, "bpmn_id", None)
+        try:
+            updated, deleted = sandbox().execute(script, _names("exec", script, data), now=_now())
+        except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
+            failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
+            raise ElementFailure(task, f"script at element '{element}'", failure) from None
+        task.data.update(updated)
+        for name in deleted:
+            task.data.pop(name, None)
+        return True
+
+    def call_service(self, task, **kwargs):
+        raise NotImplementedError("service tasks are completed by workers, never by the script engine")
+
+
+def _check_timer_value(task: Any, expression: str, value: Any) -> None:
+    """A timer expression must give an ISO-8601 string SpiffWorkflow can parse; a bad value would
+    otherwise fail later inside the library as a bare AttributeError."""
+    event = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event, TimerEventDefinition) or event.expression != expression:
+        return
+    expected = "an ISO-8601 duration (P14D)" if isinstance(event, DurationTimerEventDefinition) else \
+        "an ISO-8601 repeating interval (R3/PT1H)" if isinstance(event, CycleTimerEventDefinition) else \
+        "an ISO-8601 date-time"
+    try:
+        if not isinstance(value, str):
+            raise TypeError
+        if isinstance(event, DurationTimerEventDefinition):
+            TimerEventDefinition.parse_iso_duration(value)
+        elif isinstance(event, CycleTimerEventDefinition):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:  # the library raises bare Exception, AttributeError, ValueError ...
+        got = type(value).__name__ if not isinstance(value, str) else "text that is not one"
+        raise ElementFailure(task, _what(task, expression),
+                             SandboxFailure("error", f"gave {got}; expected {expected}",
+                                            error_type="ValueError")) from None
+
+
+class SandboxedDecision(DMNEngine):
+    """A decision table evaluated whole in the sandbox (one round trip, not one per cell).
+
+    Cells are read as SpiffWorkflow reads them (`policy.unary_test`), with the input evaluated once.
+    """
+
+    def __init__(self, decision_table, decision_id: str) -> None:
+        super().__init__(decision_table)
+        self.decision_id = decision_id
+        inputs = list(decision_table.inputs)
+        rules = []
+        for rule in decision_table.rules:
+            tests = [[inputs.index(entry.input), policy.unary_test(lhs)]
+                     for entry in rule.inputEntries for lhs in entry.lhs if lhs is not None]
+            outputs = [entry.text or None for entry in rule.outputEntries]
+            rules.append({"row": rule.row_number, "tests": tests, "outputs": outputs})
+        self.table = {
+            "unique": decision_table.hit_policy != HitPolicy.COLLECT.value,
+            "inputs": [i.expression or i.label for i in inputs],
+            "rules": rules,
+        }
+        self.output_keys = [[e.output.name or e.output.label for e in rule.outputEntries]
+                            for rule in decision_table.rules]
+
+    def sources(self) -> list[str]:
+        found = list(self.table["inputs"])
+        for rule in self.table["rules"]:
+            found += [test for _, test in rule["tests"]] + [o for o in rule["outputs"] if o]
+        return found
+
+    def result(self, task):
+        data = task.data
+        try:
+            names: dict[str, Any] = {}
+            for source in self.sources():
+                names.update(_names("eval", source, data))
+            matched, outputs = sandbox().decide(self.table, names, now=_now())
+        except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
+            failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
+            where = f"decision '{self.decision_id}'"
+            if getattr(failure, "where", None):
+                where += f" rule {failure.where.get('rule')}"
+                if "input" in failure.where:
+                    where += f" input {failure.where['input']}"
+                if "output" in failure.where:
+                    where += f" output {failure.where['output']}"
+            element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+            raise ElementFailure(task, f"{where} at element '{element}'", failure) from None
+        rows = [_as_dict(self.output_keys[number], values) for number, values in zip(matched, outputs, strict=True)]
+        if not self.table["unique"]:
+            result: dict[str, Any] = {}
+            for row in rows:
+                for key, value in row.items():
+                    result.setdefault(key, []).append(value)
+            return result
+        return rows[0] if rows else {}
+
+
+def _as_dict(keys: list[str], values: list[Any]) -> dict[str, Any]:
+    """One rule's outputs by name; `a.b` names nest, as in SpiffWorkflow."""
+    out: dict[str, Any] = {}
+    for key, value in zip(keys, values, strict=True):
+        parts = key.split(".")
+        for part in reversed(parts[1:]):
+            value = {part: value}
+        out[parts[0]] = DeepMerge.merge(out.get(parts[0], {}), value) if len(parts) > 1 else value
+    return out
+
+
+ENGINE = SandboxedScriptEngine()

@@ -38,7 +38,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from bokji.errors import Invalid
 from processes.calculations import registered as registered_calculations
-from processes.evaluator import compile_expression, compile_script
+from processes.evaluator import SandboxedDecision
+from processes.sandbox import policy
 from processes.specs import AutomatedTask, CalculationTask
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -74,9 +75,9 @@ def _validator() -> BpmnValidator:
     return _VALIDATOR
 
 
-def reject(file: str, reason: str, element: str | None = None, line: int | None = None) -> Invalid:
+def reject(file: str, reason: str, element: str | None = None, line: int | None = None, **detail: str) -> Invalid:
     where = f"{file}" + (f", element '{element}'" if element else "") + (f", line {line}" if line else "")
-    return Invalid(f"{where}: {reason}", file=file, element=element, line=line, reason=reason)
+    return Invalid(f"{where}: {reason}", file=file, element=element, line=line, reason=reason, **detail)
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,6 +174,19 @@ class BokjiParser(CamundaParser):
         full_tag("intermediateThrowEvent"): (_Throw, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_Boundary, BoundaryEvent),
     }
+
+    def get_engine(self, decision_ref, node):
+        """Business rule tasks evaluate their table in the sandbox, whole (processes/evaluator.py)."""
+        return decision_engine(self, decision_ref, node)
+
+
+def decision_engine(parser: CamundaParser, decision_ref: str, node=None) -> SandboxedDecision:
+    if decision_ref not in parser.dmn_parsers:
+        raise ValidationException(f"no decision '{decision_ref}' (available: {', '.join(parser.dmn_parsers)})",
+                                  node=node, file_name="")
+    dmn_parser = parser.dmn_parsers[decision_ref]
+    dmn_parser.parse()
+    return SandboxedDecision(dmn_parser.decision.decisionTables[0], decision_ref)
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +291,7 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
             if tag == "sequenceFlow":
                 cond = node.find(f"{{{BPMN_NS}}}conditionExpression")
                 if cond is not None and (cond.text or "").strip():
-                    _compile(name, eid, "condition", cond.text.strip(), compile_expression)
+                    check_code(name, eid, "condition", cond.text.strip(), "eval")
             elif tag == "scriptTask":
                 script = node.find(f"{{{BPMN_NS}}}script")
                 if script is None or not (script.text or "").strip():
@@ -285,15 +299,25 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
                 fmt = node.get("scriptFormat", "python").lower()
                 if fmt not in ("python", ""):
                     raise reject(name, f"script format '{fmt}' is not supported (use python)", element=eid)
-                _compile(name, eid, "script", script.text, compile_script)
+                check_code(name, eid, "script", script.text, "exec")
             elif tag == "startEvent" and node.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None:
                 if node.getparent() is process:
                     bundle.timer_starts.add(pid)
                 _check_timer(name, node)
             elif tag in ("timeDuration", "timeDate", "timeCycle"):
                 owner = node.getparent().getparent()
-                _compile(name, owner.get("id"), "timer expression", (node.text or "").strip(),
-                         compile_expression)
+                check_code(name, owner.get("id"), "timer expression", (node.text or "").strip(), "eval")
+            elif tag in ("condition", "completionCondition", "loopCardinality"):
+                owner = next(a for a in node.iterancestors() if a.get("id"))
+                what = {"condition": "conditional event", "completionCondition": "completion condition",
+                        "loopCardinality": "loop cardinality"}[tag]
+                check_code(name, owner.get("id"), what, (node.text or "").strip(), "eval")
+            elif tag == "multiInstanceLoopCharacteristics":
+                for attribute in ("collection", "elementVariable"):
+                    value = node.get(f"{{{CAMUNDA_NS}}}{attribute}")
+                    if value is not None and not (value.isidentifier() and not value.startswith("_")):
+                        raise reject(name, f"camunda:{attribute}={value!r} must name a variable", element=eid
+                                     or node.getparent().get("id"))
             elif tag == "callActivity":
                 target = node.get("calledElement")
                 if not target:
@@ -347,11 +371,26 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
     return calls
 
 
-def _compile(file: str, element: str | None, what: str, source: str, fn: Callable[[str], None]) -> None:
+def check_code(file: str, element: str | None, what: str, source: str, mode: str, *,
+               checked: str | None = None) -> None:
+    """Model code passes the sandbox's allowlist, or the deploy is refused naming file, element,
+    the expression and the construct. `checked` is what runs when it differs from what was written
+    (a DMN input entry runs as a comparison with the input)."""
     try:
-        fn(source)
+        code = checked if checked is not None else source
+        policy.check_expression(code) if mode == "eval" else policy.check_script(code)
     except SyntaxError as exc:
-        raise reject(file, f"Python syntax error in {what} {source!r}: {exc.msg}", element=element) from None
+        raise reject(file, f"Python syntax error in {what} {_short(source)!r}: {exc.msg}", element=element,
+                     expression=source) from None
+    except policy.Refused as exc:
+        at = f" (line {exc.line})" if exc.line and mode == "exec" else ""
+        raise reject(file, f"{what} {_short(source)!r} is refused: {exc.construct} — {exc.reason}{at}",
+                     element=element, expression=source, construct=exc.construct) from None
+
+
+def _short(source: str) -> str:
+    text = " ".join(source.split())
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _check_dmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> None:
@@ -363,21 +402,27 @@ def _check_dmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> None:
         did = decision.get("id")
         bundle.decisions[did] = decision.get("name")
         for table in decision.iter(f"{{{ns}}}decisionTable"):
-            policy = table.get("hitPolicy", "UNIQUE")
-            if policy not in SUPPORTED_HIT_POLICIES:
+            hit_policy = table.get("hitPolicy", "UNIQUE")
+            if hit_policy not in SUPPORTED_HIT_POLICIES:
                 raise reject(
                     name,
-                    f"hit policy {policy} is not supported (supported: {', '.join(sorted(SUPPORTED_HIT_POLICIES))})",
+                    f"hit policy {hit_policy} is not supported "
+                    f"(supported: {', '.join(sorted(SUPPORTED_HIT_POLICIES))})",
                     element=table.get("id") or did,
                 )
             for expr in table.iter(f"{{{ns}}}inputExpression"):
                 text = expr.findtext(f"{{{ns}}}text") or ""
                 if text.strip():
-                    _compile(name, expr.get("id") or did, "input expression", text.strip(), compile_expression)
+                    check_code(name, expr.get("id") or did, "input expression", text.strip(), "eval")
+            for entry in table.iter(f"{{{ns}}}inputEntry"):
+                text = (entry.findtext(f"{{{ns}}}text") or "").strip()
+                if text and text != "-":
+                    check_code(name, entry.get("id") or did, "input entry", text, "eval",
+                               checked=policy.unary_test(text))
             for entry in table.iter(f"{{{ns}}}outputEntry"):
                 text = (entry.findtext(f"{{{ns}}}text") or "").strip()
                 if text and text != "-":
-                    _compile(name, entry.get("id") or did, "output entry", text, compile_expression)
+                    check_code(name, entry.get("id") or did, "output entry", text, "eval")
 
 
 def check_bundle(

@@ -18,13 +18,14 @@ from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG as BPMN_DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from bokji.errors import Conflict, Invalid
-from processes.evaluator import ENGINE
+from bokji.errors import BokjiError, Conflict, Invalid
+from processes.evaluator import ENGINE, ElementFailure
 from processes.parsing import Specs
 from processes.specs import AutomatedTask
 
@@ -60,6 +61,8 @@ def _serializer() -> BpmnWorkflowSerializer:
 
 
 SERIALIZER = _serializer()
+
+MAX_INCIDENTS_PER_ADVANCE = 50
 
 # Task states as the platform names them.
 _OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
@@ -105,6 +108,19 @@ class AutomatedWait:
     retries: int | None = None  # the task's `retries` property, else the platform default
 
 
+@dataclass(frozen=True)
+class ElementIncident:
+    """An element that failed while the engine ran it; the instance waits there for a retry.
+
+    `message` names the element, what was evaluated and the kind of failure; never a value.
+    """
+
+    task_id: str
+    element_id: str
+    kind: str  # limit | timeout | refused | error | crash | busy | model
+    message: str
+
+
 @dataclass
 class AdvanceResult:
     events: list[ElementEvent] = field(default_factory=list)
@@ -113,6 +129,7 @@ class AdvanceResult:
     completed: bool = False
     next_timer_at: datetime | None = None  # earliest due timer of the instance
     waiting_messages: list[str] = field(default_factory=list)  # message names it can catch now
+    incidents: list[ElementIncident] = field(default_factory=list)
 
 
 def _csv(value: str | None) -> list[str]:
@@ -160,16 +177,28 @@ class Run:
 
     # ---- advancing -------------------------------------------------------------------
     def advance(self) -> AdvanceResult:
-        """Run every engine step that needs no person and no worker; report what changed."""
-        try:
-            self.wf.do_engine_steps()
-            self.wf.refresh_timers()
-            self.wf.do_engine_steps()
-            if self._interrupt_for_event_subprocesses():
+        """Run every engine step that needs no person and no worker; report what changed.
+
+        The one failure rule: an element whose model code fails (a script, condition, timer
+        expression, decision table) stops there in ERROR and becomes an incident; the rest of the
+        instance runs on as far as it can, and what happened up to the failure is kept. Nothing the
+        failure says carries a value. A registered calculation that refuses its input (`Invalid`,
+        naming the field) still fails the whole step: that is bad input, and it changes nothing.
+        """
+        incidents: list[ElementIncident] = []
+        for _ in range(MAX_INCIDENTS_PER_ADVANCE):
+            try:
                 self.wf.do_engine_steps()
-        except WorkflowException as exc:
-            raise ModelError(exc) from exc
-        result = AdvanceResult(completed=self.completed)
+                self.wf.refresh_timers()
+                self.wf.do_engine_steps()
+                if self._interrupt_for_event_subprocesses():
+                    self.wf.do_engine_steps()
+                break
+            except BokjiError:
+                raise  # a calculation refused its input (naming the field): the caller's step fails whole
+            except Exception as exc:  # whatever the model's code did, it stops at its element
+                incidents.append(self._incident(exc, {i.task_id for i in incidents}))
+        result = AdvanceResult(completed=self.completed, incidents=incidents)
         after = self._snapshot()
         for task_id, (task, state) in after.items():
             previous = self._before.get(task_id, (None, TaskState.FUTURE))[1]
@@ -235,6 +264,44 @@ class Run:
         self.wf.get_events()
         self._before = after
         return result
+
+    def _incident(self, exc: Exception, known: set[str]) -> ElementIncident:
+        """Mark the element that raised `exc` as failed (ERROR) and describe it safely."""
+        task = getattr(exc, "task", None)
+        if task is None or not hasattr(task, "task_spec"):
+            task = next((t for t in self._tasks() if t.state == TaskState.ERROR and str(t.id) not in known
+                         and not (self._before.get(str(t.id), (None, TaskState.FUTURE))[1] & TaskState.ERROR)),
+                        None)
+        if task is None:
+            raise ModelError(exc) from exc  # no element to stop at: refuse the whole step
+        if task.state != TaskState.ERROR:
+            task._set_state(TaskState.ERROR)  # e.g. a timer event whose expression failed while waiting
+        element = task.task_spec.bpmn_id
+        if isinstance(exc, ElementFailure):
+            kind, message = exc.kind, exc.message
+        elif isinstance(exc, WorkflowException):
+            kind, message = "model", f"element '{element}': {exc.args[0] if exc.args else type(exc).__name__}"
+        else:
+            kind, message = "error", f"element '{element}': {type(exc).__name__}"
+        return ElementIncident(str(task.id), element, kind, message[:2000])
+
+    def retry(self, task_id: str, variables: dict[str, Any] | None = None) -> None:
+        """Run a failed element again at the next advance (an operator fixed the cause, perhaps by
+        setting `variables` in the data the element runs on)."""
+        task = self.wf.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.ERROR:
+            raise Conflict(f"element task {task_id} has not failed", task_id=task_id)
+        task.data.update(variables or {})
+        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            # A waiting event takes its parent's data again whenever it is updated, so the fix goes
+            # there too; registered as waiting, the next advance evaluates the timer expression again.
+            task.parent.data.update(variables or {})
+            task.internal_data.pop("event_value", None)
+            task._set_state(TaskState.WAITING)
+            self.wf.event_manager.add_task(task)
+        else:
+            task._set_state(TaskState.READY)
+        self._before[str(task.id)] = (task, task.state)
 
     def _waiting_events(self) -> tuple[datetime | None, list[str]]:
         timers: list[datetime] = []
@@ -352,9 +419,15 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class ModelError(Invalid):
-    """The model failed while running (bad expression, no matching gateway path, ...)."""
+    """The model failed outside any element the engine could stop at (its start, a waiting task's
+    completion). Names the element and the error type; the library's text only for its own errors."""
 
     def __init__(self, exc: Exception) -> None:
         element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or getattr(exc, "id", None)
-        super().__init__(f"process model error at element '{element}': {exc}", element=element,
-                         reason=str(exc))
+        if isinstance(exc, ElementFailure):
+            reason = exc.message
+        elif isinstance(exc, SpiffWorkflowException):
+            reason = exc.args[0] if exc.args else type(exc).__name__
+        else:
+            reason = type(exc).__name__
+        super().__init__(f"process model error at element '{element}': {reason}", element=element, reason=reason)

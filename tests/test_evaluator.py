@@ -1,4 +1,4 @@
-"""One evaluator: conditions, scripts, timer expressions and DMN cells all go through processes.evaluator."""
+"""One evaluator: conditions, scripts, timer expressions and DMN tables all go into the sandbox."""
 
 from __future__ import annotations
 
@@ -11,18 +11,24 @@ from processes.runtime import Run
 BPMN = Path(__file__).parent / "fixtures" / "bpmn"
 
 
-class Recording(evaluator.Environment):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
+class Recording:
+    """The sandbox, with a note of every call: (operation, source or decision, names sent)."""
 
-    def evaluate(self, expression, context, external_context=None):
-        self.seen.append(expression)
-        return super().evaluate(expression, context, external_context)
+    def __init__(self, real) -> None:
+        self.real = real
+        self.seen: list[tuple[str, str, frozenset[str]]] = []
 
-    def execute(self, script, context, external_context=None):
-        self.seen.append(script)
-        return super().execute(script, context, external_context)
+    def evaluate(self, source, names, *, now):
+        self.seen.append(("eval", source, frozenset(names)))
+        return self.real.evaluate(source, names, now=now)
+
+    def execute(self, source, names, *, now):
+        self.seen.append(("exec", source, frozenset(names)))
+        return self.real.execute(source, names, now=now)
+
+    def decide(self, table, names, *, now):
+        self.seen.append(("decide", "|".join(table["inputs"]), frozenset(names)))
+        return self.real.decide(table, names, now=now)
 
 
 def _specs(*names: str):
@@ -30,27 +36,32 @@ def _specs(*names: str):
     return build_specs(bundle)
 
 
-def test_every_kind_of_expression_reaches_the_one_evaluator(monkeypatch):
-    recording = Recording()
-    monkeypatch.setattr(evaluator.ENGINE, "environment", recording)
-    # DMN input expression and cells
+def _recording(monkeypatch) -> Recording:
+    recording = Recording(evaluator.sandbox())
+    monkeypatch.setattr(evaluator, "sandbox", lambda: recording)
+    return recording
+
+
+def test_every_kind_of_model_code_reaches_the_sandbox(monkeypatch):
+    recording = _recording(monkeypatch)
+    # a decision table, whole, in one call
     Run.start(_specs("decide_level.bpmn", "benefit_level.dmn")["decide_level"], {"monthly_income": 10}).advance()
-    # script task (agency side) and timer expression (boundary timers)
+    # a script task (agency side) and timer expressions (boundary timers)
     Run.start(_specs("two_pools.bpmn")["office_and_agency"], {}).advance()
     Run.start(_specs("timers.bpmn")["review_with_deadline"],
               {"remind_after": "PT1H", "deadline_after": "PT2H"}).advance()
-    seen = "\n".join(recording.seen)
-    assert "monthly_income" in seen  # the DMN input expression
-    assert "received = True" in seen  # the script
-    assert "remind_after" in seen and "deadline_after" in seen  # timer expressions
+    assert ("decide", "monthly_income", frozenset({"monthly_income"})) in recording.seen
+    assert ("exec", "received = True", frozenset()) in recording.seen
+    assert ("eval", "remind_after", frozenset({"remind_after"})) in recording.seen
+    assert ("eval", "deadline_after", frozenset({"deadline_after"})) in recording.seen
 
 
-def test_conditions_are_evaluated_there_too(monkeypatch):
-    recording = Recording()
-    monkeypatch.setattr(evaluator.ENGINE, "environment", recording)
+def test_conditions_go_there_with_only_the_variables_they_read(monkeypatch):
+    recording = _recording(monkeypatch)
     specs = _specs("external_task.bpmn")["external_task"]
-    run = Run.start(specs, {})
+    run = Run.start(specs, {"unrelated": "850315-2123456"})
     waits = run.advance().automated
     run.complete_automated_task(waits[0].task_id, {"transfer_id": "T1"})
     assert run.advance().completed
-    assert "transfer_id is not None" in recording.seen
+    assert ("eval", "transfer_id is not None", frozenset({"transfer_id"})) in recording.seen
+    assert all("unrelated" not in names for _, _, names in recording.seen)  # nothing else crosses

@@ -41,6 +41,16 @@ class WaitOut(BaseModel):
     status: str
 
 
+class IncidentBrief(BaseModel):
+    """An element of this instance that failed; it waits there until an operator retries it."""
+
+    id: str
+    element_id: str
+    kind: str  # limit | timeout | refused | error | crash | busy | model
+    message: str
+    created_at: datetime
+
+
 class InstanceOut(BaseModel):
     id: str
     key: str
@@ -54,6 +64,7 @@ class InstanceOut(BaseModel):
     ended_at: datetime | None
     waiting: list[WaitOut] = []
     history: list[HistoryOut] = []
+    incidents: list[IncidentBrief] = []
 
 
 def _out(session, instance, *, detail: bool) -> InstanceOut:
@@ -72,7 +83,14 @@ def _out(session, instance, *, detail: bool) -> InstanceOut:
                                status=t.status) for t in humans]
         out.waiting += [WaitOut(id=str(j.id), kind="job", element_id=j.element_id, status=j.status)
                         for j in jobs]
+        out.incidents = incidents_of(session, instance.id)
     return out
+
+
+def incidents_of(session, instance_id) -> list[IncidentBrief]:
+    return [IncidentBrief(id=str(i.id), element_id=i.element_id, kind=i.kind, message=i.message,
+                          created_at=i.created_at)
+            for i in instances.open_incidents(session, instance_id=instance_id)]
 
 
 @router.post("", response_model=InstanceOut, status_code=201)
@@ -80,7 +98,10 @@ def start(
     body: StartIn, session: SessionDep,
     who: Annotated[Principal, Depends(requires(*CASEWORK, R.ADMIN))],
 ) -> InstanceOut:
-    """Start an instance; the engine runs to its first wait state before this returns."""
+    """Start an instance; the engine runs to its first wait state before this returns.
+
+    If model code fails on the way (a script, a condition, a timer expression, a decision table),
+    the instance is still started and stops at that element: `incidents` says which and how."""
     instance = instances.start(session, key=body.key, version=body.version, data=body.data,
                                business_key=body.business_key, actor=who)
     return _out(session, instance, detail=True)

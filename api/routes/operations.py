@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import R, SessionDep, requires
+from bokji.errors import Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.jobs import service as jobs
@@ -19,39 +20,60 @@ Integration = Annotated[Principal, Depends(requires(R.INTEGRATION, R.ADMIN))]
 
 
 class IncidentOut(BaseModel):
-    job_id: str
+    id: str = Field(description="the job's id (a failed job) or the incident's (a failed element)")
+    job_id: str | None = None
     instance_id: str
     element_id: str
-    topic: str
-    kind: str
-    attempts: int
+    kind: str = Field(description="handler | external: a job that failed every attempt; "
+                                  "element: model code or a calculation that failed at this element")
+    failure: str | None = Field(None, description="for elements: limit | timeout | refused | error | crash | "
+                                                  "busy | model")
+    topic: str | None = None
+    attempts: int | None = None
     last_error: str | None
-    error_stack: str | None  # operators only: this endpoint is admin-only
+    error_stack: str | None = None  # operators only: this endpoint is admin-only
     at: datetime | None
 
 
 class RetryIn(BaseModel):
-    attempts: int = Field(1, ge=1, le=100, description="how many more attempts before a new incident")
+    attempts: int = Field(1, ge=1, le=100, description="jobs: how many more attempts before a new incident")
     reason: str | None = Field(None, max_length=2000)
+    variables: dict[str, Any] | None = Field(
+        None, description="elements: variables to set in the data the element runs on before it runs again")
+
+
+def _job_out(job, *, stack: bool) -> IncidentOut:
+    return IncidentOut(id=str(job.id), job_id=str(job.id), instance_id=str(job.instance_id),
+                       element_id=job.element_id, kind=job.kind, topic=job.topic, attempts=job.attempts,
+                       last_error=job.last_error, error_stack=job.error_stack if stack else None,
+                       at=job.finished_at)
+
+
+def _element_out(incident) -> IncidentOut:
+    return IncidentOut(id=str(incident.id), instance_id=str(incident.instance_id), element_id=incident.element_id,
+                       kind="element", failure=incident.kind, last_error=incident.message, at=incident.created_at)
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
-def list_incidents(session: SessionDep, who: Admin, limit: int = 100) -> list[IncidentOut]:
-    """Jobs that failed every attempt, newest first, with the error and stack for operators."""
-    return [IncidentOut(job_id=str(j.id), instance_id=str(j.instance_id), element_id=j.element_id,
-                        topic=j.topic, kind=j.kind, attempts=j.attempts, last_error=j.last_error,
-                        error_stack=j.error_stack, at=j.finished_at)
-            for j in jobs.incidents(session, limit=limit)]
+def list_incidents(session: SessionDep, who: Admin, limit: int = Query(100, ge=1, le=1000)) -> list[IncidentOut]:
+    """What waits for an operator, newest first: jobs that failed every attempt (with the error and
+    stack) and elements whose model code failed (what failed and how, never a value)."""
+    found = [_job_out(j, stack=True) for j in jobs.incidents(session, limit=limit)]
+    found += [_element_out(i) for i in instances.open_incidents(session, limit=limit)]
+    return sorted(found, key=lambda i: i.at.timestamp() if i.at else 0.0, reverse=True)[:limit]
 
 
-@router.post("/incidents/{job_id}/retry", response_model=IncidentOut)
-def retry_incident(job_id: str, body: RetryIn, session: SessionDep, who: Admin) -> IncidentOut:
-    """After a fix: run the job again (recorded as an operator action)."""
-    job = jobs.retry_incident(session, job_id, attempts=body.attempts)
+@router.post("/incidents/{incident_id}/retry", response_model=IncidentOut)
+def retry_incident(incident_id: str, body: RetryIn, session: SessionDep, who: Admin) -> IncidentOut:
+    """After a fix: run the job or the element again (recorded as an operator action)."""
+    if instances.find_incident(session, incident_id) is not None:
+        return _element_out(instances.retry_incident(session, incident_id, actor=who, reason=body.reason,
+                                                     variables=body.variables))
+    if body.variables:
+        raise Invalid("variables are set only when retrying a failed element, not a job", field="variables")
+    job = jobs.retry_incident(session, incident_id, attempts=body.attempts)
     instances.record_incident_retry(session, job, actor=who, reason=body.reason, attempts=body.attempts)
-    return IncidentOut(job_id=str(job.id), instance_id=str(job.instance_id), element_id=job.element_id,
-                       topic=job.topic, kind=job.kind, attempts=job.attempts, last_error=job.last_error,
-                       error_stack=None, at=None)
+    return _job_out(job, stack=False)
 
 
 class MessageIn(BaseModel):

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from api.deps import CASEWORK, SessionDep, requires
+from api.routes.instances import IncidentBrief, incidents_of
 from bokji.identity.service import Principal
 from bokji.tasks import service as tasks
 
@@ -30,6 +31,7 @@ class TaskOut(BaseModel):
     completed_by: str | None = None
     completed_at: datetime | None = None
     form: dict[str, Any] | None = None
+    incidents: list[IncidentBrief] = []  # on completion: elements of the instance that failed after it
 
 
 class CompleteIn(BaseModel):
@@ -72,5 +74,11 @@ def unclaim(task_id: str, session: SessionDep, who: Worker) -> TaskOut:
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
 def complete(task_id: str, body: CompleteIn, session: SessionDep, who: Worker) -> TaskOut:
-    """Validate against the task's form (422 naming fields), then complete; 409 if already done."""
-    return _out(tasks.complete(session, task_id, body.data, who))
+    """Validate against the task's form (422 naming fields), then complete; 409 if already done.
+
+    Model code failing after the task (e.g. the next script) does not undo the completion: the
+    instance stops at that element and `incidents` says which and how."""
+    task = tasks.complete(session, task_id, body.data, who)
+    out = _out(task)
+    out.incidents = incidents_of(session, task.instance_id)
+    return out

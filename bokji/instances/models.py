@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,3 +73,32 @@ class OperatorAction(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict | None] = mapped_column(JSONB)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    """An element that failed while the engine ran it: a script, condition, timer expression or
+    decision table (in the sandbox), or a calculation. The instance waits at that element until an
+    operator retries it; the rest of the instance runs on. Failed automated *jobs* are incidents on
+    their job row instead (bokji/jobs), and `GET /incidents` lists both.
+
+    `message` names the element, what was evaluated and the kind of failure, never a value.
+    """
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index("uq_incident_open_task", "instance_id", "task_id", unique=True,
+              postgresql_where=text("status = 'open'")),
+        Index("ix_incident_status_created_at", "status", "created_at"),
+        CheckConstraint("status IN ('open', 'retried', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))  # the engine's task that failed
+    element_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # limit | timeout | refused | error | crash | busy | model
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | retried | cancelled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))

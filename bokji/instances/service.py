@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, undefer
 
@@ -21,7 +21,7 @@ from bokji.definitions.models import Definition
 from bokji.errors import Conflict, Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
-from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
+from bokji.instances.models import ElementHistory, Incident, OperatorAction, ProcessInstance
 from bokji.jobs import service as jobs
 from bokji.rules import registry as _rules  # noqa: F401 - registers the calculations
 from bokji.tasks import service as tasks
@@ -122,6 +122,14 @@ def advance_and_save(
         jobs.cancel_for_tasks(session, instance.id, cancelled)
     tasks.open_for(session, instance, result.human, now=now)
     jobs.create_for(session, instance.id, result.automated)
+    for incident in result.incidents:
+        session.execute(
+            insert(Incident)
+            .values(id=uuid.uuid4(), instance_id=instance.id, task_id=incident.task_id,
+                    element_id=incident.element_id, kind=incident.kind, message=incident.message,
+                    status="open", created_at=now)
+            .on_conflict_do_nothing(index_elements=["instance_id", "task_id"], index_where=text("status = 'open'"))
+        )
     instance.next_timer_at = result.next_timer_at
     instance.waiting_messages = result.waiting_messages
     if result.completed:
@@ -263,6 +271,8 @@ def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str 
     )
     tasks.cancel_for_instance(session, instance.id)
     jobs.cancel_for_instance(session, instance.id)
+    session.execute(update(Incident).where(Incident.instance_id == instance.id, Incident.status == "open")
+                    .values(status="cancelled", resolved_at=now, resolved_by=actor.username))
     _record(session, "cancel", instance, actor, reason)
     return instance
 
@@ -277,3 +287,50 @@ def record_incident_retry(session: Session, job, *, actor: Principal, reason: st
     instance = session.get(ProcessInstance, job.instance_id)
     _record(session, "retry_incident", instance, actor, reason, job_id=job.id, attempts=attempts,
             topic=job.topic, last_error=job.last_error)
+
+
+# ---- element incidents ----------------------------------------------------------------------------
+def open_incidents(session: Session, *, instance_id: uuid.UUID | None = None, limit: int = 100) -> list[Incident]:
+    query = select(Incident).where(Incident.status == "open").order_by(Incident.created_at.desc())
+    if instance_id is not None:
+        query = query.where(Incident.instance_id == instance_id)
+    return list(session.scalars(query.limit(min(limit, 1000))))
+
+
+def find_incident(session: Session, incident_id: uuid.UUID | str) -> Incident | None:
+    return session.get(Incident, parse_uuid(incident_id, what="incident", field="incident_id"))
+
+
+def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Principal,
+                   reason: str | None, variables: dict[str, Any] | None = None) -> Incident:
+    """Run the failed element again, after a fix: `variables` set in the data it runs on (Camunda's
+    "set variables and retry"), a limit raised, an outage over. It may fail again: then a new incident
+    opens for it. Recorded as an operator action with the names (not the values) of the variables.
+    """
+    for name in variables or {}:
+        if not name.isidentifier() or name.startswith("_"):
+            raise Invalid(f"variables.{name}: a variable name is an identifier not starting with '_'",
+                          field=f"variables.{name}")
+    incident = find_incident(session, incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found", field="incident_id")
+    instance = lock(session, incident.instance_id)
+    session.refresh(incident)
+    if incident.status != "open":
+        raise Conflict(f"incident {incident.id} is {incident.status}, not open", field="incident_id",
+                       status=incident.status)
+    if instance.status != "running":
+        raise Conflict(f"instance {instance.id} is {instance.status}; resume it first", field="incident_id",
+                       status=instance.status)
+    run = load_run(session, instance)
+    run.retry(incident.task_id, variables)
+    now = utcnow()
+    incident.status, incident.resolved_at, incident.resolved_by = "retried", now, actor.username
+    session.flush()  # the partial unique index: the element may open a new incident below
+    session.execute(update(ElementHistory)
+                    .where(ElementHistory.instance_id == instance.id, ElementHistory.task_id == incident.task_id)
+                    .values(outcome="open", ended_at=None, actor=None))
+    _record(session, "retry_incident", instance, actor, reason, incident_id=str(incident.id),
+            element_id=incident.element_id, kind=incident.kind, variables=sorted(variables or {}))
+    advance_and_save(session, instance, run, actor=actor.username)
+    return incident
