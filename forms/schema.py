@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import re2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bokji.config import get_settings
@@ -43,6 +44,19 @@ _FORM_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _HEADING = re.compile(r"(#{1,6})\s+(.+)")
+
+# Patterns are written by designers and run on caseworkers' input: RE2 runs in time linear in the
+# input, so no pattern (like `(a+)+$`) can hold a request thread. Python's `re` is never used for them.
+MAX_PATTERN_CHARS = 1000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would print every refused pattern to stderr
+_RE2_OPTIONS.max_mem = 1 << 20  # compiled program size, bytes
+
+
+@lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> Any:
+    return re2.compile(pattern, _RE2_OPTIONS)
+
 
 _TRUE = frozenset({"on", "true", "1"})
 _FALSE = frozenset({"off", "false", "0", ""})
@@ -113,10 +127,14 @@ def _parse_rules(raw: Any, fail: Any) -> Rules:
             raise fail(f"validate.{name} must be a non-negative integer")
     pattern = raw.get("pattern")
     if pattern is not None:
+        if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_CHARS:
+            raise fail(f"validate.pattern must be text of at most {MAX_PATTERN_CHARS} characters")
         try:
-            re.compile(pattern)
-        except (re.error, TypeError) as exc:
-            raise fail(f"validate.pattern is not a valid regular expression: {exc}") from None
+            compile_pattern(pattern)
+        except re2.error as exc:
+            reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise fail(f"validate.pattern is refused: not a regular expression the linear-time engine (RE2) "
+                       f"can run ({reason}); backreferences and lookaround are not supported") from None
     return Rules(
         required=bool(raw.get("required", False)),
         min=raw.get("min"),
@@ -331,7 +349,7 @@ def _clean_text(component: Component, value: Any) -> str:
     if rules.max_length is not None and len(value) > rules.max_length:
         raise _FieldError(f"must be at most {rules.max_length} characters")
     # form-js tests patterns with RegExp.test, i.e. a search anywhere, so we do the same.
-    if rules.pattern and not re.search(rules.pattern, value):
+    if rules.pattern and not compile_pattern(rules.pattern).search(value):
         raise _FieldError(f"must match the pattern {rules.pattern}")
     return value
 

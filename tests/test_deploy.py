@@ -19,11 +19,12 @@ REJECTIONS = [
     ("unsupported_element.bpmn", "complex_gw", "complexGateway is not supported"),
     ("unsupported_hit_policy.dmn", "priority_table", "hit policy RULE ORDER is not supported"),
     ("four_eyes_unknown_task.bpmn", "approve", "four_eyes='decide' must name another user task"),
-    # the sandbox's allowlist (processes/sandbox/policy.py)
+    # the sandbox's allowlist (processes/sandbox/policy.py) and form patterns (RE2)
     ("sandbox_dunder_condition.bpmn", "f_yes", "is refused: attribute '__class__'"),
     ("sandbox_import_script.bpmn", "run_os", "is refused: import"),
     ("sandbox_timer_call.bpmn", "wait", "is refused: call of 'open'"),
     ("sandbox_dmn_cell.dmn", "bad_out", "is refused: call of 'getattr'"),
+    ("sandbox_form_pattern.form", None, "validate.pattern is refused"),
 ]
 
 

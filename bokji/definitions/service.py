@@ -9,6 +9,7 @@ started on, because a stored deployment is never modified.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bokji.definitions.models import Definition, Deployment
 from bokji.errors import Invalid, NotFound
 from bokji.jobs.handlers import registered_topics
 from bokji.rules import registry as _rules  # noqa: F401 - registers the calculations
+from forms.schema import FormDefinition
 from processes import cache
 from processes.parsing import Specs, check_bundle
 
@@ -56,6 +58,16 @@ def _deployed_files(session: Session):
     return find
 
 
+def _check_forms(files: dict[str, bytes]) -> None:
+    """Whole forms, patterns included (RE2 or refused): the refusal names the file, form and field."""
+    for name, content in files.items():
+        if name.endswith(".form"):
+            try:
+                FormDefinition.from_dict(json.loads(content))
+            except Invalid as exc:
+                raise Invalid(f"{name}: {exc.message}", **{**exc.detail, "file": name, "element": None}) from None
+
+
 def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str) -> DeployResult:
     for name in files:
         if not name or "/" in name or "\\" in name or name.startswith("."):
@@ -71,6 +83,7 @@ def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str
         find_form=_find_form,
         find_deployed=_deployed_files(session),
     )
+    _check_forms(bundle.files)
     keys = (
         [("process", k, n) for k, n in bundle.processes.items()]
         + [("collaboration", k, n) for k, n in bundle.collaborations.items()]
