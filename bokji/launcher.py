@@ -1,8 +1,10 @@
 """One command runs the whole platform (`make run`, `bokji run`).
 
 Starts a private PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set), runs `migrate` and
-`seed-demo`, then keeps the web server, N workers and the scheduler running until Ctrl-C / SIGTERM or
-until one of them dies; then stops everything it started, in reverse order.
+`seed-demo`, then supervises the web server, N workers, the scheduler and the simulator until Ctrl-C /
+SIGTERM: a process that dies — PostgreSQL and Redis included — is logged and started again after a
+backoff (1 s, doubling to 30 s while it keeps dying quickly), and the others keep running. Ctrl-C
+stops everything it started, in reverse order.
 
 The services live under the same state dir as scripts/services.sh but on their own ports (PostgreSQL
 54330, Redis 63791; BOKJI_RUN_PG_PORT / BOKJI_RUN_REDIS_PORT) so a running platform never collides
@@ -37,12 +39,20 @@ def _noop() -> None:
     return None
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass
 class Service:
-    """A started (or reused) backing service: its URL and how to stop it."""
+    """A started (or reused) backing service: its URL, how to stop it, and — when we started it —
+    how to tell it still runs and how to start it again."""
 
+    name: str
     url: str
     stop: Callable[[], None] = field(default=_noop)
+    alive: Callable[[], bool] = field(default=_always)
+    restart: Callable[[], None] = field(default=_noop)
 
 
 def log(message: str) -> None:
@@ -137,7 +147,7 @@ def start_postgres(base: Path, port: int, database: str = "bokji") -> Service:
         log(f"reusing PostgreSQL on {LOOPBACK}:{port}")
         if bindir:
             create_database(bindir, port, database)
-        return Service(url)
+        return Service("PostgreSQL", url)
     if bindir is None:
         return start_pgserver(base, database)
 
@@ -162,19 +172,31 @@ def start_postgres(base: Path, port: int, database: str = "bokji") -> Service:
         f"-c full_page_writes=off -c max_connections=200 -k '{run}'"
     )
     pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data)]
-    start = as_postgres([*pg_ctl, "-l", str(logfile), "-w", "-t", "60", "-o", options, "start"])
-    started = subprocess.run(start, cwd=base, stdout=subprocess.DEVNULL, start_new_session=True, check=False)
-    if started.returncode:
-        raise LaunchError(f"PostgreSQL did not start; {logfile}:\n{_tail(logfile)}")
-    log(f"PostgreSQL started on {LOOPBACK}:{port} ({data})")
-    create_database(bindir, port, database)
+
+    def start() -> None:
+        command = as_postgres([*pg_ctl, "-l", str(logfile), "-w", "-t", "60", "-o", options, "start"])
+        started = subprocess.run(command, cwd=base, stdout=subprocess.DEVNULL, start_new_session=True, check=False)
+        if started.returncode:
+            raise LaunchError(f"PostgreSQL did not start; {logfile}:\n{_tail(logfile)}")
+        log(f"PostgreSQL started on {LOOPBACK}:{port} ({data})")
+
+    def alive() -> bool:
+        """The postmaster's pid (first line of postmaster.pid) still runs."""
+        try:
+            pid = int((data / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+            return True
+        except (OSError, ValueError, IndexError):
+            return False
 
     def stop() -> None:
         stop_cmd = as_postgres([*pg_ctl, "-m", "fast", "-w", "stop"])
         subprocess.run(stop_cmd, cwd=base, stdout=subprocess.DEVNULL, check=False)
         log("PostgreSQL stopped")
 
-    return Service(url, stop)
+    start()
+    create_database(bindir, port, database)
+    return Service("PostgreSQL", url, stop, alive, start)
 
 
 def _check(cmd: list[str], cwd: Path, message: str) -> None:
@@ -212,7 +234,7 @@ def start_pgserver(base: Path, database: str) -> Service:
         server.psql(f'create database "{database}";')
     url = server.get_uri(database=database).replace("postgresql://", "postgresql+psycopg://", 1)
     log(f"PostgreSQL (pgserver) started: {url}")
-    return Service(url, server.cleanup)
+    return Service("PostgreSQL", url, server.cleanup)
 
 
 # --- Redis --------------------------------------------------------------------------------------------
@@ -242,26 +264,31 @@ def start_redis(base: Path, port: int) -> Service:
     url = f"redis://{LOOPBACK}:{port}/0"
     if redis_ping(port):
         log(f"reusing Redis on {LOOPBACK}:{port}")
-        return Service(url)
+        return Service("Redis", url)
     rdir = base / "redis"
     rdir.mkdir(parents=True, exist_ok=True)
     logfile = rdir / "redis.log"
     cmd = [redis_executable(), "--bind", LOOPBACK, "--port", str(port), "--save", "", "--appendonly", "no"]
     cmd += ["--daemonize", "no", "--logfile", str(logfile), "--dir", str(rdir)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 15
-    while not redis_ping(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_process(proc)
-            raise LaunchError(f"Redis did not start; {logfile}:\n{_tail(logfile)}")
-        time.sleep(0.1)
-    log(f"Redis started on {LOOPBACK}:{port}")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True)
+        procs[:] = [proc]
+        deadline = time.monotonic() + 15
+        while not redis_ping(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_process(proc)
+                raise LaunchError(f"Redis did not start; {logfile}:\n{_tail(logfile)}")
+            time.sleep(0.1)
+        log(f"Redis started on {LOOPBACK}:{port} (pid {proc.pid})")
 
     def stop() -> None:
-        stop_process(proc)
+        stop_process(procs[0])
         log("Redis stopped")
 
-    return Service(url, stop)
+    start()
+    return Service("Redis", url, stop, lambda: procs[0].poll() is None, start)
 
 
 # --- processes ----------------------------------------------------------------------------------------
@@ -296,6 +323,82 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "bokji.cli", *args]
 
 
+RESTART_FIRST = 1.0  # seconds before the first restart of a process that died
+RESTART_MAX = 30.0  # the longest wait while it keeps dying
+STEADY = 30.0  # a process that ran this long before dying starts again after RESTART_FIRST
+
+
+def restart_delay(failures: int) -> float:
+    return min(RESTART_FIRST * 2 ** max(failures - 1, 0), RESTART_MAX)
+
+
+@dataclass
+class Supervised:
+    """One process or service the launcher keeps running."""
+
+    name: str
+    command: list[str] | None = None  # a child process; None for a backing service
+    service: Service | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    next_start: float = 0.0
+    down: bool = False
+
+
+class Supervisor:
+    """Starts the children, and starts again whatever dies (children and the services we started)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.items: list[Supervised] = []
+
+    def add_service(self, service: Service) -> None:
+        self.items.append(Supervised(service.name, service=service, started_at=time.monotonic()))
+
+    def add(self, name: str, command: list[str]) -> None:
+        item = Supervised(name, command)
+        self.items.append(item)
+        self._start(item)
+
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        return [i.proc for i in self.items if i.proc is not None]
+
+    def _start(self, item: Supervised) -> None:
+        item.started_at = time.monotonic()
+        if item.service is not None:
+            item.service.restart()
+            item.down = False
+            return
+        item.proc = subprocess.Popen(item.command, cwd=ROOT, env=self.env, start_new_session=True)
+        item.down = False
+        log(f"{item.name} started (pid {item.proc.pid})")
+
+    def check(self) -> None:
+        now = time.monotonic()
+        for item in self.items:
+            if not item.down:
+                died = (item.proc is not None and item.proc.poll() is not None) or \
+                    (item.service is not None and not item.service.alive())
+                if not died:
+                    continue
+                code = item.proc.returncode if item.proc is not None else None
+                item.proc, item.down = None, True
+                item.failures = 1 if now - item.started_at > STEADY else item.failures + 1
+                delay = restart_delay(item.failures)
+                item.next_start = now + delay
+                how = f"exited with code {code}" if code is not None else "stopped"
+                log(f"{item.name} {how}; starting it again in {delay:g} s")
+            if item.down and now >= item.next_start:
+                try:
+                    self._start(item)
+                except (LaunchError, OSError) as exc:
+                    item.failures += 1
+                    item.next_start = now + restart_delay(item.failures)
+                    log(f"{item.name} could not be started ({exc}); trying again in "
+                        f"{restart_delay(item.failures):g} s")
+
+
 def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
     """Run the whole platform in the foreground; returns the exit code for the shell."""
     stopping: list[int] = []
@@ -305,8 +408,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     services: list[Service] = []
-    children: list[subprocess.Popen[bytes]] = []
-    code = 0
+    supervisor: Supervisor | None = None
     try:
         env = dict(os.environ)
         base = state_dir() / "platform"
@@ -333,31 +435,28 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
             sim_port = int(env.get("BOKJI_RUN_SIMULATOR_PORT", "8100"))
             commands["simulator"] = cli("simulator", "--port", str(sim_port))
             env["BOKJI_AGENCY_BASE_URL"] = f"http://{LOOPBACK}:{sim_port}"
-        names = {}
+        supervisor = Supervisor(env)
+        for service in services:
+            supervisor.add_service(service)
         for name, command in commands.items():
-            children.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
-            names[children[-1].pid] = name
+            supervisor.add(name, command)
         shown = False
         while not stopping:
-            dead = next((c for c in children if c.poll() is not None), None)
-            if dead is not None:
-                log(f"{names[dead.pid]} exited with code {dead.returncode}; stopping everything")
-                code = dead.returncode or 1
-                break
+            supervisor.check()
             if not shown and port_open(port, LOOPBACK if host in ("0.0.0.0", "::") else host):
                 shown = True
                 print(banner(host, port, env), flush=True)
             time.sleep(0.3)
-        return code
+        return 0
     except LaunchError as exc:
         log(str(exc))
         return 1
     finally:
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
-        if children:
+        if supervisor is not None and supervisor.procs():
             log("stopping web, workers and scheduler")
-            stop_processes(children)
+            stop_processes(supervisor.procs())
         for service in reversed(services):
             service.stop()
         for sig, handler in previous.items():

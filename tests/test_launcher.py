@@ -1,14 +1,17 @@
-"""The README's first command: the whole platform from nothing (private PostgreSQL and Redis)."""
+"""The README's first command: the whole platform from nothing (private PostgreSQL and Redis), kept
+running: whatever dies is started again while the rest keeps serving."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import httpx
 
@@ -37,6 +40,19 @@ def test_run_starts_everything_and_ctrl_c_stops_everything():
                 return False
 
         wait_for(ready, timeout=120, what="the platform to be ready")
+        # SIGKILL a worker, the scheduler, the API, Redis and PostgreSQL: each is started again, the rest
+        # keeps going, and a case still goes through to its end.
+        for name in ("worker 1", "scheduler", "serve", "Redis"):
+            pid = _pid(log, name)
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda n=name, p=pid: _pid(log, n) != p, timeout=60, what=f"{name} started again")
+            assert f"{name} exited with code -9; starting it again" in _read(log) or name == "Redis"
+        assert "Redis stopped; starting it again" in _read(log)
+        postmaster = int((Path(state) / "platform" / "pg" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        wait_for(lambda: "PostgreSQL stopped; starting it again" in _read(log), timeout=30,
+                 what="the launcher to see PostgreSQL gone")
+        wait_for(ready, timeout=90, what="the platform ready again")
         token = httpx.post(f"{url}/auth/token", data={"username": "caseworker", "password": DEMO_PASSWORD}
                            ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
@@ -61,4 +77,11 @@ def test_run_starts_everything_and_ctrl_c_stops_everything():
 
 def _read(log) -> str:
     log.seek(0)
-    return log.read()[-5000:]
+    return log.read()[-8000:]
+
+
+def _pid(log, name: str) -> int | None:
+    """The pid of the newest start of `name` in the launcher's log."""
+    log.seek(0)
+    found = re.findall(rf"bokji: {re.escape(name)} started .*?\(pid (\d+)\)", log.read())
+    return int(found[-1]) if found else None
