@@ -8,8 +8,11 @@
     loop keeps `--in-flight` applications in progress, so latency is not queueing behind a backlog.
 
 Prints instances/s of each, c/a, c/b, c as a multiple of SpiffArena's 4.3/s on the same model, and
-p50/p99 start-to-end latency. Needs PostgreSQL and Redis: it starts them with scripts/services.sh
-unless DATABASE_URL / REDIS_URL are set, and uses its own database `bokji_bench`.
+p50/p99 start-to-end latency. Every variant runs its model code in the sandbox (processes/sandbox):
+the run also prints what one sandbox round trip costs — a constant (the transport floor), one
+expression, one script, one whole decision table — and how many of each one instance needs.
+Needs PostgreSQL and Redis: it starts them with scripts/services.sh unless DATABASE_URL / REDIS_URL
+are set, and uses its own database `bokji_bench`.
 
     .venv/bin/python bench/engine_overhead.py [--n 200] [--model bench/models] [--in-flight 8] [--workers 2]
 """
@@ -51,6 +54,71 @@ def engine_only(model_dir: Path, n: int, *, roundtrips: bool) -> tuple[float, li
         assert baseline.run(specs, application(i), agency, APPROVE, roundtrips=roundtrips)
         latencies.append(time.perf_counter() - s)
     return n / (time.perf_counter() - t0), latencies
+
+
+# ---- the sandbox: what one evaluation costs, and how many an instance needs -----------------------
+class _Counting:
+    def __init__(self, real) -> None:
+        self.real, self.calls = real, {"eval": 0, "exec": 0, "decide": 0}
+
+    def evaluate(self, *args, **kwargs):
+        self.calls["eval"] += 1
+        return self.real.evaluate(*args, **kwargs)
+
+    def execute(self, *args, **kwargs):
+        self.calls["exec"] += 1
+        return self.real.execute(*args, **kwargs)
+
+    def decide(self, *args, **kwargs):
+        self.calls["decide"] += 1
+        return self.real.decide(*args, **kwargs)
+
+
+def sandbox_costs(model_dir: Path, n: int) -> tuple[list[tuple[str, list[float]]], dict[str, int]]:
+    from bench.handlers import APPROVE, agency, application
+    from processes import baseline, evaluator
+    from processes.decisions import Decisions
+    from processes.parsing import build_specs, check_bundle
+
+    box = evaluator.sandbox()
+    now = "2026-12-01T00:00:00+00:00"
+    files = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.suffix in (".bpmn", ".dmn", ".form")}
+    decisions = Decisions.from_files({k: v for k, v in files.items() if k.endswith(".dmn")})
+    decision = next(iter(decisions._engines))
+    script = ("household_size = len(applicant['household'])\n"
+              "monthly_income = int(tax_income['annual_income'] / 12) + int(employment['monthly_wage'])\n"
+              "total_assets = int(property['assessed_value']) + int(vehicle['value'])")
+    data = {"applicant": {"household": [1, 2]}, "tax_income": {"annual_income": 3_600_000},
+            "employment": {"monthly_wage": 150_000}, "property": {"assessed_value": 40_000_000},
+            "vehicle": {"value": 2_500_000}}
+    inputs = {"household_size": 2, "monthly_income": 450_000, "total_assets": 42_500_000}
+    cases = [
+        ("round trip, constant 1 (the transport floor)", lambda: box.evaluate("1", {}, now=now)),
+        ("expression 'household_size > 2 and monthly_income <= 1178435'",
+         lambda: box.evaluate("household_size > 2 and monthly_income <= 1178435", inputs, now=now)),
+        ("script derive_rule_inputs (3 lines, 5 variables in)", lambda: box.execute(script, data, now=now)),
+        (f"decision table {decision} (13 rules), whole", lambda: decisions.evaluate(decision, inputs)),
+    ]
+    timings = []
+    for name, call in cases:
+        call()  # the first call starts the child and compiles the source
+        samples = []
+        for _ in range(n):
+            t = time.perf_counter()
+            call()
+            samples.append(time.perf_counter() - t)
+        timings.append((name, samples))
+    # What one instance of the model asks of the sandbox.
+    counting = _Counting(box)
+    real = evaluator.sandbox
+    evaluator.sandbox = lambda: counting
+    try:
+        bundle = check_bundle(files, find_form=lambda k: files.get(f"{k}.form"))
+        specs = build_specs(bundle)[next(iter(bundle.processes))]
+        assert baseline.run(specs, application(0), agency, APPROVE, roundtrips=False)
+    finally:
+        evaluator.sandbox = real
+    return timings, counting.calls
 
 
 # ---- (c): the platform ----------------------------------------------------------------------------------
@@ -170,6 +238,7 @@ def main() -> None:
     os.environ.update(services_env())
     os.environ.setdefault("BOKJI_HANDLER_MODULES", "bench.handlers")
 
+    costs, per_instance = sandbox_costs(args.model, 2000)
     a_rate, a_lat = engine_only(args.model, args.n, roundtrips=False)
     b_rate, b_lat = engine_only(args.model, args.n, roundtrips=True)
     c_rate, c_lat, stats = platform(args.model, args.n, args.in_flight, args.workers)
@@ -186,6 +255,14 @@ def main() -> None:
           f"c vs SpiffArena ({SPIFFARENA_PER_S}/s) = {c_rate / SPIFFARENA_PER_S:.1f}x")
     print(f"platform: {stats['jobs']} jobs done, {stats['history_rows']} history rows, "
           f"average saved state {stats['state_bytes_avg']} bytes")
+    print(f"\n{'sandbox, one warm child, 2000 calls each':<66} {'p50 µs':>8} {'p99 µs':>8}")
+    for name, samples in costs:
+        print(f"{name:<66} {1e6 * statistics.median(samples):8.0f} {1e6 * percentile(samples, 99):8.0f}")
+    floor = statistics.median(costs[0][1])
+    calls = per_instance["eval"] + per_instance["exec"] + per_instance["decide"]
+    print(f"one instance of the model: {per_instance['eval']} expressions, {per_instance['exec']} scripts, "
+          f"{per_instance['decide']} decision tables = {calls} round trips, "
+          f"~{1000 * calls * floor:.1f} ms of transport")
 
 
 if __name__ == "__main__":
