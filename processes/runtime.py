@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -57,7 +58,12 @@ def _serializer() -> BpmnWorkflowSerializer:
     config[BpmnWorkflow] = _StateOnlyConverter
     # Our parser uses the plain message definition (payload merged into data); Camunda's config drops it.
     config[MessageEventDefinition] = BPMN_DEFAULT_CONFIG[MessageEventDefinition]
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    registry = BpmnWorkflowSerializer.configure(config)
+    # Task data may hold the dates and decimals model code makes (`add_days(...)`, `decimal(...)`);
+    # the library knows only date-times and durations.
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda d: date.fromisoformat(d["value"]))
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
+    return BpmnWorkflowSerializer(registry)
 
 
 SERIALIZER = _serializer()

@@ -65,3 +65,46 @@ def test_conditions_go_there_with_only_the_variables_they_read(monkeypatch):
     assert run.advance().completed
     assert ("eval", "transfer_id is not None", frozenset({"transfer_id"})) in recording.seen
     assert all("unrelated" not in names for _, _, names in recording.seen)  # nothing else crosses
+
+
+def test_dates_and_decimals_a_script_makes_are_kept_in_the_saved_state():
+    bundle = check_bundle({"dates.bpmn": b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="x">
+  <bpmn:process id="dates" isExecutable="true">
+    <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="plan"/>
+    <bpmn:scriptTask id="plan" scriptFormat="python"><bpmn:script>due = add_days(applied, 30)
+rate = decimal("0.7") * 2</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="plan" targetRef="check"/>
+    <bpmn:userTask id="check" camunda:candidateGroups="caseworker"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="e"/><bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""})
+    specs = build_specs(bundle)["dates"]
+    run = Run.start(specs, {"applied": "2025-03-10"})
+    [wait] = run.advance().human
+    data = Run.restore(specs, run.save()).human_task_data(wait.task_id)
+    assert data["due"] == "2025-04-09" and data["rate"] == "1.4"
+
+
+def test_a_pure_expression_seen_with_the_same_inputs_costs_no_second_round_trip(monkeypatch):
+    recording = _recording(monkeypatch)
+    specs = _specs("external_task.bpmn")["external_task"]
+    for transfer in ("T1", "T1", "T2"):
+        run = Run.start(specs, {})
+        run.complete_automated_task(run.advance().automated[0].task_id, {"transfer_id": transfer})
+        assert run.advance().completed
+    conditions = [s for s in recording.seen if s[1] == "transfer_id is not None"]
+    assert len(conditions) == 2  # T1 once, T2 once
+
+
+def test_an_expression_that_reads_the_clock_is_always_evaluated(monkeypatch):
+    recording = _recording(monkeypatch)
+
+    class Task:
+        data = {"start": "2025-01-01"}
+        task_spec = None
+
+    for _ in range(2):
+        assert evaluator.ENGINE.evaluate(Task(), "days_between(start, today()) > 0") is True
+    assert len(recording.seen) == 2
