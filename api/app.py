@@ -32,6 +32,7 @@ from api.routes import (
 )
 from bokji.config import ROOT, get_settings
 from bokji.errors import BokjiError
+from processes.evaluator import warm_sandbox
 
 log = logging.getLogger("bokji.api")
 
@@ -57,6 +58,7 @@ def _deploy_library() -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    warm_sandbox(2)
     if get_settings().deploy_on_start:
         try:
             _deploy_library()

@@ -12,6 +12,10 @@ their whole decision table in one round trip (`SandboxedDecision`). A failure be
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -29,8 +33,10 @@ from bokji import clock
 from bokji.config import get_settings
 from processes.sandbox import policy
 from processes.sandbox import pool as sandbox_pool
-from processes.sandbox.codec import Unencodable
+from processes.sandbox.codec import Unencodable, decode, encode, encode_names
 from processes.sandbox.pool import Limits, Sandbox, SandboxFailure
+
+log = logging.getLogger("bokji.sandbox")
 
 
 class ElementFailure(SpiffWorkflowException):
@@ -54,7 +60,17 @@ def limits_from_settings() -> Limits:
 
 
 def sandbox() -> Sandbox:
-    return sandbox_pool.get() or sandbox_pool.configure(limits_from_settings())
+    return sandbox_pool.shared(limits_from_settings)
+
+
+def warm_sandbox(children: int) -> None:
+    """At a process's start: children ready for the first requests, or a clear log line saying why
+    none can start (every model evaluation would then become an incident)."""
+    try:
+        sandbox().warm(children)
+    except SandboxFailure as exc:
+        log.error("the sandbox cannot start children (%s): every model expression and script will stop "
+                  "as an incident until this is fixed", exc)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -70,6 +86,54 @@ def _now() -> str:
 def _names(mode: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
     """Only the variables the source reads cross the boundary."""
     return {name: data[name] for name in checked(mode, source).names if name in data}
+
+
+CLOCK = frozenset({"now", "today"})
+
+
+class _Memo:
+    """Results of pure evaluations, by source and inputs, so a condition seen with the same values
+    (`decision == "approve"`) costs no round trip. Expressions and tables are pure functions of the
+    variables they read: no I/O, no randomness, and the clock only through now()/today() — a source
+    that names those is never remembered. Failures are never remembered either."""
+
+    def __init__(self, size: int = 20_000, key_chars: int = 4096) -> None:
+        self.size, self.key_chars = size, key_chars
+        self._values: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key(self, source: str, names: dict[str, Any], reads: frozenset[str]) -> tuple[str, str] | None:
+        if reads & CLOCK:
+            return None
+        try:
+            inputs = json.dumps(encode_names(names), sort_keys=True, separators=(",", ":"))
+        except (Unencodable, TypeError, ValueError):
+            return None
+        return (source, inputs) if len(inputs) <= self.key_chars else None
+
+    def get(self, key: tuple[str, str] | None) -> Any:
+        if key is None:
+            return None
+        with self._lock:
+            found = self._values.get(key)
+            if found is not None:
+                self._values.move_to_end(key)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def put(self, key: tuple[str, str] | None, encoded: Any) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._values[key] = encoded
+            if len(self._values) > self.size:
+                self._values.popitem(last=False)
+
+
+MEMO = _Memo()
 
 
 def _short(source: str) -> str:
@@ -106,7 +170,14 @@ class SandboxedScriptEngine(PythonScriptEngine):
     def evaluate(self, task, expression, external_context=None):
         data = {**(external_context or {}), **task.data}
         try:
-            value = sandbox().evaluate(expression, _names("eval", expression, data), now=_now())
+            names = _names("eval", expression, data)
+            key = MEMO.key(expression, names, checked("eval", expression).names)
+            remembered = MEMO.get(key)
+            if remembered is not None:
+                value = decode(remembered[0])
+            else:
+                value = sandbox().evaluate(expression, names, now=_now())
+                MEMO.put(key, (encode(value),))
         except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
             failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
             raise ElementFailure(task, _what(task, expression), failure) from None
@@ -178,6 +249,8 @@ class SandboxedDecision(DMNEngine):
         }
         self.output_keys = [[e.output.name or e.output.label for e in rule.outputEntries]
                             for rule in decision_table.rules]
+        self._reads: frozenset[str] | None = None
+        self.key_source = json.dumps(self.table, sort_keys=True)  # the table's identity in the memo
 
     def sources(self) -> list[str]:
         found = list(self.table["inputs"])
@@ -185,13 +258,24 @@ class SandboxedDecision(DMNEngine):
             found += [test for _, test in rule["tests"]] + [o for o in rule["outputs"] if o]
         return found
 
+    def reads(self) -> frozenset[str]:
+        """Every variable the table reads (computed once; a refused cell raises here, at run time)."""
+        if self._reads is None:
+            self._reads = frozenset().union(*(checked("eval", s).names for s in self.sources()))
+        return self._reads
+
     def result(self, task):
         data = task.data
         try:
-            names: dict[str, Any] = {}
-            for source in self.sources():
-                names.update(_names("eval", source, data))
-            matched, outputs = sandbox().decide(self.table, names, now=_now())
+            reads = self.reads()
+            names = {name: data[name] for name in reads if name in data}
+            key = MEMO.key(self.key_source, names, reads)
+            remembered = MEMO.get(key)
+            if remembered is not None:
+                matched, outputs = remembered[0], decode(remembered[1])
+            else:
+                matched, outputs = sandbox().decide(self.table, names, now=_now())
+                MEMO.put(key, (matched, encode(outputs)))
         except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
             failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
             where = f"decision '{self.decision_id}'"

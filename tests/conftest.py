@@ -87,11 +87,13 @@ def clean_state(database) -> Iterator[None]:
     from bokji.identity.service import seed_demo_users
     from bokji.queue import redis_connection
     from processes import cache
+    from processes.evaluator import MEMO
 
     with get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     redis_connection().flushdb()
     cache.clear()
+    MEMO.clear()
     with unit_of_work() as session:
         seed_demo_users(session)
     yield

@@ -465,3 +465,12 @@ sys.stdout.write(json.dumps({{"tried": tried, **hardening.report()}}))
         assert result["uid"] == 65534
     assert os.listdir(scratch) == []
     os.rmdir(scratch)
+
+
+def test_a_sandbox_that_cannot_start_says_why():
+    from processes.sandbox.pool import Limits, Sandbox, SandboxFailure
+
+    if os.geteuid() != 0:
+        pytest.skip("the sandbox user is used only when the platform runs as root")
+    with pytest.raises(SandboxFailure, match="'no-such-user' does not exist"):
+        Sandbox(Limits(user="no-such-user")).warm(1)

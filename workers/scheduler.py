@@ -19,6 +19,7 @@ from bokji.db import unit_of_work
 from bokji.instances import service as instances
 from bokji.jobs import service as jobs
 from bokji.queue import redis_connection
+from processes.evaluator import warm_sandbox
 
 log = logging.getLogger("bokji.scheduler")
 HEARTBEAT = "bokji:scheduler:heartbeat"  # seen by /ready; expires when no scheduler runs
@@ -55,6 +56,7 @@ def run_forever(stop: threading.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     settings = get_settings()
+    warm_sandbox(1)  # timer-start models and timers run model code here too
     last_sweep = 0.0
     while not stop.is_set():
         sweep = time.monotonic() - last_sweep >= settings.sweeper_interval

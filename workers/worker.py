@@ -13,10 +13,12 @@ import signal
 from rq import SimpleWorker
 
 from bokji.queue import job_queue, redis_connection
+from processes.evaluator import warm_sandbox
 
 
 def work(*, burst: bool = False, name: str | None = None) -> bool:
     # `kill -USR1 <pid>` prints every thread's stack: how an operator sees where a worker hangs.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    warm_sandbox(1)  # one job at a time: one child, started before the first job needs it
     worker = SimpleWorker([job_queue()], connection=redis_connection(), name=name)
     return worker.work(burst=burst, logging_level="WARNING")

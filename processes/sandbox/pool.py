@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,6 +245,13 @@ class Sandbox:
         return list(reply["matched"]), codec.decode(reply["outputs"])
 
     # ---- the pool --------------------------------------------------------------------------------------
+    def warm(self, count: int) -> None:
+        """Start `count` children now (a process's start-up), so the first requests need not wait and
+        a sandbox that cannot work is reported at once. Raises SandboxFailure if one cannot start."""
+        started = [self._checkout() for _ in range(count)]
+        for child in started:
+            self._checkin(child)
+
     def children(self) -> list[int]:
         """Pids of the live children (tests look at them from outside)."""
         return sorted(self._pids)
@@ -350,24 +358,21 @@ _current: tuple[int, Sandbox] | None = None
 _lock = threading.Lock()
 
 
-def configure(limits: Limits) -> Sandbox:
-    """Replace this process's pool (tests and the CLI set limits from the settings)."""
+def shared(limits: Callable[[], Limits]) -> Sandbox:
+    """This process's pool, made on first use with `limits()`. A forked process gets a pool of its
+    own: its parent's children belong to its parent."""
     global _current
-    with _lock:
-        if _current is not None and _current[0] == os.getpid():
-            _current[1].close()
-        _current = (os.getpid(), Sandbox(limits))
-        return _current[1]
-
-
-def get() -> Sandbox | None:
-    """This process's pool if configured (a forked process gets none of its parent's children)."""
     current = _current
-    return current[1] if current is not None and current[0] == os.getpid() else None
+    if current is not None and current[0] == os.getpid():
+        return current[1]
+    with _lock:
+        if _current is None or _current[0] != os.getpid():
+            _current = (os.getpid(), Sandbox(limits()))
+        return _current[1]
 
 
 @atexit.register
 def _close_at_exit() -> None:
-    sandbox = get()
-    if sandbox is not None:
-        sandbox.close()
+    current = _current
+    if current is not None and current[0] == os.getpid():
+        current[1].close()
