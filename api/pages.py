@@ -121,7 +121,9 @@ def _submit(task_id: str, data: dict, who: Principal):
         with unit_of_work() as session:
             task = tasks.complete(session, task_id, data, who)
             name = task.name
-            stopped = [i.element_id for i in instances.open_incidents(session, instance_id=task.instance_id)]
+            incidents = instances.open_incidents(session, instance_id=task.instance_id)
+            names = {h.task_id: h.name for h in instances.history(session, task.instance_id)} if incidents else {}
+            stopped = [names.get(i.task_id) or i.element_id for i in incidents]
     except Invalid as exc:
         with unit_of_work() as session:
             task = tasks.get(session, task_id, who)
