@@ -6,6 +6,8 @@ RUN npm ci --ignore-scripts
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# libseccomp2: the sandbox children's seccomp filter (processes/sandbox/hardening.py).
+RUN apt-get update && apt-get install -y --no-install-recommends libseccomp2 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml ./
 COPY bokji ./bokji
@@ -20,6 +22,7 @@ COPY alembic.ini ./
 RUN pip install --no-cache-dir -e .
 COPY --from=assets /src/node_modules ./node_modules
 RUN useradd --system --uid 10001 bokji
+# Not root: sandbox children keep this user (no chroot then; seccomp still refuses every open()).
 USER bokji
 EXPOSE 8000
 ENTRYPOINT ["bokji"]
