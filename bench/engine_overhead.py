@@ -20,6 +20,7 @@ are set, and uses its own database `bokji_bench`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import socket
 import statistics
@@ -92,12 +93,15 @@ def sandbox_costs(model_dir: Path, n: int) -> tuple[list[tuple[str, list[float]]
             "employment": {"monthly_wage": 150_000}, "property": {"assessed_value": 40_000_000},
             "vehicle": {"value": 2_500_000}}
     inputs = {"household_size": 2, "monthly_income": 450_000, "total_assets": 42_500_000}
+    incomes = itertools.count(450_001)  # a value not seen before, so the memo cannot answer
     cases = [
         ("round trip, constant 1 (the transport floor)", lambda: box.evaluate("1", {}, now=now)),
         ("expression 'household_size > 2 and monthly_income <= 1178435'",
          lambda: box.evaluate("household_size > 2 and monthly_income <= 1178435", inputs, now=now)),
         ("script derive_rule_inputs (3 lines, 5 variables in)", lambda: box.execute(script, data, now=now)),
-        (f"decision table {decision} (13 rules), whole", lambda: decisions.evaluate(decision, inputs)),
+        (f"decision table {decision} (13 rules), whole, new inputs each call",
+         lambda: decisions.evaluate(decision, {**inputs, "monthly_income": next(incomes)})),
+        ("the same table, inputs seen before (answered by the memo)", lambda: decisions.evaluate(decision, inputs)),
     ]
     timings = []
     for name, call in cases:
