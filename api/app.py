@@ -31,7 +31,9 @@ from api.routes import (
     tasks,
 )
 from bokji.config import ROOT, get_settings
+from bokji.db import unit_of_work
 from bokji.errors import BokjiError
+from bokji.steps.service import deploy_directory
 from processes.evaluator import warm_sandbox
 
 log = logging.getLogger("bokji.api")
@@ -46,8 +48,6 @@ STATIC_BUNDLES = {
 
 
 def _deploy_library() -> None:
-    from bokji.db import unit_of_work
-    from bokji.definitions.service import deploy_directory
 
     settings = get_settings()
     with unit_of_work() as session:

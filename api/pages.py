@@ -22,7 +22,9 @@ from bokji.identity import service as identity
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.notices import service as notices
+from bokji.steps import service as steps
 from bokji.tasks import service as tasks
+from bokji.tasks.models import TaskStatus
 from forms.schema import render_form
 
 router = APIRouter(include_in_schema=False)
@@ -98,7 +100,7 @@ def decision_notice(notice_id: str, session: SessionDep, who: Worker,
 def task_form(task_id: str, session: SessionDep, who: Worker) -> HTMLResponse:
     task = tasks.get(session, task_id, who)
     form = tasks.form_definition(session, task)
-    if task.status != "open":
+    if task.status != TaskStatus.OPEN:
         return _page("message.html", status=409, title=task.name,
                      message=f"이 업무는 이미 처리되었습니다 (already {task.status})")
     return HTMLResponse(_render(task, form, who, values=None, errors=None,
@@ -119,7 +121,7 @@ def _submit(task_id: str, data: dict, who: Principal):
     # Our own unit of work: a failed validation must roll back, yet still render the page.
     try:
         with unit_of_work() as session:
-            task = tasks.complete(session, task_id, data, who)
+            task = steps.complete_task(session, task_id, data, who)
             name = task.name
             incidents = instances.open_incidents(session, instance_id=task.instance_id)
             names = {h.task_id: h.name for h in instances.history(session, task.instance_id)} if incidents else {}

@@ -40,11 +40,11 @@ def submit(count: int, services: list[str]) -> None:
 
     from sqlalchemy import select
 
-    from bokji.applications import service as applications
     from bokji.db import unit_of_work
     from bokji.identity.models import User
     from bokji.identity.service import Principal
     from bokji.registry import service as registry
+    from bokji.steps import service as steps
 
     with unit_of_work() as session:
         who = Principal.of(session.scalar(select(User).where(User.username == "caseworker")))
@@ -61,7 +61,7 @@ def submit(count: int, services: list[str]) -> None:
                                       valid_from=date(2024, 1, 1), actor="bench")
         t0 = time.perf_counter()
         with unit_of_work() as session:
-            applications.submit(session, {
+            steps.apply(session, {
                 "applicant_id": str(parent.id), "application_date": "2025-03-10", "services": services,
                 "consents": {"deposits": f"CONSENT-{n}"}, "details": {"school_level": "middle"}}, actor=who)
         times.append((time.perf_counter() - t0) * 1000)

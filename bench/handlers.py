@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bokji.jobs.handlers import HandlerContext, handler
+from bokji.jobs.handlers import Handler, HandlerContext
 
 
 def agency(topic: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -31,16 +31,14 @@ def agency(topic: str, data: dict[str, Any]) -> dict[str, Any]:
     return answers[topic]
 
 
-def _register(topic: str) -> None:
-    @handler(topic)
-    def run(ctx: HandlerContext) -> dict[str, Any]:
-        return agency(ctx.topic, ctx.input)
+def _as_handler(ctx: HandlerContext) -> dict[str, Any]:
+    return agency(ctx.topic, ctx.input)
 
 
-for _topic in ("bench.nts.tax_income", "bench.keis.employment_insurance", "bench.molit.property_register",
-               "bench.molit.vehicle_register", "bench.payment.transfer", "bench.notify.send_notice",
-               "bench.tasks.escalate"):
-    _register(_topic)
+# Listed through BOKJI_HANDLER_MODULES=bench.handlers (bokji/registrations.py reads HANDLERS).
+HANDLERS = [Handler(topic, _as_handler) for topic in (
+    "bench.nts.tax_income", "bench.keis.employment_insurance", "bench.molit.property_register",
+    "bench.molit.vehicle_register", "bench.payment.transfer", "bench.notify.send_notice", "bench.tasks.escalate")]
 
 
 def application(i: int) -> dict[str, Any]:

@@ -69,8 +69,8 @@ def preload(households: int, bulk: bool) -> None:
     from bokji.db import unit_of_work
     from bokji.identity.models import User
     from bokji.identity.service import Principal
-    from bokji.instances import service as instances
     from bokji.registry import service as registry
+    from bokji.steps import service as steps
 
     with unit_of_work() as session:
         who = Principal.of(session.scalar(select(User).where(User.username == "caseworker")))
@@ -85,7 +85,7 @@ def preload(households: int, bulk: bool) -> None:
                 members.append(str(person.id))
             requests = ([{"person_ids": members, "data_type": t} for t in DATA_TYPES] if bulk else
                         [{"person_id": m, "data_type": t} for m in members for t in DATA_TYPES])
-            instances.start(session, key="module_investigation", business_key=f"BENCH-{h}", actor=who, data={
+            steps.start(session, key="module_investigation", business_key=f"BENCH-{h}", actor=who, data={
                 "linkage_requests": requests, "member_ids": members, "application_date": "2025-03-10",
                 "region_class": "other", "consents": {}, "linkage_deadline": "P1D"})
 

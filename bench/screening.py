@@ -37,10 +37,10 @@ def main() -> None:
 
     from bokji.catalog import service as catalog
     from bokji.db import unit_of_work
-    from bokji.definitions.service import deploy_directory
     from bokji.rules.recognised_income import calculate
     from bokji.screening.household import parse_household
     from bokji.screening.service import screen
+    from bokji.steps.service import deploy_directory
 
     with unit_of_work() as session:
         deploy_directory(session, ROOT / "processes" / "bpmn")

@@ -71,8 +71,8 @@ def cmd_seed_demo(args) -> int:
     from bokji.catalog.service import load as load_catalog
     from bokji.config import get_settings
     from bokji.db import unit_of_work
-    from bokji.definitions.service import deploy_directory
     from bokji.identity.service import seed_demo_users
+    from bokji.steps.service import deploy_directory
 
     with unit_of_work() as session:
         created = seed_demo_users(session)
@@ -86,7 +86,7 @@ def cmd_seed_demo(args) -> int:
 
 def cmd_deploy(args) -> int:
     from bokji.db import unit_of_work
-    from bokji.definitions.service import deploy
+    from bokji.steps.service import deploy
 
     files: dict[str, bytes] = {}
     for name in args.files:
@@ -159,7 +159,7 @@ def _actor(username: str):
 
 def cmd_start(args) -> int:
     from bokji.db import unit_of_work
-    from bokji.instances.service import start
+    from bokji.steps.service import start
 
     try:
         data = json.loads(args.data)

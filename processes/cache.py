@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from processes.parsing import Bundle, Specs, build_specs
+from processes.parsing import Specs, check_bundle
 
 _CACHE: dict[str, dict[str, Specs]] = {}
 _LOCK = threading.Lock()
@@ -18,12 +18,9 @@ def specs_for(version_ref: str, key: str, load_files: Callable[[], dict[str, byt
         with _LOCK:
             bundle_specs = _CACHE.get(version_ref)
             if bundle_specs is None:
-                from processes.parsing import check_bundle
-
                 files = load_files()
-                # Stored bundles passed validation at deploy time; re-check cheaply to rebuild metadata.
-                bundle: Bundle = check_bundle(files, find_form=lambda k: files.get(f"{k}.form"))
-                bundle_specs = build_specs(bundle)
+                # Checked again (the rules may have grown since it was stored) and parsed, once.
+                bundle_specs = check_bundle(files, find_form=lambda k: files.get(f"{k}.form")).specs
                 _CACHE[version_ref] = bundle_specs
     return bundle_specs[key]
 

@@ -8,7 +8,7 @@ file types, safe XML, XSD, our own vocabulary rules, then SpiffWorkflow's parser
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -37,7 +37,6 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from bokji.errors import Invalid
-from processes.calculations import registered as registered_calculations
 from processes.evaluator import SandboxedDecision
 from processes.sandbox import policy
 from processes.specs import AutomatedTask, CalculationTask
@@ -215,6 +214,7 @@ class Bundle:
     topics: dict[str, str] = field(default_factory=dict)  # serviceTask element id -> topic
     timer_starts: set[str] = field(default_factory=set)  # processes started by a timer start event
     warnings: list[str] = field(default_factory=list)
+    specs: dict[str, Specs] = field(default_factory=dict)  # parsed, by process or collaboration id
 
 
 FormLookup = Callable[[str], bytes | None]
@@ -257,7 +257,8 @@ def _check_timer(file: str, start_event) -> None:
         raise reject(file, "timer event has no timeDuration, timeDate or timeCycle", element=start_event.get("id"))
 
 
-def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tuple[str, str, str]]:
+def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
+                calculations: Collection[str] | None = None) -> set[tuple[str, str, str]]:
     """Vocabulary rules; returns (kind, element id, key) references to resolve: called processes
     ("process") and decisions of business rule tasks ("decision")."""
     root = tree.getroot()
@@ -327,9 +328,9 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> set[tupl
                 ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
                 calculation = _property(node, "calculation")
                 if calculation:
-                    if calculation not in registered_calculations():
-                        raise reject(name, f"unknown calculation '{calculation}' (registered: "
-                                           f"{', '.join(registered_calculations()) or 'none'})", element=eid)
+                    if calculations is not None and calculation not in calculations:
+                        raise reject(name, f"unknown calculation '{calculation}' (available: "
+                                           f"{', '.join(sorted(calculations)) or 'none'})", element=eid)
                 elif not ref:
                     raise reject(name, "business rule task needs camunda:decisionRef or a calculation property",
                                  element=eid)
@@ -430,12 +431,15 @@ def check_bundle(
     known_topics: Iterable[str] = (),
     find_form: FormLookup = lambda key: None,
     find_deployed: DeployedLookup = lambda kind, key: None,
+    calculations: Collection[str] | None = None,
 ) -> Bundle:
-    """Validate `files` and return the bundle to store, or raise `Invalid` naming what is wrong.
+    """Validate `files` and return the bundle to store (with its parsed specs), or raise `Invalid`
+    naming what is wrong.
 
     `find_form` resolves form keys not in the upload (the forms/ folder); `find_deployed` resolves
     called processes and decisions to already deployed versions, whose files join the bundle so the
-    new version is self-contained and never changes under running instances.
+    new version is self-contained and never changes under running instances. `calculations` are the
+    names business rule tasks may call (None: a stored bundle, checked when it was deployed).
     """
     if not files:
         raise Invalid("no files were given", field="files", reason="empty")
@@ -464,7 +468,7 @@ def check_bundle(
                 _validator().validate(tree.getroot(), name)
             except ValidationException as exc:
                 raise reject(name, f"BPMN schema violation: {exc}", line=exc.line_number or None) from None
-            calls |= {(name, kind, eid, key) for kind, eid, key in _check_bpmn(name, tree, bundle)}
+            calls |= {(name, kind, eid, key) for kind, eid, key in _check_bpmn(name, tree, bundle, calculations)}
 
     # Called processes and decisions: in this bundle, else the latest deployed version.
     for name, kind, eid, target in sorted(calls):
@@ -512,7 +516,7 @@ def check_bundle(
                 "it will wait as an external task"
             )
 
-    build_specs(bundle, trees)  # SpiffWorkflow's own checks; raises Invalid naming the element
+    bundle.specs = build_specs(bundle, trees)  # SpiffWorkflow's own checks; raises Invalid naming the element
     return bundle
 
 

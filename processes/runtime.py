@@ -26,6 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from bokji.errors import BokjiError, Conflict, Invalid
+from processes.calculations import Calculations
 from processes.evaluator import ENGINE, ElementFailure
 from processes.parsing import Specs
 from processes.specs import AutomatedTask
@@ -69,6 +70,7 @@ def _serializer() -> BpmnWorkflowSerializer:
 SERIALIZER = _serializer()
 
 MAX_INCIDENTS_PER_ADVANCE = 50
+EMPTY: Calculations = {}
 
 # Task states as the platform names them.
 _OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
@@ -145,30 +147,33 @@ def _csv(value: str | None) -> list[str]:
 class Run:
     """One instance in memory between load and save."""
 
-    def __init__(self, specs: Specs, workflow: BpmnWorkflow) -> None:
+    def __init__(self, specs: Specs, workflow: BpmnWorkflow, calculations: Calculations) -> None:
         self.specs = specs
         self.wf = workflow
-        self.wf.script_engine = ENGINE  # never serialized: re-attach after every load
+        # Never serialized: re-attached after every load.
+        self.wf.script_engine = ENGINE
+        self.wf.bokji_calculations = calculations  # what CalculationTask may call (processes/specs.py)
         self._before = self._snapshot()
 
     # ---- life cycle --------------------------------------------------------------------
     @classmethod
-    def start(cls, specs: Specs, data: dict[str, Any]) -> Run:
+    def start(cls, specs: Specs, data: dict[str, Any], *, calculations: Calculations = EMPTY) -> Run:
         wf = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=ENGINE)
-        run = cls(specs, wf)
+        run = cls(specs, wf, calculations)
         run._before = {}
         start = wf.get_next_task(state=TaskState.READY)
         start.set_data(**data)
         return run
 
     @classmethod
-    def restore(cls, specs: Specs, state: str) -> Run:
+    def restore(cls, specs: Specs, state: str, *, calculations: Calculations = EMPTY) -> Run:
+        """`calculations` may be left out only to read a run, never to advance one that calls any."""
         _restoring.specs = specs
         try:
             wf = SERIALIZER.deserialize_json(state)
         finally:
             _restoring.specs = None
-        return cls(specs, wf)
+        return cls(specs, wf, calculations)
 
     def save(self) -> str:
         return SERIALIZER.serialize_json(self.wf)

@@ -53,19 +53,17 @@ _install_workarounds()
 
 
 class CalculationTask(_ScriptEngineTask, _BpmnSpecMixin):
-    """A business rule task that runs a registered calculation instead of a DMN table."""
+    """A business rule task that runs a listed calculation instead of a DMN table."""
 
     def __init__(self, wf_spec, bpmn_id, calculation: str, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.calculation = calculation
 
     def _execute(self, task):
-        from processes.calculations import get
-
-        found = get(self.calculation)
+        # The calculations the run was given (processes.runtime.Run), kept on the top workflow.
+        found = getattr(task.workflow.top_workflow, "bokji_calculations", {}).get(self.calculation)
         if found is None:
-            raise LookupError(f"calculation '{self.calculation}' is not registered in this process")
-        version, fn = found
-        result = fn(dict(task.data))
-        task.set_data(**result, **{f"{self.bpmn_id}_calculation": f"{self.calculation}@{version}"})
+            raise LookupError(f"calculation '{self.calculation}' is not available to this run")
+        result = found.run(dict(task.data))
+        task.set_data(**result, **{f"{self.bpmn_id}_calculation": f"{found.name}@{found.version}"})
         return True

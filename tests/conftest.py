@@ -237,7 +237,7 @@ def library() -> None:
     """The process library deployed and the service catalog loaded, as at every start-up."""
     from bokji.catalog import service as catalog
     from bokji.db import unit_of_work
-    from bokji.definitions.service import deploy_directory
+    from bokji.steps.service import deploy_directory
 
     with unit_of_work() as session:
         deploy_directory(session, ROOT / "processes" / "bpmn")

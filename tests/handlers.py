@@ -1,4 +1,4 @@
-"""Handlers used by tests (loaded in worker subprocesses through BOKJI_HANDLER_MODULES).
+"""Handlers used by tests, listed in HANDLERS and read through BOKJI_HANDLER_MODULES=tests.handlers.
 
 `test.record_payment` writes a side-effect row keyed by the job id in the job's own transaction,
 so a test can prove each side effect exists exactly once. The table is made by tests/conftest.py.
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bokji.jobs.handlers import HandlerContext, handler
+from bokji.jobs.handlers import Handler, HandlerContext
 
 
-@handler("test.record_payment")
 def record_payment(ctx: HandlerContext) -> dict:
     ctx.session.execute(
         text("INSERT INTO test_side_effect (job_id, instance_id, amount) VALUES (:j, :i, :a)"),
@@ -27,7 +26,6 @@ def _effect(ctx: HandlerContext, amount: int = 0) -> None:
     )
 
 
-@handler("test.flaky")
 def flaky(ctx: HandlerContext) -> dict:
     """Fails on its first `fail_times` attempts (an agency that is briefly down), then succeeds."""
     if ctx.attempt <= int(ctx.input.get("fail_times", 0)):
@@ -36,7 +34,6 @@ def flaky(ctx: HandlerContext) -> dict:
     return {"succeeded_on_attempt": ctx.attempt}
 
 
-@handler("test.slow")
 def slow(ctx: HandlerContext) -> dict:
     """Writes its side effect first, then takes `sleep` seconds: a kill lands mid-job."""
     import time
@@ -44,3 +41,6 @@ def slow(ctx: HandlerContext) -> dict:
     _effect(ctx)
     time.sleep(float(ctx.input.get("sleep", 0.5)))
     return {"slow_done": True}
+
+
+HANDLERS = [Handler("test.record_payment", record_payment), Handler("test.flaky", flaky), Handler("test.slow", slow)]

@@ -11,8 +11,7 @@ from bokji.db import unit_of_work
 from bokji.errors import Conflict
 from bokji.identity.models import User
 from bokji.identity.service import Principal
-from bokji.instances import service as instances
-from bokji.tasks import service as tasks
+from bokji.steps import service as steps
 from bokji.tasks.models import HumanTask
 
 RACES = 1000
@@ -23,7 +22,7 @@ def test_thousand_double_completions_have_exactly_one_winner(deploy):
     with unit_of_work() as session:
         who = Principal.of(session.scalar(select(User).where(User.username == "caseworker")))
         for i in range(RACES):
-            instances.start(session, key="review_and_pay", business_key=f"R-{i}", data={}, actor=who)
+            steps.start(session, key="review_and_pay", business_key=f"R-{i}", data={}, actor=who)
     with unit_of_work() as session:
         task_ids = [str(t) for t in session.scalars(select(HumanTask.id).where(HumanTask.status == "open"))]
     assert len(task_ids) == RACES
@@ -31,7 +30,7 @@ def test_thousand_double_completions_have_exactly_one_winner(deploy):
     def complete(task_id: str) -> str:
         try:
             with unit_of_work() as session:
-                tasks.complete(session, task_id, {"decision": "reject", "comment": "race"}, who)
+                steps.complete_task(session, task_id, {"decision": "reject", "comment": "race"}, who)
             return "won"
         except Conflict:
             return "lost"

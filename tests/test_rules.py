@@ -13,9 +13,9 @@ import pytest
 
 from bokji.config import ROOT
 from bokji.errors import Invalid
-from bokji.rules import registry as _registry  # noqa: F401 - registers the calculations
+from bokji.registrations import CALCULATIONS
 from bokji.rules.recognised_income import HouseholdMeans, calculate, won
-from processes.parsing import build_specs, check_bundle
+from processes.parsing import check_bundle
 from processes.runtime import Run
 
 PUBLISHED = {
@@ -43,11 +43,11 @@ def specs():
     library = ROOT / "processes" / "bpmn"
     files = {p.name: p.read_bytes() for p in library.glob("nblss_*.dmn")}
     files["nblss_check.bpmn"] = (Path(__file__).parent / "fixtures/bpmn/nblss_check.bpmn").read_bytes()
-    return build_specs(check_bundle(files))["nblss_check"]
+    return check_bundle(files, calculations=CALCULATIONS).specs["nblss_check"]
 
 
 def decide(specs, **data) -> dict:
-    run = Run.start(specs, data)
+    run = Run.start(specs, data, calculations=CALCULATIONS)
     assert run.advance().completed
     return run.data
 
@@ -226,9 +226,7 @@ def test_service_amounts_are_marked_unverified(decisions, inputs, monthly, annua
 
 
 def test_income_limit_is_a_share_of_the_published_median():
-    from processes.calculations import get
-
-    _version, limit = get("bokji.income_limit")
+    limit = CALCULATIONS["bokji.income_limit"].run
     out = limit({"benefit_year": 2025, "household_size": 2, "income_limit_percent": 63,
                  "income_limit_source": "unverified"})
     assert out["threshold"] == won(3_932_658 * 63 / 100) == 2_477_575 and out["median"] == 3_932_658
@@ -246,15 +244,13 @@ def test_income_limit_is_a_share_of_the_published_median():
     ("2025-03-10", "PT3S", 5, "2025-03-10"),  # tests' short intervals stay on the application date
 ])
 def test_review_rounds_cover_their_own_dates(start, duration, times, expected):
-    from bokji.rules.registry import add_duration
+    from bokji.rules.calculations import add_duration
 
     assert add_duration(date.fromisoformat(start), duration, times).isoformat() == expected
 
 
 def test_review_round_calculation_and_bad_interval():
-    from processes.calculations import get
-
-    _version, next_round = get("bokji.review_round")
+    next_round = CALCULATIONS["bokji.review_round"].run
     assert next_round({"review_round": 1, "review_interval": "P6M", "application_date": "2025-03-10"}) == \
         {"review_round": 2, "assessment_date": "2026-03-10"}
     with pytest.raises(Invalid) as bad:

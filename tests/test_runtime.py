@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 
 from bokji.config import ROOT
-from bokji.rules import registry as _registry  # noqa: F401 - registers the calculations
-from processes.parsing import build_specs, check_bundle
+from bokji.registrations import CALCULATIONS
+from processes.parsing import check_bundle
 from processes.runtime import Run
 
 
 def _library_specs():
     files = {p.name: p.read_bytes() for p in (ROOT / "processes" / "bpmn").iterdir()}
     files.update({p.name: p.read_bytes() for p in (ROOT / "forms").glob("*.form")})
-    bundle = check_bundle(files, find_form=lambda k: files.get(f"{k}.form"))
-    return build_specs(bundle)["module_investigation"]
+    return check_bundle(files, find_form=lambda k: files.get(f"{k}.form")).specs["module_investigation"]
 
 
 def test_multi_instance_completes_when_another_process_restores_it():
@@ -25,11 +24,11 @@ def test_multi_instance_completes_when_another_process_restores_it():
     (measured: the investigation then waited for its deadline every time)."""
     api_specs, worker_specs = _library_specs(), _library_specs()
     requests = [{"person_id": p, "data_type": t} for p in ("p1", "p2") for t in ("pension", "deposits")]
-    run = Run.start(api_specs, {"linkage_requests": requests, "linkage_deadline": "PT1H"})
+    run = Run.start(api_specs, {"linkage_requests": requests, "linkage_deadline": "PT1H"}, calculations=CALCULATIONS)
     waits = run.advance().automated
     assert [w.element_id for w in waits] == ["collect"] * 4
     for wait in waits:
-        run = Run.restore(worker_specs, run.save())
+        run = Run.restore(worker_specs, run.save(), calculations=CALCULATIONS)
         run.complete_automated_task(wait.task_id, {})
         result = run.advance()
     ended = {(e.element_id, e.outcome) for e in result.events if e.ended}
@@ -43,8 +42,8 @@ def test_periodic_review_recomputes_the_variant_amount_from_the_new_figures():
     gets the two-person reference rent."""
     files = {p.name: p.read_bytes() for p in (ROOT / "processes" / "bpmn").iterdir()}
     files.update({p.name: p.read_bytes() for p in (ROOT / "forms").glob("*.form")})
-    specs = build_specs(check_bundle(files, find_form=lambda k: files.get(f"{k}.form")))["module_periodic_review"]
-    run = Run.start(specs, {
+    specs = check_bundle(files, find_form=lambda k: files.get(f"{k}.form")).specs["module_periodic_review"]
+    run = Run.start(specs, calculations=CALCULATIONS, data={
         "review_interval": "PT0S", "review_round": 0, "linkage_deadline": "PT1H",
         "linkage_requests": [{"person_id": "p1", "data_type": "earned_income"}], "application_date": "2025-03-10",
         "rule_kind": "nblss", "benefit": "housing", "service_code": "MOHW-NBLSS-HOUSING", "school_level": None,

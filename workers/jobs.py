@@ -9,6 +9,7 @@ import socket
 from bokji.db import unit_of_work
 from bokji.jobs import service as jobs
 from bokji.jobs.handlers import RetryLater
+from bokji.steps import service as steps
 
 log = logging.getLogger("bokji.worker")
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -27,7 +28,7 @@ def run_job(job_id: str) -> str:
         return "skipped"
     try:
         with unit_of_work() as session:
-            return jobs.execute(session, claim)
+            return steps.execute_job(session, claim)
     except jobs.AlreadyDone:
         return "duplicate"
     except jobs.Suspended:

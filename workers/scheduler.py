@@ -19,6 +19,7 @@ from bokji.db import unit_of_work
 from bokji.instances import service as instances
 from bokji.jobs import service as jobs
 from bokji.queue import redis_connection
+from bokji.steps import service as steps
 from processes.evaluator import warm_sandbox
 
 log = logging.getLogger("bokji.scheduler")
@@ -32,7 +33,7 @@ def fire_due_timers() -> int:
     for instance_id in due:
         try:
             with unit_of_work() as session:
-                fired += instances.fire_timers(session, instance_id)
+                fired += steps.fire_timers(session, instance_id)
         except Exception as exc:  # one broken instance must not stop the others' timers
             log.warning("timer of instance %s failed: %s", instance_id, exc)
     return fired

@@ -16,6 +16,7 @@ from bokji.identity.service import Principal
 from bokji.notices.models import DecisionNotice
 from bokji.payments.models import PaymentSchedule
 from bokji.registry.models import AccessLog, Person
+from bokji.steps import service as steps
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
@@ -98,7 +99,7 @@ def submit(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE
                "applicant_id, application_date (YYYY-MM-DD), services (catalog codes), consents "
                "({data type: consent reference}), details (answers the services need)"))]) -> ApplicationOut:
     """One application → one case per service; the household is read from the registry on the date."""
-    application = applications.submit(session, body, actor=who)
+    application = steps.apply(session, body, actor=who)
     return _out(session, application)
 
 

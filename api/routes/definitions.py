@@ -10,6 +10,7 @@ from api.deps import R, SessionDep, requires
 from bokji.definitions import service as definitions
 from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
+from bokji.steps import service as steps
 
 router = APIRouter(prefix="/definitions", tags=["definitions"])
 
@@ -56,7 +57,7 @@ def deploy(
         if name in contents:
             raise Invalid(f"{name}: uploaded twice", file=name, reason="duplicate file name")
         contents[name] = data
-    result = definitions.deploy(session, contents, actor=who.username, source="api")
+    result = steps.deploy(session, contents, actor=who.username, source="api")
     if not result.created:
         response.status_code = 200
     return DeployOut(

@@ -14,6 +14,7 @@ from api.deps import CASEWORK, R, SessionDep, requires
 from bokji.errors import Conflict, Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
+from bokji.instances.models import InstanceStatus
 from bokji.linkage import service as evidence
 from bokji.registry.models import AccessLog
 
@@ -64,7 +65,7 @@ def add_document_evidence(
 ) -> dict[str, str]:
     """Missing data taken from a document: stored as evidence with source "document"."""
     instance = instances.get(session, instance_id)
-    if instance.status not in ("running", "suspended"):
+    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
         raise Conflict(f"case {instance.id} is {instance.status}", field="instance_id")
     try:
         parsed = json.loads(value)

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from api.deps import CASEWORK, READERS, R, SessionDep, requires
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
-from bokji.jobs.models import Job
-from bokji.tasks.models import HumanTask
+from bokji.jobs.models import Job, JobStatus
+from bokji.steps import service as steps
+from bokji.tasks.models import HumanTask, TaskStatus
 
 router = APIRouter(prefix="/instances", tags=["instances"])
 
@@ -77,8 +78,8 @@ def _out(session, instance, *, detail: bool) -> InstanceOut:
     if detail:
         out.history = [HistoryOut.model_validate(h, from_attributes=True)
                        for h in instances.history(session, instance.id)]
-        humans = session.query(HumanTask).filter_by(instance_id=instance.id, status="open").all()
-        jobs = session.query(Job).filter(Job.instance_id == instance.id, Job.status == "queued").all()
+        humans = session.query(HumanTask).filter_by(instance_id=instance.id, status=TaskStatus.OPEN).all()
+        jobs = session.query(Job).filter(Job.instance_id == instance.id, Job.status == JobStatus.QUEUED).all()
         out.waiting = [WaitOut(id=str(t.id), kind="human", element_id=t.element_id, name=t.name,
                                status=t.status) for t in humans]
         out.waiting += [WaitOut(id=str(j.id), kind="job", element_id=j.element_id, status=j.status)
@@ -102,7 +103,7 @@ def start(
 
     If model code fails on the way (a script, a condition, a timer expression, a decision table),
     the instance is still started and stops at that element: `incidents` says which and how."""
-    instance = instances.start(session, key=body.key, version=body.version, data=body.data,
+    instance = steps.start(session, key=body.key, version=body.version, data=body.data,
                                business_key=body.business_key, actor=who)
     return _out(session, instance, detail=True)
 
@@ -144,18 +145,18 @@ Operator = Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN))]
 @router.post("/{instance_id}/suspend", response_model=InstanceOut)
 def suspend(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     """Stop all progress: no task completion, job or timer runs until resumed (recorded)."""
-    return _out(session, instances.suspend(session, instance_id, actor=who, reason=body.reason), detail=True)
+    return _out(session, steps.suspend(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.post("/{instance_id}/resume", response_model=InstanceOut)
 def resume(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
-    return _out(session, instances.resume(session, instance_id, actor=who, reason=body.reason), detail=True)
+    return _out(session, steps.resume(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.post("/{instance_id}/cancel", response_model=InstanceOut)
 def cancel(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     """End the instance for good: open tasks and jobs are cancelled (recorded)."""
-    return _out(session, instances.cancel(session, instance_id, actor=who, reason=body.reason), detail=True)
+    return _out(session, steps.cancel(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.get("/{instance_id}/actions", response_model=list[ActionOut])

@@ -13,6 +13,7 @@ from bokji.errors import Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.jobs import service as jobs
+from bokji.steps import service as steps
 
 router = APIRouter(tags=["operations"])
 Admin = Annotated[Principal, Depends(requires(R.ADMIN))]
@@ -67,7 +68,7 @@ def list_incidents(session: SessionDep, who: Admin, limit: int = Query(100, ge=1
 def retry_incident(incident_id: str, body: RetryIn, session: SessionDep, who: Admin) -> IncidentOut:
     """After a fix: run the job or the element again (recorded as an operator action)."""
     if instances.find_incident(session, incident_id) is not None:
-        return _element_out(instances.retry_incident(session, incident_id, actor=who, reason=body.reason,
+        return _element_out(steps.retry_incident(session, incident_id, actor=who, reason=body.reason,
                                                      variables=body.variables))
     if body.variables:
         raise Invalid("variables are set only when retrying a failed element, not a job", field="variables")
@@ -91,7 +92,7 @@ def correlate(body: MessageIn, session: SessionDep,
               who: Annotated[Principal, Depends(requires(R.INTEGRATION, R.CASEWORKER, R.SUPERVISOR, R.ADMIN))]
               ) -> MessageOut:
     """Deliver a message to waiting receive tasks, catch events and event sub-processes; 404 if none."""
-    delivered = instances.correlate(session, message=body.messageName, correlation_key=body.correlationKey,
+    delivered = steps.correlate(session, message=body.messageName, correlation_key=body.correlationKey,
                                     payload=body.payload, actor=who)
     return MessageOut(delivered_to=[str(i.id) for i in delivered])
 
@@ -156,7 +157,7 @@ def fetch_and_lock(body: FetchIn, session: SessionDep, who: Integration) -> list
 def complete_external(task_id: str, body: CompleteIn, session: SessionDep, who: Integration) -> None:
     """Complete with variables (merged into the process data); 409 if not locked by this worker."""
     claim = jobs.external_claim(session, task_id, body.workerId)
-    jobs.complete(session, claim, jobs.json_safe(body.variables, "external"), actor=f"external:{body.workerId}")
+    steps.complete_job(session, claim, jobs.json_safe(body.variables, "external"), actor=f"external:{body.workerId}")
 
 
 @router.post("/external-tasks/{task_id}/failure", status_code=204)

@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CASEWORK, SessionDep, requires
 from api.routes.instances import IncidentBrief, incidents_of
 from bokji.identity.service import Principal
+from bokji.steps import service as steps
 from bokji.tasks import service as tasks
+from bokji.tasks.models import TaskStatus
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
@@ -49,7 +51,8 @@ def _out(task, form: dict | None = None) -> TaskOut:
 
 
 @router.get("", response_model=list[TaskOut])
-def my_tasks(session: SessionDep, who: Worker, status: str = "open", limit: int = 100) -> list[TaskOut]:
+def my_tasks(session: SessionDep, who: Worker, status: TaskStatus = TaskStatus.OPEN,
+             limit: int = Query(100, ge=1, le=500)) -> list[TaskOut]:
     """Tasks in my queue: my roles among the candidate groups, in my office; earliest due first."""
     return [_out(t) for t in tasks.list_for(session, who, status=status, limit=limit)]
 
@@ -78,7 +81,7 @@ def complete(task_id: str, body: CompleteIn, session: SessionDep, who: Worker) -
 
     Model code failing after the task (e.g. the next script) does not undo the completion: the
     instance stops at that element and `incidents` says which and how."""
-    task = tasks.complete(session, task_id, body.data, who)
+    task = steps.complete_task(session, task_id, body.data, who)
     out = _out(task)
     out.incidents = incidents_of(session, task.instance_id)
     return out

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bokji.applications import fields
 from bokji.applications.models import ApplicationCase
+from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid
 from bokji.instances.models import ProcessInstance
-from bokji.jobs.handlers import HandlerContext, handler
+from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import registry as data_types
 from bokji.payments.models import PaymentSchedule
 from bokji.registry.models import AccessLog, Person
@@ -65,7 +65,6 @@ def _overlaps(ctx: HandlerContext, service: CatalogService, member_ids: list[uui
     return found
 
 
-@handler("intake.register")
 def register(ctx: HandlerContext) -> dict[str, Any]:
     """Turn the application into this service's case: what to investigate, which consents are missing,
     and the service's settings from the catalog (rule, payment, review interval, approval limit)."""

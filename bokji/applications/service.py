@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bokji.applications import fields
 from bokji.applications.models import Application, ApplicationCase
+from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404, parse_uuid
-from bokji.instances import service as instances
 from bokji.instances.models import ProcessInstance
 from bokji.linkage import registry as data_types
 from bokji.registry import service as registry
@@ -77,8 +77,19 @@ def _person(session: Session, value: Any, field: str) -> Person:
     return person
 
 
-def submit(session: Session, body: Any, *, actor: Principal) -> Application:
-    """One application → one case per service. Nothing is stored unless every check passes."""
+@dataclass(frozen=True)
+class CaseToStart:
+    """One service of an application: the process that runs its case, and what it starts with."""
+
+    service_code: str
+    process_key: str
+    business_key: str
+    data: dict[str, Any]
+
+
+def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Application, list[CaseToStart]]:
+    """Check and store one application; returns it with the case each service needs (bokji/steps
+    starts them in the same transaction). Nothing is stored unless every check passes."""
     if not isinstance(body, dict):
         raise Invalid("an application is a JSON object", field="body")
     on = _date(body.get("application_date"))
@@ -120,17 +131,18 @@ def submit(session: Session, body: Any, *, actor: Principal) -> Application:
     )
     session.add(application)
     session.flush()
+    cases = []
     for service in services:
         data = {"application_id": str(application.id), "application_number": application.number,
                 "service_code": service.code, "applicant_id": str(applicant.id),
                 "member_ids": [str(m) for m in application.member_ids], "region_class": application.region_class,
                 "application_date": on.isoformat(), "consents": consents, **details}
-        instance = instances.start(session, key=service.process_key, data=data, actor=actor,
-                                   business_key=f"{application.number}/{service.code}")
-        session.add(ApplicationCase(application_id=application.id, service_code=service.code,
-                                    instance_id=instance.id))
-    session.flush()
-    return application
+        cases.append(CaseToStart(service.code, service.process_key, f"{application.number}/{service.code}", data))
+    return application, cases
+
+
+def add_case(session: Session, application: Application, service_code: str, instance_id: uuid.UUID) -> None:
+    session.add(ApplicationCase(application_id=application.id, service_code=service_code, instance_id=instance_id))
 
 
 def get(session: Session, application_id: str) -> Application:

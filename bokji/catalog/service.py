@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bokji.applications.fields import FIELDS
+from bokji.catalog.fields import FIELDS
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid, NotFound
 from bokji.linkage.registry import DATA_TYPES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,9 @@ from sqlalchemy.orm import Session
 from bokji.config import get_settings
 from bokji.definitions.models import Definition, Deployment
 from bokji.errors import Invalid, NotFound
-from bokji.jobs.handlers import registered_topics
-from bokji.rules import registry as _rules  # noqa: F401 - registers the calculations
 from forms.schema import FormDefinition
 from processes import cache
+from processes.diagram import called_processes, file_defining
 from processes.parsing import Specs, check_bundle
 
 
@@ -32,6 +32,7 @@ class DeployResult:
     definitions: list[Definition]
     created: bool
     warnings: list[str] = field(default_factory=list)
+    timer_starts: list[Definition] = field(default_factory=list)  # new versions started by a timer
 
 
 def checksum(files: dict[str, bytes]) -> str:
@@ -68,7 +69,13 @@ def _check_forms(files: dict[str, bytes]) -> None:
                 raise Invalid(f"{name}: {exc.message}", **{**exc.detail, "file": name, "element": None}) from None
 
 
-def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str) -> DeployResult:
+def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str,
+           topics: Collection[str] = (), calculations: Collection[str] = ()) -> DeployResult:
+    """Check and store the files as the next version of every process and decision in them.
+
+    `topics` have a handler (others warn: they wait as external tasks); `calculations` are the names
+    business rule tasks may call (others are refused). Giving a new timer-start version the instance
+    that waits for its time is the caller's step (bokji/steps)."""
     for name in files:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise Invalid(f"{name!r}: file names must be plain names", file=name, reason="bad file name")
@@ -79,9 +86,10 @@ def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str
     digest = checksum(files)
     bundle = check_bundle(
         files,
-        known_topics=registered_topics(),
+        known_topics=topics,
         find_form=_find_form,
         find_deployed=_deployed_files(session),
+        calculations=calculations,
     )
     _check_forms(bundle.files)
     keys = (
@@ -113,54 +121,14 @@ def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str
         session.add(definition)
         created.append(definition)
     session.flush()
-    for definition in created:
-        if definition.kind == "process" and definition.key in bundle.timer_starts:
-            _schedule_timer_start(session, definition)
-    return DeployResult(deployment, created, created=True, warnings=bundle.warnings)
+    timer_starts = [d for d in created if d.kind == "process" and d.key in bundle.timer_starts]
+    return DeployResult(deployment, created, created=True, warnings=bundle.warnings, timer_starts=timer_starts)
 
 
-TIMER_START = "system:timer-start"
-
-
-def _schedule_timer_start(session: Session, definition: Definition) -> None:
-    """A process with a timer start event: one instance waits at that event for its time.
-
-    The instance of an older version that is still waiting is cancelled, so only the latest
-    version's timer fires (as in Camunda).
-    """
-    from bokji.identity.service import Principal
-    from bokji.instances import service as instances
-    from bokji.instances.models import ElementHistory, ProcessInstance
-
-    system = Principal(TIMER_START, TIMER_START, frozenset({"admin"}), None, None)
-    waiting = session.scalars(
-        select(ProcessInstance.id).where(
-            ProcessInstance.definition_key == definition.key,
-            ProcessInstance.started_by == TIMER_START,
-            ProcessInstance.status == "running",
-            select(ElementHistory.id).where(
-                ElementHistory.instance_id == ProcessInstance.id,
-                ElementHistory.element_type == "startEvent",
-                ElementHistory.ended_at.is_(None),
-            ).exists(),
-        )
-    ).all()
-    for instance_id in waiting:
-        instances.cancel(session, str(instance_id), actor=system,
-                         reason=f"timer start replaced by version {definition.version}")
-    instances.start(session, key=definition.key, version=definition.version, data={}, actor=system)
-
-
-def deploy_directory(session: Session, directory: Path, *, actor: str = "system") -> DeployResult | None:
-    """Deploy the process library (all BPMN, DMN and form files of a folder) as one bundle.
-
-    Unchanged files are a no-op, so this runs at every start-up.
-    """
-    files = {p.name: p.read_bytes() for p in sorted(directory.iterdir())
-             if p.suffix in (".bpmn", ".dmn", ".form") and p.is_file()}
-    if not files:
-        return None
-    return deploy(session, files, actor=actor, source="startup")
+def library_files(directory: Path) -> dict[str, bytes]:
+    """The BPMN, DMN and form files of a folder (the process library), by name."""
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())
+            if p.suffix in (".bpmn", ".dmn", ".form") and p.is_file()}
 
 
 def latest(session: Session, key: str, *, kind: str | None = None, required: bool = True) -> Definition | None:
@@ -223,8 +191,6 @@ def form_of(session: Session, definition_deployment_id, form_key: str) -> dict |
     text = deployment.files.get(f"{form_key}.form") if deployment else None
     if text is None:
         return None
-    import json
-
     return json.loads(text)
 
 
@@ -240,8 +206,6 @@ class Diagram:
 
 def diagram(session: Session, key: str, version: int | None = None) -> Diagram:
     """The BPMN a deployed process version was drawn in, for the diagram page."""
-    from processes.diagram import called_processes, file_defining
-
     definition = get_version(session, key, version)
     found = file_defining(definition.deployment.files, definition.key)
     if found is None:

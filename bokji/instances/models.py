@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -13,11 +14,30 @@ from bokji.db import Base, new_id, utcnow
 STAGES = ("application", "investigation", "decision", "payment", "review")
 
 
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    RETRIED = "retried"  # an operator ran the element again (a new incident opens if it fails again)
+    CANCELLED = "cancelled"  # the instance was cancelled
+
+
+def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    """A CHECK constraint: the column holds one of the enum's values (named ck_<table>_<column>)."""
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in values)})", name=column)
+
+
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_process_instance_status_definition_key", "status", "definition_key"),
         Index("ix_process_instance_waiting_messages", "waiting_messages", postgresql_using="gin"),
+        one_of("status", InstanceStatus),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -25,7 +45,7 @@ class ProcessInstance(Base):
     definition_key: Mapped[str] = mapped_column(String(200))
     definition_version: Mapped[int]
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # running | suspended | completed | cancelled
+    status: Mapped[str] = mapped_column(String(16))  # InstanceStatus
     stage: Mapped[str | None] = mapped_column(String(32))  # of the standard process, see STAGES
     office: Mapped[str | None] = mapped_column(String(64))
     ministry: Mapped[str | None] = mapped_column(String(64))
@@ -89,7 +109,7 @@ class Incident(Base):
         Index("uq_incident_open_task", "instance_id", "task_id", unique=True,
               postgresql_where=text("status = 'open'")),
         Index("ix_incident_status_created_at", "status", "created_at"),
-        CheckConstraint("status IN ('open', 'retried', 'cancelled')", name="status"),
+        one_of("status", IncidentStatus),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -98,7 +118,7 @@ class Incident(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # limit | timeout | refused | error | crash | busy | model
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | retried | cancelled
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,7 @@
-"""The registry of automated-task handlers, keyed by the BPMN `camunda:topic`.
+"""What an automated-task handler is: the contract, its context, and how it is listed.
+
+Handlers are listed in one place, bokji/registrations.py (plugins: BOKJI_HANDLER_MODULES), each as a
+`Handler(topic, run, outside_io)`; nothing registers itself by being imported.
 
 Handler contract (read before writing one):
 - `handler(ctx) -> dict | None`: the returned dict is merged into the process data.
@@ -32,7 +35,15 @@ class HandlerContext:
     attempt: int
 
 
-Handler = Callable[[HandlerContext], dict[str, Any] | None]
+@dataclass(frozen=True)
+class Handler:
+    """The code behind a `camunda:topic`. `outside_io`: it calls another system (an agency, a bank),
+    so it must be idempotent by `ctx.job_id`; one that does not is pure database work (the roadmap's
+    engine-throughput work runs those inline in the step's transaction)."""
+
+    topic: str
+    run: Callable[[HandlerContext], dict[str, Any] | None]
+    outside_io: bool = False
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
@@ -42,42 +53,3 @@ class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
     def __init__(self, reason: str, delay: float) -> None:
         super().__init__(reason)
         self.delay = delay
-_HANDLERS: dict[str, Handler] = {}
-
-
-def handler(topic: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        if topic in _HANDLERS and _HANDLERS[topic] is not fn:
-            raise ValueError(f"topic '{topic}' already has a handler")
-        _HANDLERS[topic] = fn
-        return fn
-
-    return register
-
-
-def get_handler(topic: str) -> Handler | None:
-    _load_builtin_handlers()
-    return _HANDLERS.get(topic)
-
-
-def registered_topics() -> list[str]:
-    _load_builtin_handlers()
-    return sorted(_HANDLERS)
-
-
-_loaded = False
-
-
-def _load_builtin_handlers() -> None:
-    # Importing a module registers its handlers; kept lazy to avoid import cycles.
-    global _loaded
-    if _loaded:
-        return
-    import importlib
-
-    from bokji.config import get_settings
-
-    importlib.import_module("bokji.jobs.builtin")
-    for module in filter(None, (m.strip() for m in get_settings().handler_modules.split(","))):
-        importlib.import_module(module)
-    _loaded = True

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -9,6 +10,20 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bokji.db import Base, new_id, utcnow
+from bokji.instances.models import one_of
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"  # claimed under a lease
+    DONE = "done"
+    INCIDENT = "incident"  # failed every attempt: an operator retries it
+    CANCELLED = "cancelled"
+
+
+class JobKind(StrEnum):
+    HANDLER = "handler"  # run by our RQ workers
+    EXTERNAL = "external"  # fetched and completed by another system (Camunda's external tasks)
 
 
 class Job(Base):
@@ -26,6 +41,8 @@ class Job(Base):
         UniqueConstraint("instance_id", "task_id"),
         Index("ix_job_status_next_run_at", "status", "next_run_at"),
         Index("ix_job_kind_topic_status", "kind", "topic", "status"),
+        one_of("status", JobStatus),
+        one_of("kind", JobKind),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -33,8 +50,8 @@ class Job(Base):
     task_id: Mapped[str] = mapped_column(String(36))  # the engine's task id
     element_id: Mapped[str] = mapped_column(String(200))
     topic: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))  # handler (our RQ workers) | external
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|incident|cancelled
+    kind: Mapped[str] = mapped_column(String(16))  # JobKind
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     input: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     attempts: Mapped[int] = mapped_column(default=0)

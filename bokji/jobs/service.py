@@ -12,6 +12,7 @@ import json
 import random
 import traceback
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,8 +26,8 @@ from bokji.config import get_settings
 from bokji.db import after_commit, utcnow
 from bokji.errors import Conflict, Invalid, NotFound
 from bokji.ids import parse_uuid
-from bokji.jobs.handlers import HandlerContext, get_handler
-from bokji.jobs.models import Job
+from bokji.instances.models import InstanceStatus, ProcessInstance
+from bokji.jobs.models import Job, JobKind, JobStatus
 
 
 class AlreadyDone(Conflict):
@@ -36,6 +37,9 @@ class AlreadyDone(Conflict):
         super().__init__(f"job {job_id} was completed or taken over by another attempt", field="id")
 
 
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.INCIDENT)
+
+
 @dataclass(frozen=True)
 class Claim:
     job_id: str
@@ -43,25 +47,26 @@ class Claim:
 
 
 # ---- creating ----------------------------------------------------------------------------------
-def create_for(session: Session, instance_id: uuid.UUID, waits) -> list[uuid.UUID]:
-    """One job per waiting automated task (idempotent per instance and engine task)."""
+def create_for(session: Session, instance_id: uuid.UUID, waits, *, handled: Container[str]) -> list[uuid.UUID]:
+    """One job per waiting automated task (idempotent per instance and engine task): run by our workers
+    when its topic is `handled`, else an external task for another system."""
     settings = get_settings()
     created = []
     now = utcnow()
     for wait in waits:
-        kind = "handler" if get_handler(wait.topic) else "external"
+        kind = JobKind.HANDLER if wait.topic in handled else JobKind.EXTERNAL
         job_id = session.execute(
             insert(Job)
             .values(
                 id=uuid.uuid4(), instance_id=instance_id, task_id=wait.task_id, element_id=wait.element_id,
-                topic=wait.topic, kind=kind, status="queued", input=wait.input, attempts=0,
+                topic=wait.topic, kind=kind, status=JobStatus.QUEUED, input=wait.input, attempts=0,
                 max_attempts=wait.retries or settings.job_max_attempts, next_run_at=now, created_at=now,
-                enqueued_at=now if kind == "handler" else None,
+                enqueued_at=now if kind == JobKind.HANDLER else None,
             )
             .on_conflict_do_nothing(index_elements=["instance_id", "task_id"])
             .returning(Job.id)
         ).scalar()
-        if job_id is not None and kind == "handler":
+        if job_id is not None and kind == JobKind.HANDLER:
             created.append(job_id)
             _enqueue_after_commit(session, job_id)
     return created
@@ -74,8 +79,8 @@ def _enqueue_after_commit(session: Session, job_id: uuid.UUID) -> None:
 def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
     session.execute(
         update(Job)
-        .where(Job.instance_id == instance_id, Job.status.in_(("queued", "running", "incident")))
-        .values(status="cancelled", finished_at=utcnow(), locked_by=None, locked_until=None)
+        .where(Job.instance_id == instance_id, Job.status.in_(UNFINISHED))
+        .values(status=JobStatus.CANCELLED, finished_at=utcnow(), locked_by=None, locked_until=None)
     )
 
 
@@ -85,73 +90,35 @@ def cancel_for_tasks(session: Session, instance_id: uuid.UUID, task_ids: list[st
         session.execute(
             update(Job)
             .where(Job.instance_id == instance_id, Job.task_id.in_(task_ids),
-                   Job.status.in_(("queued", "running", "incident")))
-            .values(status="cancelled", finished_at=utcnow(), locked_by=None, locked_until=None)
+                   Job.status.in_(UNFINISHED))
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow(), locked_by=None, locked_until=None)
         )
 
 
 # ---- claiming and completing ---------------------------------------------------------------------
 def claim(session: Session, job_id: str, worker: str, *, lease: float | None = None) -> Claim | None:
     """Take a due queued job under a lease; None if it is not due, taken, done or gone."""
-    from bokji.instances.models import ProcessInstance
-
     now = utcnow()
     running = select(ProcessInstance.id).where(ProcessInstance.id == Job.instance_id,
-                                               ProcessInstance.status == "running").exists()
+                                               ProcessInstance.status == InstanceStatus.RUNNING).exists()
     row = session.execute(
         update(Job)
-        .where(Job.id == _uuid(job_id), Job.status == "queued", Job.next_run_at <= now, running)
-        .values(status="running", locked_by=worker, attempts=Job.attempts + 1,
+        .where(Job.id == _uuid(job_id), Job.status == JobStatus.QUEUED, Job.next_run_at <= now, running)
+        .values(status=JobStatus.RUNNING, locked_by=worker, attempts=Job.attempts + 1,
                 locked_until=now + timedelta(seconds=lease or get_settings().job_lease))
         .returning(Job.attempts)
     ).first()
     return Claim(job_id, row.attempts) if row else None
 
 
-def execute(session: Session, claim: Claim) -> str:
-    """Run the handler and complete the task in one transaction."""
-    job = session.get(Job, _uuid(claim.job_id))
-    handler = get_handler(job.topic)
-    if handler is None:
-        raise LookupError(f"no handler is registered for topic '{job.topic}' in this worker")
-    from bokji.instances import service as instances
-
-    instance = instances.get(session, job.instance_id)
-    ctx = HandlerContext(
-        session=session, job_id=claim.job_id, instance_id=str(job.instance_id),
-        business_key=instance.business_key, element_id=job.element_id, topic=job.topic,
-        input=dict(job.input), attempt=claim.attempt,
-    )
-    result = json_safe(handler(ctx) or {}, job.topic)
-    return complete(session, claim, result, actor=f"worker:{job.topic}")
-
-
-def complete(session: Session, claim: Claim, result: dict[str, Any], *, actor: str) -> str:
-    """Finish the claimed attempt: complete the engine task and advance, or raise AlreadyDone."""
-    from bokji.instances import service as instances
-
-    job = session.get(Job, _uuid(claim.job_id))
-    # Only now hold the instance: a slow handler never blocks other work on the case.
-    instance = instances.lock(session, job.instance_id)
-    job = _fresh(session, job.id)
-    if job.status != "running" or job.attempts != claim.attempt:
+def finish_attempt(session: Session, claim: Claim) -> Job:
+    """The claimed attempt is over (the caller holds the instance's lock): the job as committed now,
+    its lease released; AlreadyDone if another attempt won or the lease was taken back."""
+    job = _fresh(session, _uuid(claim.job_id))
+    if job.status != JobStatus.RUNNING or job.attempts != claim.attempt:
         raise AlreadyDone(claim.job_id)
     job.locked_by, job.locked_until, job.finished_at = None, None, utcnow()
-    if instance.status == "suspended":
-        raise Suspended(str(instance.id))  # rolls back the handler's writes; the worker releases the job
-    if instance.status != "running":
-        job.status = "cancelled"
-        return "cancelled"
-    run = instances.load_run(session, instance)
-    try:
-        run.complete_automated_task(job.task_id, result)
-    except Conflict:
-        job.status = "cancelled"  # the task left the instance (an interrupting event took it)
-        return "cancelled"
-    job.status = "done"
-    job.result = result
-    instances.advance_and_save(session, instance, run, actor=actor, acted_on=job.task_id)
-    return "done"
+    return job
 
 
 class Suspended(Conflict):
@@ -165,17 +132,17 @@ def release(session: Session, claim: Claim) -> None:
     """Give a claimed attempt back untouched (not counted as a failure)."""
     session.execute(
         update(Job)
-        .where(Job.id == _uuid(claim.job_id), Job.status == "running", Job.attempts == claim.attempt)
-        .values(status="queued", attempts=Job.attempts - 1, locked_by=None, locked_until=None)
+        .where(Job.id == _uuid(claim.job_id), Job.status == JobStatus.RUNNING, Job.attempts == claim.attempt)
+        .values(status=JobStatus.QUEUED, attempts=Job.attempts - 1, locked_by=None, locked_until=None)
     )
 
 
 def postpone(session: Session, claim: Claim, reason: str, delay: float) -> str:
     """Give the attempt back uncounted and try again after `delay` seconds."""
     job = session.get(Job, _uuid(claim.job_id), with_for_update=True)
-    if job is None or job.status != "running" or job.attempts != claim.attempt:
+    if job is None or job.status != JobStatus.RUNNING or job.attempts != claim.attempt:
         return "stale"
-    job.status, job.attempts = "queued", job.attempts - 1
+    job.status, job.attempts = JobStatus.QUEUED, job.attempts - 1
     job.locked_by = job.locked_until = None
     job.last_error = reason[:2000]
     job.next_run_at = utcnow() + timedelta(seconds=delay)
@@ -186,7 +153,7 @@ def record_failure(session: Session, claim: Claim, exc: BaseException | str, *,
                    retries_left: int | None = None, retry_in: float | None = None) -> str:
     """The attempt failed (its transaction rolled back). Retry with backoff, or open an incident."""
     job = session.get(Job, _uuid(claim.job_id), with_for_update=True)
-    if job is None or job.status != "running" or job.attempts != claim.attempt:
+    if job is None or job.status != JobStatus.RUNNING or job.attempts != claim.attempt:
         return "stale"
     message = str(exc) if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
     job.last_error = message[:2000]
@@ -196,10 +163,10 @@ def record_failure(session: Session, claim: Claim, exc: BaseException | str, *,
     if retries_left is not None:  # an external worker decides, as in Camunda's failure API
         job.max_attempts = job.attempts + max(retries_left, 0)
     if job.attempts >= job.max_attempts:
-        job.status = "incident"
+        job.status = JobStatus.INCIDENT
         job.finished_at = utcnow()
         return "incident"
-    job.status = "queued"
+    job.status = JobStatus.QUEUED
     job.next_run_at = utcnow() + timedelta(seconds=retry_in if retry_in is not None else backoff(job.attempts))
     return "retry"
 
@@ -216,17 +183,17 @@ def reclaim_expired_leases(session: Session) -> list[str]:
     """Running jobs whose lease ran out (the worker died or hung): back to queued, or incident."""
     now = utcnow()
     expired = session.scalars(
-        select(Job).where(Job.status == "running", Job.locked_until < now)
+        select(Job).where(Job.status == JobStatus.RUNNING, Job.locked_until < now)
         .with_for_update(skip_locked=True)
     ).all()
     for job in expired:
         job.last_error = f"lease expired (held by {job.locked_by}); the worker died or took too long"
         job.locked_by = job.locked_until = None
         if job.attempts >= job.max_attempts:
-            job.status, job.finished_at = "incident", now
+            job.status, job.finished_at = JobStatus.INCIDENT, now
         else:
-            job.status, job.next_run_at = "queued", now
-            if job.kind == "handler":
+            job.status, job.next_run_at = JobStatus.QUEUED, now
+            if job.kind == JobKind.HANDLER:
                 job.enqueued_at = now
                 _enqueue_after_commit(session, job.id)
     return [str(j.id) for j in expired]
@@ -236,13 +203,11 @@ def enqueue_due(session: Session, *, check_redis: bool) -> list[str]:
     """Hand due handler jobs to Redis: retries whose backoff passed, and jobs Redis lost."""
     settings = get_settings()
     now = utcnow()
-    from bokji.instances.models import ProcessInstance
-
     candidates = session.scalars(
         select(Job)
         .join(ProcessInstance, ProcessInstance.id == Job.instance_id)
-        .where(Job.status == "queued", Job.kind == "handler", Job.next_run_at <= now,
-               ProcessInstance.status == "running")
+        .where(Job.status == JobStatus.QUEUED, Job.kind == JobKind.HANDLER, Job.next_run_at <= now,
+               ProcessInstance.status == InstanceStatus.RUNNING)
         .order_by(Job.next_run_at)
         .limit(5000)
         .with_for_update(of=Job, skip_locked=True)
@@ -262,7 +227,7 @@ def enqueue_due(session: Session, *, check_redis: bool) -> list[str]:
 # ---- incidents --------------------------------------------------------------------------------------
 def incidents(session: Session, *, limit: int = 100) -> list[Job]:
     return list(session.scalars(
-        select(Job).where(Job.status == "incident").order_by(Job.finished_at.desc()).limit(min(limit, 1000))
+        select(Job).where(Job.status == JobStatus.INCIDENT).order_by(Job.finished_at.desc()).limit(min(limit, 1000))
     ))
 
 
@@ -272,12 +237,12 @@ def retry_incident(session: Session, job_id: str, *, attempts: int = 1) -> Job:
     job = session.get(Job, _uuid(job_id), with_for_update=True)
     if job is None:
         raise NotFound(f"job {job_id} not found", field="job_id")
-    if job.status != "incident":
+    if job.status != JobStatus.INCIDENT:
         raise Conflict(f"job {job_id} is {job.status}, not an incident", field="job_id", status=job.status)
     now = utcnow()
-    job.status, job.next_run_at, job.finished_at = "queued", now, None
+    job.status, job.next_run_at, job.finished_at = JobStatus.QUEUED, now, None
     job.max_attempts = job.attempts + attempts
-    if job.kind == "handler":
+    if job.kind == JobKind.HANDLER:
         job.enqueued_at = now
         _enqueue_after_commit(session, job.id)
     return job
@@ -287,7 +252,7 @@ def requeue_for_instance(session: Session, instance_id: uuid.UUID) -> None:
     """After resume: hand the instance's queued handler jobs to Redis again."""
     now = utcnow()
     ids = session.scalars(
-        update(Job).where(Job.instance_id == instance_id, Job.status == "queued", Job.kind == "handler")
+        update(Job).where(Job.instance_id == instance_id, Job.status == JobStatus.QUEUED, Job.kind == JobKind.HANDLER)
         .values(next_run_at=now, enqueued_at=now).returning(Job.id)
     ).all()
     for job_id in ids:
@@ -298,8 +263,6 @@ def requeue_for_instance(session: Session, instance_id: uuid.UUID) -> None:
 def fetch_and_lock(session: Session, *, worker: str, topics: list[str], max_tasks: int,
                    lock_seconds: float) -> list[Job]:
     """Camunda-style fetch-and-lock: due external jobs of these topics, locked to `worker`."""
-    from bokji.instances.models import ProcessInstance
-
     settings = get_settings()
     if not worker:
         raise Invalid("workerId is required", field="workerId")
@@ -312,15 +275,15 @@ def fetch_and_lock(session: Session, *, worker: str, topics: list[str], max_task
     jobs = session.scalars(
         select(Job)
         .join(ProcessInstance, ProcessInstance.id == Job.instance_id)
-        .where(Job.kind == "external", Job.topic.in_(topics), Job.next_run_at <= now,
-               ProcessInstance.status == "running",
-               or_(Job.status == "queued", (Job.status == "running") & (Job.locked_until < now)))
+        .where(Job.kind == JobKind.EXTERNAL, Job.topic.in_(topics), Job.next_run_at <= now,
+               ProcessInstance.status == InstanceStatus.RUNNING,
+               or_(Job.status == JobStatus.QUEUED, (Job.status == JobStatus.RUNNING) & (Job.locked_until < now)))
         .order_by(Job.next_run_at)
         .limit(max(1, min(max_tasks, 100)))
         .with_for_update(of=Job, skip_locked=True)
     ).all()
     for job in jobs:
-        job.status, job.locked_by = "running", worker
+        job.status, job.locked_by = JobStatus.RUNNING, worker
         job.locked_until = now + timedelta(seconds=lock_seconds)
         job.attempts += 1
     return jobs
@@ -329,9 +292,9 @@ def fetch_and_lock(session: Session, *, worker: str, topics: list[str], max_task
 def external_claim(session: Session, job_id: str, worker: str) -> Claim:
     """The claim an external worker holds, checked: it must be locked to this worker and unexpired."""
     job = session.get(Job, _uuid(job_id))
-    if job is None or job.kind != "external":
+    if job is None or job.kind != JobKind.EXTERNAL:
         raise NotFound(f"external task {job_id} not found", field="id")
-    if job.status != "running" or job.locked_by != worker:
+    if job.status != JobStatus.RUNNING or job.locked_by != worker:
         raise Conflict(f"external task {job_id} is not locked by worker '{worker}' (status {job.status}, "
                        f"locked by {job.locked_by})", field="workerId")
     if job.locked_until is not None and job.locked_until < utcnow():

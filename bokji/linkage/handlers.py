@@ -9,12 +9,12 @@ from typing import Any
 from bokji.db import lock_record
 from bokji.errors import Invalid
 from bokji.instances.models import ProcessInstance
-from bokji.jobs.handlers import HandlerContext, handler
+from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import client, registry
 from bokji.linkage import service as evidence
 from bokji.privacy import protection
 from bokji.registry.models import AccessLog, Person
-from bokji.rules.registry import assessment_date
+from bokji.rules.calculations import assessment_date
 
 
 def _round_started(data: dict[str, Any]) -> datetime | None:
@@ -25,7 +25,6 @@ def _round_started(data: dict[str, Any]) -> datetime | None:
 
 
 
-@handler("linkage.collect")
 def collect(ctx: HandlerContext) -> dict[str, Any]:
     """One data type for one household member (`person_id`), or for several in one bulk call
     (`person_ids`): reuse fresh evidence, else ask the agency."""
@@ -66,7 +65,6 @@ def collect(ctx: HandlerContext) -> dict[str, Any]:
     return {}
 
 
-@handler("linkage.summarise")
 def summarise(ctx: HandlerContext) -> dict[str, Any]:
     """What the investigation still lacks, for the caseworker's missing-data task."""
     instance_id = uuid.UUID(ctx.instance_id)
@@ -82,7 +80,6 @@ def summarise(ctx: HandlerContext) -> dict[str, Any]:
     return {"missing_evidence": gaps, "has_missing": bool(gaps)}
 
 
-@handler("linkage.household_means")
 def household_means(ctx: HandlerContext) -> dict[str, Any]:
     """The decision's input built from evidence only (never from raw job results), recording the use."""
     instance_id = uuid.UUID(ctx.instance_id)
@@ -152,7 +149,6 @@ def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any
     return {}
 
 
-@handler("linkage.obligor_means")
 def obligor_means(ctx: HandlerContext) -> dict[str, Any]:
     """Each obligor's monthly income and property, from the evidence the obligor step collected."""
     instance_id = uuid.UUID(ctx.instance_id)

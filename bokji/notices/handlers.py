@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from bokji.db import utcnow
-from bokji.jobs.handlers import HandlerContext, handler
+from bokji.jobs.handlers import HandlerContext
 from bokji.notices.models import OUTCOME_KO, DecisionNotice
 
 # The appeal period is not in the project's reference: 90 days is the general administrative-appeal
@@ -50,7 +50,6 @@ def reasons_of(data: dict[str, Any], outcome: str) -> list[dict[str, str]]:
     return reasons
 
 
-@handler("notice.compose")
 def compose(ctx: HandlerContext) -> dict[str, Any]:
     data = ctx.input
     outcome = outcome_of(data)

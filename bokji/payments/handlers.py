@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from bokji.db import utcnow
 from bokji.errors import Invalid
-from bokji.jobs.handlers import HandlerContext, handler
+from bokji.jobs.handlers import HandlerContext
 from bokji.payments.models import PAYMENT_KINDS, PaymentSchedule
 
 
@@ -35,7 +35,6 @@ def _schedule(ctx: HandlerContext) -> PaymentSchedule:
     return found
 
 
-@handler("payment.setup")
 def setup(ctx: HandlerContext) -> dict[str, Any]:
     data = ctx.input
     kind = data.get("payment_kind") or "cash"
@@ -61,7 +60,6 @@ def setup(ctx: HandlerContext) -> dict[str, Any]:
     return {"payment_schedule_id": str(_schedule(ctx).id)}
 
 
-@handler("payment.adjust")
 def adjust(ctx: HandlerContext) -> dict[str, Any]:
     """After a periodic review that found the case still eligible: the new amount from the new figures."""
     schedule = _schedule(ctx)
@@ -73,7 +71,6 @@ def adjust(ctx: HandlerContext) -> dict[str, Any]:
     return {"payment_schedule_id": str(schedule.id)}
 
 
-@handler("payment.stop")
 def stop(ctx: HandlerContext) -> dict[str, Any]:
     schedule = _schedule(ctx)
     if schedule.status != "stopped":

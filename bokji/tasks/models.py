@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
@@ -9,6 +10,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bokji.db import Base, utcnow
+from bokji.instances.models import one_of
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
 
 
 class HumanTask(Base):
@@ -16,6 +24,7 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_status_due_at", "status", "due_at"),
         Index("ix_human_task_candidate_groups", "candidate_groups", postgresql_using="gin"),
+        one_of("status", TaskStatus),
     )
 
     # The engine's task id: unique, and stable across the instance's saves.
@@ -31,7 +40,7 @@ class HumanTask(Base):
     four_eyes_of: Mapped[str | None] = mapped_column(String(200))
     stage: Mapped[str | None] = mapped_column(String(32))
     office: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN)
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]

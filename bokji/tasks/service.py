@@ -1,8 +1,7 @@
-"""Human tasks: opening them from engine waits, listing, claiming and completing them.
-
-Completion validates the submission against the task's form first (422 naming the fields, nothing
-changed), then takes the instance lock and re-reads the task, so of two concurrent completions
-exactly one wins and the other gets 409.
+"""Human tasks as rows: opening them from engine waits, listing, claiming, and the checks a
+completion passes (the form, who may complete it, four eyes). Completing one is a step
+(bokji/steps): it validates first (422 naming the fields, nothing changed), then takes the instance
+lock and re-reads the task, so of two concurrent completions exactly one wins and the other gets 409.
 """
 
 from __future__ import annotations
@@ -16,10 +15,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from bokji.db import utcnow
+from bokji.definitions.models import Definition
+from bokji.definitions.service import form_of
 from bokji.errors import Conflict, Forbidden, Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
-from bokji.tasks.models import HumanTask
+from bokji.instances.models import ProcessInstance
+from bokji.tasks.models import HumanTask, TaskStatus
+from forms.schema import FormDefinition
 from processes.timing import due_at
 
 
@@ -32,7 +35,7 @@ def open_for(session: Session, instance, waits, *, now: datetime) -> None:
                 name=wait.name, candidate_groups=wait.candidate_groups,
                 candidate_users=wait.candidate_users, assignee=wait.assignee, form_key=wait.form_key,
                 four_eyes_of=wait.four_eyes,
-                stage=wait.stage or instance.stage, office=instance.office, status="open",
+                stage=wait.stage or instance.stage, office=instance.office, status=TaskStatus.OPEN,
                 due_at=due_at(wait.due, now), created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["id"])
@@ -42,16 +45,16 @@ def open_for(session: Session, instance, waits, *, now: datetime) -> None:
 def cancel_tasks(session: Session, task_ids: list[str]) -> None:
     session.execute(
         update(HumanTask)
-        .where(HumanTask.id.in_([uuid.UUID(t) for t in task_ids]), HumanTask.status == "open")
-        .values(status="cancelled", completed_at=utcnow())
+        .where(HumanTask.id.in_([uuid.UUID(t) for t in task_ids]), HumanTask.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.CANCELLED, completed_at=utcnow())
     )
 
 
 def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
     session.execute(
         update(HumanTask)
-        .where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
-        .values(status="cancelled", completed_at=utcnow())
+        .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.CANCELLED, completed_at=utcnow())
     )
 
 
@@ -76,7 +79,7 @@ def get(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask
     return task
 
 
-def list_for(session: Session, who: Principal, *, status: str = "open", limit: int = 100) -> list[HumanTask]:
+def list_for(session: Session, who: Principal, *, status: str = TaskStatus.OPEN, limit: int = 100) -> list[HumanTask]:
     query = (
         select(HumanTask)
         .where(HumanTask.status == status)
@@ -98,7 +101,7 @@ def claim(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTa
     task = get(session, task_id, who)
     claimed = session.execute(
         update(HumanTask)
-        .where(HumanTask.id == task.id, HumanTask.status == "open",
+        .where(HumanTask.id == task.id, HumanTask.status == TaskStatus.OPEN,
                or_(HumanTask.assignee.is_(None), HumanTask.assignee == who.username))
         .values(assignee=who.username, claimed_at=utcnow())
         .returning(HumanTask.id)
@@ -114,7 +117,7 @@ def unclaim(session: Session, task_id: uuid.UUID | str, who: Principal) -> Human
     task = get(session, task_id, who)
     released = session.execute(
         update(HumanTask)
-        .where(HumanTask.id == task.id, HumanTask.status == "open", HumanTask.assignee == who.username)
+        .where(HumanTask.id == task.id, HumanTask.status == TaskStatus.OPEN, HumanTask.assignee == who.username)
         .values(assignee=None, claimed_at=None)
         .returning(HumanTask.id)
     ).scalar()
@@ -125,14 +128,8 @@ def unclaim(session: Session, task_id: uuid.UUID | str, who: Principal) -> Human
     return task
 
 
-def form_definition(session: Session, task: HumanTask):
+def form_definition(session: Session, task: HumanTask) -> FormDefinition | None:
     """The task's form, as stored with the deployment the instance runs on."""
-    # Imported here: definitions and instances import this module.
-    from bokji.definitions.models import Definition
-    from bokji.definitions.service import form_of
-    from bokji.instances.models import ProcessInstance
-    from forms.schema import FormDefinition
-
     if not task.form_key:
         return None
     instance = session.get(ProcessInstance, task.instance_id)
@@ -141,55 +138,52 @@ def form_definition(session: Session, task: HumanTask):
     return FormDefinition.from_dict(raw) if raw is not None else None
 
 
-def complete(session: Session, task_id: uuid.UUID | str, data: dict[str, Any], who: Principal) -> HumanTask:
-    from bokji.instances import service as instances
-
-    task = get(session, task_id, who)
-    if task.status != "open" or (task.assignee and task.assignee != who.username):
+def check_open_for(task: HumanTask, who: Principal) -> None:
+    """409 unless the task is open and not claimed by somebody else."""
+    if task.status != TaskStatus.OPEN or (task.assignee and task.assignee != who.username):
         raise _not_open(task, who)
+
+
+def clean_submission(session: Session, task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+    """The submission checked against the task's form (422 naming every bad field)."""
     form = form_definition(session, task)
     if form is not None:
-        cleaned = form.validate(data)
-    elif data:
+        return form.validate(data)
+    if data:
         # A task without a form is a confirmation: its data would become process variables unchecked.
         raise Invalid(f"task {task.id} has no form, so it takes no data (got {sorted(data)})", field="data")
-    else:
-        cleaned = {}
+    return {}
 
-    instance = instances.lock(session, task.instance_id)
-    task = session.scalars(
-        select(HumanTask).where(HumanTask.id == task.id).execution_options(populate_existing=True)
+
+def fresh(session: Session, task_id: uuid.UUID) -> HumanTask:
+    """The task as committed now (read again after the instance's lock was taken)."""
+    return session.scalars(
+        select(HumanTask).where(HumanTask.id == task_id).execution_options(populate_existing=True)
     ).one()
-    if task.status != "open" or (task.assignee and task.assignee != who.username):
-        raise _not_open(task, who)
-    if instance.status != "running":
-        raise Conflict(f"instance {instance.id} is {instance.status}", field="task_id")
-    _check_four_eyes(session, task, who)
-    run = instances.load_run(session, instance)
-    run.complete_human_task(str(task.id), cleaned)
-    task.status = "completed"
+
+
+def mark_completed(task: HumanTask, who: Principal, submission: dict[str, Any]) -> None:
+    task.status = TaskStatus.COMPLETED
     task.completed_at = utcnow()
     task.completed_by = who.username
     task.assignee = task.assignee or who.username
-    task.submission = cleaned
-    instances.advance_and_save(session, instance, run, actor=who.username, acted_on=str(task.id))
-    return task
+    task.submission = submission
 
 
-def _check_four_eyes(session: Session, task: HumanTask, who: Principal) -> None:
+def check_four_eyes(session: Session, task: HumanTask, who: Principal) -> None:
     """A second approval is only one if somebody else gives it (e.g. the supervisor's 결재)."""
     if not task.four_eyes_of:
         return
     earlier = session.scalars(select(HumanTask.id).where(
         HumanTask.instance_id == task.instance_id, HumanTask.element_id == task.four_eyes_of,
-        HumanTask.status == "completed", HumanTask.completed_by == who.username).limit(1)).first()
+        HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by == who.username).limit(1)).first()
     if earlier is not None:
         raise Forbidden(f"four eyes: you completed '{task.four_eyes_of}' of this case, so someone else must "
                         f"complete task {task.id}", field="task_id", four_eyes_of=task.four_eyes_of)
 
 
 def _not_open(task: HumanTask, who: Principal) -> Conflict:
-    if task.status != "open":
+    if task.status != TaskStatus.OPEN:
         return Conflict(f"task {task.id} is already {task.status}", field="task_id", status=task.status)
     return Conflict(f"task {task.id} is claimed by {task.assignee}", field="task_id", assignee=task.assignee)
 

@@ -1,7 +1,7 @@
-"""The calculations business rule tasks may call, registered with the engine under name and version.
+"""The calculations business rule tasks call by name: plain functions of task data.
 
-Imported wherever processes are deployed or run (definitions, instances), so API, workers and the
-scheduler all know the same calculations.
+They are listed with their names and versions in bokji/registrations.py; nothing here registers
+itself. Each must be deterministic and do no I/O (processes/calculations.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 from bokji.errors import Invalid
 from bokji.rules import parameters, recognised_income
-from processes.calculations import register
 
 
 def assessment_date(data: dict[str, Any]) -> date:
@@ -26,7 +25,7 @@ def assessment_date(data: dict[str, Any]) -> date:
         raise Invalid(f"{name} must be an ISO date (YYYY-MM-DD)", field=name) from None
 
 
-def _recognised_income(data: dict[str, Any]) -> dict[str, Any]:
+def recognised_income_of(data: dict[str, Any]) -> dict[str, Any]:
     """Task data: `household_means` (see HouseholdMeans) and the application or assessment date."""
     means = data.get("household_means")
     if not isinstance(means, dict):
@@ -45,7 +44,7 @@ INCOME_LIMIT = "bokji.income_limit"
 INCOME_LIMIT_VERSION = "2025.1"
 
 
-def _income_limit(data: dict[str, Any]) -> dict[str, Any]:
+def income_limit(data: dict[str, Any]) -> dict[str, Any]:
     """A service's income limit as a share of the standard median income (percent from the catalog).
 
     Task data: `benefit_year` and `household_size` (from recognised income), `income_limit_percent` and
@@ -82,7 +81,7 @@ def add_duration(start: date, duration: str, times: int = 1) -> date:
     return date(year, month, day) + timedelta(weeks=weeks, days=days)
 
 
-def _review_round(data: dict[str, Any]) -> dict[str, Any]:
+def review_round(data: dict[str, Any]) -> dict[str, Any]:
     """The next periodic-review round and the date it covers: the application date plus round ×
     interval, so each round uses the parameters and reference periods of its own date."""
     round_ = int(data.get("review_round") or 0) + 1
@@ -93,7 +92,3 @@ def _review_round(data: dict[str, Any]) -> dict[str, Any]:
     return {"review_round": round_,
             "assessment_date": add_duration(applied, data.get("review_interval"), round_).isoformat()}
 
-
-register(INCOME_LIMIT, INCOME_LIMIT_VERSION, _income_limit)
-register(REVIEW_ROUND, REVIEW_ROUND_VERSION, _review_round)
-register(recognised_income.NAME, recognised_income.VERSION, _recognised_income)

@@ -1,0 +1,89 @@
+"""Loading a run for a step, and writing what an advance changed.
+
+`advance_and_save` runs the engine to its next wait state and writes everything that changed in one
+go: the element history, the human tasks and jobs it now waits for, the incidents of elements that
+failed, and the state. The caller holds the instance's lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from bokji import registrations
+from bokji.db import utcnow
+from bokji.instances import service as instances
+from bokji.instances.models import ElementHistory, Incident, IncidentStatus, InstanceStatus, ProcessInstance
+from bokji.jobs import service as jobs
+from bokji.tasks import service as tasks
+from processes.runtime import Run
+
+
+def load_run(session: Session, instance: ProcessInstance) -> Run:
+    """The run of a locked instance, with the calculations its business rule tasks may call."""
+    return instances.load_run(session, instance, calculations=registrations.CALCULATIONS)
+
+
+def advance_and_save(
+    session: Session, instance: ProcessInstance, run: Run, *, actor: str, acted_on: str | None = None
+) -> None:
+    """Run the engine to its next wait state and write everything that changed.
+
+    `acted_on` is the engine task the actor just completed; its history row gets the actor's name.
+    """
+    result = run.advance()
+    now = utcnow()
+    # One statement for all rows entered and one per (outcome, actor) for rows left: an advance
+    # touches several elements, and round trips, not the engine, dominate a step's cost.
+    new_rows: list[dict[str, Any]] = []
+    closed: dict[tuple[str, str], list[str]] = {}
+    for event in result.events:
+        who = actor if event.task_id == acted_on or event.element_type == "startEvent" else "system"
+        if event.started:
+            if event.stage:  # entering an element that declares a stage moves the instance there
+                instance.stage = event.stage
+            new_rows.append(dict(
+                instance_id=instance.id, task_id=event.task_id, element_id=event.element_id,
+                element_type=event.element_type, name=event.name, stage=instance.stage,
+                actor=who if event.ended else None, outcome=event.outcome, started_at=now,
+                ended_at=now if event.ended else None,
+            ))
+        elif event.ended:
+            closed.setdefault((event.outcome, who), []).append(event.task_id)
+    if new_rows:
+        session.execute(insert(ElementHistory).values(new_rows)
+                        .on_conflict_do_nothing(index_elements=["instance_id", "task_id"]))
+    for (outcome, who), task_ids in closed.items():
+        session.execute(
+            update(ElementHistory)
+            .where(ElementHistory.instance_id == instance.id, ElementHistory.task_id.in_(task_ids))
+            .values(ended_at=now, outcome=outcome, actor=who)
+        )
+    cancelled = [e.task_id for e in result.events if e.outcome == "cancelled"]
+    if cancelled:  # e.g. an interrupting boundary timer took a user or service task away
+        tasks.cancel_tasks(session, cancelled)
+        jobs.cancel_for_tasks(session, instance.id, cancelled)
+    tasks.open_for(session, instance, result.human, now=now)
+    jobs.create_for(session, instance.id, result.automated, handled=registrations.handlers())
+    for incident in result.incidents:
+        session.execute(
+            insert(Incident)
+            .values(id=uuid.uuid4(), instance_id=instance.id, task_id=incident.task_id,
+                    element_id=incident.element_id, kind=incident.kind, message=incident.message,
+                    status=IncidentStatus.OPEN, created_at=now)
+            .on_conflict_do_nothing(index_elements=["instance_id", "task_id"], index_where=text("status = 'open'"))
+        )
+    instance.next_timer_at = result.next_timer_at
+    instance.waiting_messages = result.waiting_messages
+    if result.completed:
+        instance.status = InstanceStatus.COMPLETED
+        instance.ended_at = now
+        instance.next_timer_at = None
+        instance.waiting_messages = []
+        tasks.cancel_for_instance(session, instance.id)
+    instance.state = run.save()
+    instance.updated_at = now

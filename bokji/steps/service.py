@@ -1,0 +1,285 @@
+"""The steps: every way an instance moves, each under the instance's lock in the caller's transaction.
+
+- `start` (an API call, a timer start, a case of an application), `complete_task` (a person),
+  `execute_job` / `complete_job` (a worker, an outside system), `fire_timers` (the scheduler),
+  `correlate` (a message), `retry_incident` (an operator after a fix);
+- `suspend`, `resume`, `cancel`: an operator stops or ends one;
+- `deploy`: a deployment, and the instance each new timer-start version waits with;
+- `apply`: one application, one case per service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bokji import registrations
+from bokji.applications import service as applications
+from bokji.applications.models import Application
+from bokji.db import lock_record, utcnow
+from bokji.definitions import service as definitions
+from bokji.definitions.models import Definition
+from bokji.errors import Conflict, Invalid, NotFound
+from bokji.identity.service import Principal
+from bokji.instances import service as instances
+from bokji.instances.models import ElementHistory, Incident, IncidentStatus, InstanceStatus, ProcessInstance
+from bokji.jobs import service as jobs
+from bokji.jobs.handlers import HandlerContext
+from bokji.jobs.models import Job, JobStatus
+from bokji.steps.advance import advance_and_save, load_run
+from bokji.tasks import service as tasks
+from bokji.tasks.models import HumanTask
+from processes.runtime import Run
+
+TIMER_START = "system:timer-start"
+
+
+# ---- starting ----------------------------------------------------------------------------------------
+def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal, business_key: str | None = None,
+          version: int | None = None) -> ProcessInstance:
+    """A new instance, run to its first wait state (its start may stop at a failing element: an incident)."""
+    if not isinstance(data, dict):
+        raise Invalid("data must be a JSON object", field="data")
+    definition = definitions.get_version(session, key, version)
+    specs = definitions.specs_of(session, definition)
+    instance = ProcessInstance(
+        id=uuid.uuid4(), definition_id=definition.id, definition_key=definition.key,
+        definition_version=definition.version, business_key=business_key, status=InstanceStatus.RUNNING,
+        stage=None, office=actor.office, ministry=actor.ministry, started_by=actor.username, state="",
+    )
+    session.add(instance)
+    session.flush()
+    lock_record(session, "instance", instance.id)
+    run = Run.start(specs, data, calculations=registrations.CALCULATIONS)
+    advance_and_save(session, instance, run, actor=actor.username)
+    return instance
+
+
+def apply(session: Session, body: Any, *, actor: Principal) -> Application:
+    """One application → one case per service, in one commit (nothing is stored if a check fails)."""
+    application, cases = applications.submit(session, body, actor=actor)
+    for case in cases:
+        instance = start(session, key=case.process_key, data=case.data, actor=actor, business_key=case.business_key)
+        applications.add_case(session, application, case.service_code, instance.id)
+    session.flush()
+    return application
+
+
+# ---- what an instance waits for ----------------------------------------------------------------------
+def complete_task(session: Session, task_id: uuid.UUID | str, data: dict[str, Any], who: Principal) -> HumanTask:
+    """Validate against the form (422 naming fields, nothing changed), then complete and advance; of two
+    concurrent completions exactly one wins, the other gets 409."""
+    task = tasks.get(session, task_id, who)
+    tasks.check_open_for(task, who)
+    cleaned = tasks.clean_submission(session, task, data)
+    instance = instances.lock(session, task.instance_id)
+    task = tasks.fresh(session, task.id)
+    tasks.check_open_for(task, who)
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(f"instance {instance.id} is {instance.status}", field="task_id")
+    tasks.check_four_eyes(session, task, who)
+    run = load_run(session, instance)
+    run.complete_human_task(str(task.id), cleaned)
+    tasks.mark_completed(task, who, cleaned)
+    advance_and_save(session, instance, run, actor=who.username, acted_on=str(task.id))
+    return task
+
+
+def execute_job(session: Session, claim: jobs.Claim) -> str:
+    """Run the job's handler and complete its task, in one transaction (the worker's step)."""
+    job = session.get(Job, uuid.UUID(claim.job_id))
+    handler = registrations.handlers().get(job.topic)
+    if handler is None:
+        raise LookupError(f"no handler is registered for topic '{job.topic}' in this worker")
+    instance = instances.get(session, job.instance_id)
+    ctx = HandlerContext(
+        session=session, job_id=claim.job_id, instance_id=str(job.instance_id),
+        business_key=instance.business_key, element_id=job.element_id, topic=job.topic,
+        input=dict(job.input), attempt=claim.attempt,
+    )
+    result = jobs.json_safe(handler.run(ctx) or {}, job.topic)
+    return complete_job(session, claim, result, actor=f"worker:{job.topic}")
+
+
+def complete_job(session: Session, claim: jobs.Claim, result: dict[str, Any], *, actor: str) -> str:
+    """Finish the claimed attempt: complete the engine task and advance, or raise AlreadyDone."""
+    job = session.get(Job, uuid.UUID(claim.job_id))
+    # Only now hold the instance: a slow handler never blocks other work on the case.
+    instance = instances.lock(session, job.instance_id)
+    job = jobs.finish_attempt(session, claim)
+    if instance.status == InstanceStatus.SUSPENDED:
+        raise jobs.Suspended(str(instance.id))  # rolls back the handler's writes; the worker releases the job
+    if instance.status != InstanceStatus.RUNNING:
+        job.status = JobStatus.CANCELLED
+        return JobStatus.CANCELLED
+    run = load_run(session, instance)
+    try:
+        run.complete_automated_task(job.task_id, result)
+    except Conflict:
+        job.status = JobStatus.CANCELLED  # the task left the instance (an interrupting event took it)
+        return JobStatus.CANCELLED
+    job.status, job.result = JobStatus.DONE, result
+    advance_and_save(session, instance, run, actor=actor, acted_on=job.task_id)
+    return JobStatus.DONE
+
+
+def fire_timers(session: Session, instance_id: uuid.UUID) -> bool:
+    """Let due timers of one instance fire and advance it. False if nothing was due any more."""
+    instance = instances.lock(session, instance_id)
+    if instance.status != InstanceStatus.RUNNING or instance.next_timer_at is None \
+            or instance.next_timer_at > utcnow():
+        return False
+    advance_and_save(session, instance, load_run(session, instance), actor="system:timer")
+    return True
+
+
+def correlate(session: Session, *, message: str, correlation_key: str, payload: dict[str, Any],
+              actor: Principal) -> list[ProcessInstance]:
+    """Deliver a message to the instances (by business key) that wait for it, durably, in one commit."""
+    if not message:
+        raise Invalid("messageName is required", field="messageName")
+    if not isinstance(payload, dict):
+        raise Invalid("payload must be a JSON object", field="payload")
+    delivered = []
+    for instance_id in instances.waiting_for(session, message=message, business_key=correlation_key):
+        instance = instances.lock(session, instance_id)
+        if message not in (instance.waiting_messages or []):
+            continue  # someone else's message got there first
+        if instance.status == InstanceStatus.SUSPENDED:
+            raise Conflict(f"instance {instance.id} waiting for '{message}' is suspended",
+                           field="correlationKey")
+        run = load_run(session, instance)
+        if run.correlate(message, payload):
+            advance_and_save(session, instance, run, actor=actor.username)
+            delivered.append(instance)
+    if not delivered:
+        raise NotFound(f"no instance with business key '{correlation_key}' waits for message '{message}'",
+                       field="correlationKey", correlation_key=correlation_key, message_name=message)
+    return delivered
+
+
+def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Principal,
+                   reason: str | None, variables: dict[str, Any] | None = None) -> Incident:
+    """Run a failed element again, after a fix: `variables` set in the data it runs on (Camunda's
+    "set variables and retry"), a limit raised, an outage over. It may fail again: then a new incident
+    opens for it. Recorded as an operator action with the names (not the values) of the variables.
+    """
+    for name in variables or {}:
+        if not name.isidentifier() or name.startswith("_"):
+            raise Invalid(f"variables.{name}: a variable name is an identifier not starting with '_'",
+                          field=f"variables.{name}")
+    incident = instances.find_incident(session, incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found", field="incident_id")
+    instance = instances.lock(session, incident.instance_id)
+    session.refresh(incident)
+    if incident.status != IncidentStatus.OPEN:
+        raise Conflict(f"incident {incident.id} is {incident.status}, not open", field="incident_id",
+                       status=incident.status)
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(f"instance {instance.id} is {instance.status}; resume it first", field="incident_id",
+                       status=instance.status)
+    run = load_run(session, instance)
+    run.retry(incident.task_id, variables)
+    now = utcnow()
+    incident.status, incident.resolved_at, incident.resolved_by = IncidentStatus.RETRIED, now, actor.username
+    session.flush()  # the partial unique index: the element may open a new incident below
+    session.execute(update(ElementHistory)
+                    .where(ElementHistory.instance_id == instance.id, ElementHistory.task_id == incident.task_id)
+                    .values(outcome="open", ended_at=None, actor=None))
+    instances.record(session, "retry_incident", instance, actor, reason, incident_id=str(incident.id),
+                     element_id=incident.element_id, kind=incident.kind, variables=sorted(variables or {}))
+    advance_and_save(session, instance, run, actor=actor.username)
+    return incident
+
+
+# ---- operators ----------------------------------------------------------------------------------------
+def suspend(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    instance = instances.lock(session, instance_id)
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(f"instance {instance.id} is {instance.status}; only running instances can be suspended",
+                       field="instance_id", status=instance.status)
+    instance.status = InstanceStatus.SUSPENDED
+    instance.updated_at = utcnow()
+    instances.record(session, "suspend", instance, actor, reason)
+    return instance
+
+
+def resume(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    instance = instances.lock(session, instance_id)
+    if instance.status != InstanceStatus.SUSPENDED:
+        raise Conflict(f"instance {instance.id} is {instance.status}, not suspended", field="instance_id",
+                       status=instance.status)
+    instance.status = InstanceStatus.RUNNING
+    instance.updated_at = utcnow()
+    jobs.requeue_for_instance(session, instance.id)
+    instances.record(session, "resume", instance, actor, reason)
+    return instance
+
+
+def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    """End the instance for good: its open tasks, jobs and incidents are cancelled (recorded)."""
+    instance = instances.lock(session, instance_id)
+    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
+        raise Conflict(f"instance {instance.id} is already {instance.status}", field="instance_id",
+                       status=instance.status)
+    run = load_run(session, instance)
+    run.cancel()
+    now = utcnow()
+    instance.status, instance.ended_at, instance.updated_at = InstanceStatus.CANCELLED, now, now
+    instance.next_timer_at, instance.waiting_messages = None, []
+    instance.state = run.save()
+    session.execute(
+        update(ElementHistory)
+        .where(ElementHistory.instance_id == instance.id, ElementHistory.ended_at.is_(None))
+        .values(ended_at=now, outcome="cancelled", actor=actor.username)
+    )
+    tasks.cancel_for_instance(session, instance.id)
+    jobs.cancel_for_instance(session, instance.id)
+    instances.cancel_incidents(session, instance.id, actor=actor.username)
+    instances.record(session, "cancel", instance, actor, reason)
+    return instance
+
+
+# ---- deploying ----------------------------------------------------------------------------------------
+def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str) -> definitions.DeployResult:
+    """Store the new versions, and give each new timer-start version the instance that waits for its time."""
+    result = definitions.deploy(session, files, actor=actor, source=source,
+                                topics=registrations.handlers(), calculations=registrations.CALCULATIONS)
+    for definition in result.timer_starts:
+        _schedule_timer_start(session, definition)
+    return result
+
+
+def deploy_directory(session: Session, directory: Path, *, actor: str = "system") -> definitions.DeployResult | None:
+    """Deploy the process library (all BPMN, DMN and form files of a folder) as one bundle; unchanged
+    files are a no-op, so this runs at every start-up."""
+    files = definitions.library_files(directory)
+    return deploy(session, files, actor=actor, source="startup") if files else None
+
+
+def _schedule_timer_start(session: Session, definition: Definition) -> None:
+    """A process with a timer start event: one instance waits at that event for its time. The instance
+    of an older version still waiting is cancelled, so only the latest version's timer fires (as in
+    Camunda)."""
+    system = Principal(TIMER_START, TIMER_START, frozenset({"admin"}), None, None)
+    waiting = session.scalars(
+        select(ProcessInstance.id).where(
+            ProcessInstance.definition_key == definition.key,
+            ProcessInstance.started_by == TIMER_START,
+            ProcessInstance.status == InstanceStatus.RUNNING,
+            select(ElementHistory.id).where(
+                ElementHistory.instance_id == ProcessInstance.id,
+                ElementHistory.element_type == "startEvent",
+                ElementHistory.ended_at.is_(None),
+            ).exists(),
+        )
+    ).all()
+    for instance_id in waiting:
+        cancel(session, str(instance_id), actor=system, reason=f"timer start replaced by version {definition.version}")
+    start(session, key=definition.key, version=definition.version, data={}, actor=system)
+
