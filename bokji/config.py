@@ -49,7 +49,9 @@ class Settings(BaseSettings):
 
     # Intervals (seconds). Tests shorten them; nothing in the code hard-codes a period.
     job_timeout: int = 300  # RQ hard limit for one job
-    job_lease: float = 330.0  # a claimed job not finished by then is taken back (its worker died)
+    # A claimed job's lease; the worker renews it every third of it while the handler runs, so a job
+    # that really runs long keeps it and a dead worker's job is taken back within about a lease.
+    job_lease: float = 10.0
     job_max_attempts: int = 3  # then the job becomes an incident; a task's `retries` property overrides
     retry_backoff_base: float = 5.0  # first retry after ~base, then base*2, base*4, ...
     retry_backoff_max: float = 3600.0

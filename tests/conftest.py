@@ -50,10 +50,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 DATABASE_URL = os.environ["DATABASE_URL"]
 REDIS_URL = os.environ["REDIS_URL"]
 DEMO_PASSWORD = "bokji-demo-2026"
-TABLES = ["decision_notice", "payment_schedule", "application_case", "application",
-          "evidence_use", "evidence", "document", "access_log", "household_residence", "household_membership",
-          "household", "person", "catalog_service", "operator_action", "element_history", "human_task", "job",
-          "process_instance", "definition", "deployment", "app_user", "test_side_effect"]
+# Tables the models declare (bokji/models.py imports them all), plus two without a model: the clock's
+# offset and the tests' side-effect rows.
+TABLES_WITHOUT_MODEL = ["platform_clock", "test_side_effect"]
 
 
 def _recreate_database() -> None:
@@ -83,14 +82,18 @@ def database() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def clean_state(database) -> Iterator[None]:
-    from bokji.db import get_engine, unit_of_work
+    import bokji.models  # noqa: F401 - every model's table in Base.metadata
+    from bokji import clock
+    from bokji.db import Base, get_engine, unit_of_work
     from bokji.identity.service import seed_demo_users
     from bokji.queue import redis_connection
     from processes import cache
     from processes.evaluator import MEMO
 
+    tables = [t.name for t in Base.metadata.sorted_tables] + TABLES_WITHOUT_MODEL
     with get_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    clock.forget()  # back in step with the system clock (platform_clock is truncated above)
     redis_connection().flushdb()
     cache.clear()
     MEMO.clear()
@@ -250,7 +253,7 @@ def platform(simulator, spawn, library):
     env = {"BOKJI_AGENCY_BASE_URL": simulator, "BOKJI_BREAKER_FAILURES": "3", "BOKJI_BREAKER_OPEN_SECONDS": "2",
            "BOKJI_LINKAGE_RETRIES": "1", "BOKJI_LINKAGE_BACKOFF": "0.05", "BOKJI_RETRY_BACKOFF_BASE": "0.3",
            "BOKJI_RETRY_JITTER": "0.1", "BOKJI_SCHEDULER_POLL": "0.2", "BOKJI_SWEEPER_INTERVAL": "0.5",
-           "BOKJI_JOB_ENQUEUE_GRACE": "1", "BOKJI_JOB_MAX_ATTEMPTS": "20", "BOKJI_JOB_LEASE": "4"}
+           "BOKJI_JOB_ENQUEUE_GRACE": "1", "BOKJI_JOB_MAX_ATTEMPTS": "20"}
     RUNNING["workers"] = [spawn("worker", **env) for _ in range(2)]
     RUNNING["env"] = env
     spawn("scheduler", **env)

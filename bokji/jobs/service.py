@@ -128,6 +128,18 @@ class Suspended(Conflict):
         super().__init__(f"instance {instance_id} is suspended", field="processInstanceId")
 
 
+def renew_lease(session: Session, claim: Claim, *, lease: float | None = None) -> bool:
+    """Extend a running attempt's lease (the worker's heartbeat); False once the attempt is no longer
+    the job's (done, failed, or taken back), so the heartbeat stops."""
+    renewed = session.execute(
+        update(Job)
+        .where(Job.id == _uuid(claim.job_id), Job.status == JobStatus.RUNNING, Job.attempts == claim.attempt)
+        .values(locked_until=utcnow() + timedelta(seconds=lease or get_settings().job_lease))
+        .returning(Job.id)
+    ).first()
+    return renewed is not None
+
+
 def release(session: Session, claim: Claim) -> None:
     """Give a claimed attempt back untouched (not counted as a failure)."""
     session.execute(
