@@ -200,6 +200,18 @@ def cmd_instance(args) -> int:
     return 0
 
 
+def cmd_clock(args) -> int:
+    from bokji import clock
+    from bokji.db import unit_of_work
+
+    if args.ahead_days is not None:
+        with unit_of_work() as session:
+            clock.move(session, offset_seconds=args.ahead_days * 86400, actor="cli")
+        clock.forget()
+    _json({"now": clock.now().isoformat(), "ahead_seconds": clock.offset().total_seconds()})
+    return 0
+
+
 def cmd_screen(args) -> int:
     from datetime import date
 
@@ -329,6 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--services", type=int, default=292)
     p.add_argument("--ministries", type=int, default=17)
     p.set_defaults(fn=cmd_catalog)
+
+    p = sub.add_parser("clock", help="show the platform's clock, or move it (test and demo platforms only)")
+    p.add_argument("--ahead-days", type=float, help="run this many days ahead of the system clock (0: in step)")
+    p.set_defaults(fn=cmd_clock)
 
     admin = sub.add_parser("admin", help="user administration").add_subparsers(dest="admin", required=True)
     p = admin.add_parser("create", help="create a user (the first admin in production)")

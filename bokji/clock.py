@@ -1,14 +1,91 @@
-"""The platform's clock: every "now" the platform reads comes from here.
+"""The platform's clock: every "now" the platform reasons with comes from `now()`.
 
-Today it is the system clock in UTC. Models see it too: the sandbox passes this instant into each
-evaluation (`now()`, `today()` in a model), so a child process never reads its own time. The
-engine-core work makes it movable for tests (processing days, review dates across processes).
+It is the system clock in UTC, plus an offset that test and demo platforms can move (`bokji clock
+set`, `PUT /admin/clock`): the offset lives in the database (`platform_clock`), and every process —
+API, workers, scheduler — reads it at most every `REFRESH` seconds, so one move reaches all of them.
+Production never moves it and never reads the table. The engine's timers (processes/specs.py) and the
+sandbox (the instant its host passes into each evaluation) read it too.
+
+Deliberately on the system clock instead: security timestamps (token issue and expiry), the agency
+circuit breaker and rate limit, and liveness heartbeats — they measure real elapsed time.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bokji.config import get_settings
+from bokji.errors import Forbidden, Invalid
+
+REFRESH = 1.0  # seconds between reads of the offset
+log = logging.getLogger("bokji.clock")
+
+_lock = threading.Lock()
+_offset = timedelta(0)
+_read_at = float("-inf")
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + offset()
+
+
+def offset() -> timedelta:
+    """How far the platform's clock is ahead of the system's (zero in production)."""
+    global _offset, _read_at
+    if not movable():
+        return timedelta(0)
+    if time.monotonic() - _read_at < REFRESH:
+        return _offset
+    with _lock:
+        if time.monotonic() - _read_at >= REFRESH:
+            try:
+                with _engine().connect() as conn:
+                    seconds = conn.execute(text("SELECT offset_seconds FROM platform_clock WHERE id = 1")).scalar()
+                _offset = timedelta(seconds=float(seconds or 0))
+            except SQLAlchemyError as exc:  # the database is away (or not migrated yet): keep the last offset
+                log.debug("clock offset not read: %s", type(exc).__name__)
+            _read_at = time.monotonic()
+    return _offset
+
+
+def movable() -> bool:
+    return get_settings().env != "production"
+
+
+def forget() -> None:
+    """Read the offset again at the next `now()` (tests, between one platform and the next)."""
+    global _read_at
+    _read_at = float("-inf")
+
+
+@lru_cache
+def _engine() -> Engine:
+    # Its own tiny pool: the clock is read inside other work's transactions and must not take their
+    # connections (nor import bokji.db, which reads the clock).
+    return create_engine(get_settings().database_url, pool_size=1, max_overflow=1, pool_pre_ping=True)
+
+
+def move(session: Session, *, offset_seconds: float, actor: str) -> datetime:
+    """Set how far the platform's clock runs ahead of the system's (test and demo platforms only).
+
+    Written in the caller's transaction; every process (this one too) sees it within `REFRESH` seconds
+    of the commit.
+    """
+    if not movable():
+        raise Forbidden("the platform's clock cannot be moved in production", field="offset_seconds")
+    if not -3650 * 86400 <= offset_seconds <= 3650 * 86400:
+        raise Invalid("offset_seconds must be within ten years", field="offset_seconds")
+    session.execute(text(
+        "INSERT INTO platform_clock (id, offset_seconds, set_by, set_at) VALUES (1, :o, :a, now()) "
+        "ON CONFLICT (id) DO UPDATE SET offset_seconds = :o, set_by = :a, set_at = now()"),
+        {"o": offset_seconds, "a": actor})
+    return datetime.now(UTC) + timedelta(seconds=offset_seconds)

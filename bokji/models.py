@@ -5,7 +5,7 @@ from bokji.catalog.models import CatalogService
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
 from bokji.identity.models import User
-from bokji.instances.models import ElementHistory, OperatorAction, ProcessInstance
+from bokji.instances.models import ElementHistory, Incident, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
 from bokji.linkage.models import Document, Evidence, EvidenceUse
 from bokji.notices.models import DecisionNotice
@@ -15,6 +15,6 @@ from bokji.tasks.models import HumanTask
 
 __all__ = [
     "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "DecisionNotice", "Definition",
-    "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask", "Job",
+    "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask", "Incident", "Job",
     "Membership", "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance", "Residence", "User",
 ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask as _DefaultServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin as _BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask as _ScriptEngineTask
+
+from bokji import clock
 
 
 class AutomatedTask(_DefaultServiceTask):
@@ -43,10 +47,23 @@ def _trigger_wf_without_mutating_spec(self, my_task, spec_name):
     return child.id
 
 
+class _PlatformDatetime(datetime):
+    """`datetime` as SpiffWorkflow's timers see it: `now()` is the platform's clock (bokji/clock.py),
+    so a timer is due when the platform says so — in every process, and when a test moves the clock."""
+
+    @classmethod
+    def now(cls, tz=None):
+        instant = clock.now()
+        return instant.astimezone(tz) if tz is not None else instant.astimezone().replace(tzinfo=None)
+
+
 def _install_workarounds() -> None:
     from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
     BpmnStartTask.trigger_wf = _trigger_wf_without_mutating_spec
+    # The library's timer module reads the system time itself (`datetime.now(timezone.utc)`).
+    timer.datetime = _PlatformDatetime
 
 
 _install_workarounds()

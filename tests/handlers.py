@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from bokji import clock
 from bokji.jobs.handlers import Handler, HandlerContext
 
 
@@ -43,4 +44,10 @@ def slow(ctx: HandlerContext) -> dict:
     return {"slow_done": True}
 
 
-HANDLERS = [Handler("test.record_payment", record_payment), Handler("test.flaky", flaky), Handler("test.slow", slow)]
+def now(ctx: HandlerContext) -> dict:
+    """The platform's instant as this worker process reads it."""
+    return {"worker_now": clock.now().isoformat()}
+
+
+HANDLERS = [Handler("test.record_payment", record_payment), Handler("test.flaky", flaky), Handler("test.slow", slow),
+            Handler("test.now", now)]

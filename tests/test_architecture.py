@@ -4,7 +4,6 @@ and the schema the migrations make is the one the models declare (statuses check
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import R, SessionDep, requires
+from bokji import clock
 from bokji.errors import Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
@@ -166,3 +167,28 @@ def fail_external(task_id: str, body: FailureIn, session: SessionDep, who: Integ
     claim = jobs.external_claim(session, task_id, body.workerId)
     message = body.errorMessage + (f"\n{body.errorDetails}" if body.errorDetails else "")
     jobs.record_failure(session, claim, message, retries_left=body.retries, retry_in=body.retryTimeout / 1000)
+
+
+class ClockOut(BaseModel):
+    now: datetime = Field(description="the platform's instant, as this API process reads it")
+    offset_seconds: float = Field(description="how far it runs ahead of the system clock")
+    movable: bool = Field(description="test and demo platforms only")
+
+
+class ClockIn(BaseModel):
+    offset_seconds: float = Field(description="run this many seconds ahead of the system clock (0: back in step)")
+
+
+@router.get("/admin/clock", response_model=ClockOut)
+def read_clock(who: Admin) -> ClockOut:
+    """The platform's clock, which every service, worker, the scheduler and the sandbox read."""
+    return ClockOut(now=clock.now(), offset_seconds=clock.offset().total_seconds(), movable=clock.movable())
+
+
+@router.put("/admin/clock", response_model=ClockOut)
+def move_clock(body: ClockIn, session: SessionDep, who: Admin) -> ClockOut:
+    """Move the platform's clock (not in production): timers, due dates and review dates follow in every
+    process within a second of the commit. Recorded as an operator action."""
+    moved = clock.move(session, offset_seconds=body.offset_seconds, actor=who.username)
+    instances.record(session, "move_clock", None, who, None, offset_seconds=body.offset_seconds)
+    return ClockOut(now=moved, offset_seconds=body.offset_seconds, movable=True)

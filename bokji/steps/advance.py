@@ -23,6 +23,9 @@ from bokji.tasks import service as tasks
 from processes.runtime import Run
 
 
+CAUGHT_BY_THE_STEP = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask")
+
+
 def load_run(session: Session, instance: ProcessInstance) -> Run:
     """The run of a locked instance, with the calculations its business rule tasks may call."""
     return instances.load_run(session, instance, calculations=registrations.CALCULATIONS)
@@ -42,7 +45,9 @@ def advance_and_save(
     new_rows: list[dict[str, Any]] = []
     closed: dict[tuple[str, str], list[str]] = {}
     for event in result.events:
-        who = actor if event.task_id == acted_on or event.element_type == "startEvent" else "system"
+        # The actor's own task, the start, and the events this step delivered (a due timer, a message)
+        # carry the actor's name; whatever the engine did on from there, "system".
+        who = actor if event.task_id == acted_on or event.element_type in CAUGHT_BY_THE_STEP else "system"
         if event.started:
             if event.stage:  # entering an element that declares a stage moves the instance there
                 instance.stage = event.stage
