@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from api.deps import CASEWORK, READERS, TOKEN_COOKIE, R, SessionDep, requires
 from bokji.applications import summary
 from bokji.config import get_settings
+from bokji.db import unit_of_work
 from bokji.definitions import service as definitions
 from bokji.errors import Conflict, Invalid
 from bokji.identity import service as identity
@@ -25,7 +26,7 @@ from bokji.notices import service as notices
 from bokji.steps import service as steps
 from bokji.tasks import service as tasks
 from bokji.tasks.models import TaskStatus
-from forms.schema import render_form
+from forms.schema import FormDefinition, render_form
 
 router = APIRouter(include_in_schema=False)
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
@@ -116,8 +117,6 @@ async def submit_task_form(task_id: str, request: Request, who: Worker) -> HTMLR
 
 
 def _submit(task_id: str, data: dict, who: Principal):
-    from bokji.db import unit_of_work
-
     # Our own unit of work: a failed validation must roll back, yet still render the page.
     try:
         with unit_of_work() as session:
@@ -144,8 +143,6 @@ def _submit(task_id: str, data: dict, who: Principal):
 
 def _render(task, form, who: Principal, *, values, errors, case=None) -> str:
     if form is None:
-        from forms.schema import FormDefinition
-
         form = FormDefinition.from_dict({"id": "confirm", "components": [
             {"type": "text", "text": "이 업무를 완료합니다 (complete this task)"}]})
     return render_form(form, action=f"/tasks/{task.id}/form", values=values, errors=errors,

@@ -15,6 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.parser.util import one
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
     EndEvent,
@@ -33,6 +34,7 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
 )
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
+from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask, SequentialMultiInstanceTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -40,6 +42,7 @@ from bokji.errors import Invalid
 from processes.evaluator import SandboxedDecision
 from processes.sandbox import policy
 from processes.specs import AutomatedTask, CalculationTask
+from processes.timing import parse_due
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -360,8 +363,6 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                     bundle.forms.setdefault(form_key, {"__element__": eid, "__file__": name})
                 due = node.get(f"{{{CAMUNDA_NS}}}dueDate")
                 if due:
-                    from processes.timing import parse_due
-
                     try:
                         parse_due(due)
                     except ValueError as exc:
@@ -546,12 +547,6 @@ def _settle_multi_instance(spec) -> None:
     reaches them (Camunda's update_task_spec, and the child-completion wiring in create_child).
     Specs are parsed once per process and shared, and a worker restores instances it never started,
     so that has to happen here, once, for every process that loads the spec."""
-    from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-    from SpiffWorkflow.camunda.specs.multiinstance_task import (
-        ParallelMultiInstanceTask,
-        SequentialMultiInstanceTask,
-    )
-
     for task_spec in list(spec.task_specs.values()):
         if not isinstance(task_spec, ParallelMultiInstanceTask | SequentialMultiInstanceTask):
             continue

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask as _DefaultServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions import timer
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin as _BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask as _ScriptEngineTask
+from SpiffWorkflow.util.task import TaskState
 
 from bokji import clock
 
@@ -34,8 +37,6 @@ class AutomatedTask(_DefaultServiceTask):
 # caught no messages at all (measured). Ours attaches the triggered child without touching the
 # Start spec; the sub-process still flows to End when it finishes.
 def _trigger_wf_without_mutating_spec(self, my_task, spec_name):
-    from SpiffWorkflow.util.task import TaskState
-
     spec = self._wf_spec.task_specs.get(spec_name)
     if self.name not in spec._inputs:  # one-way link: the spec's own check wants an input;
         spec._inputs.append(self.name)  # Start's outputs stay as parsed
@@ -58,9 +59,6 @@ class _PlatformDatetime(datetime):
 
 
 def _install_workarounds() -> None:
-    from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
-    from SpiffWorkflow.bpmn.specs.event_definitions import timer
-
     BpmnStartTask.trigger_wf = _trigger_wf_without_mutating_spec
     # The library's timer module reads the system time itself (`datetime.now(timezone.utc)`).
     timer.datetime = _PlatformDatetime

@@ -3,6 +3,7 @@ decisions that used it."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from bokji.db import utcnow
 from bokji.errors import Invalid
 from bokji.linkage import registry
-from bokji.linkage.models import Evidence, EvidenceUse
+from bokji.linkage.models import Document, Evidence, EvidenceUse
 
 
 def reference_period(data_type: registry.DataType, application_date: date) -> str:
@@ -94,10 +95,6 @@ def add_document(session: Session, *, instance_id: uuid.UUID, person_id: str, da
                  value: dict[str, Any], filename: str, content: bytes, media_type: str, actor: str,
                  period: str) -> Evidence:
     """Evidence a caseworker takes from an uploaded document when an agency could not supply it."""
-    import hashlib
-
-    from bokji.linkage.models import Document
-
     kind = registry.get(data_type)
     if not content:
         raise Invalid("the document file is empty", field="file")

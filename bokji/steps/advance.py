@@ -22,7 +22,6 @@ from bokji.jobs import service as jobs
 from bokji.tasks import service as tasks
 from processes.runtime import Run
 
-
 CAUGHT_BY_THE_STEP = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask")
 
 
