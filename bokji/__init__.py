@@ -1,5 +1,8 @@
 """bokji: welfare services run as BPMN processes.
 
-Domain packages live here (identity, definitions, cases, tasks, jobs, privacy); `api/` and `workers/`
-import them. Only `processes/` imports SpiffWorkflow.
+`steps/` is the step coordinator (every change to a running instance); the other packages here are
+row-level domain services (definitions, instances, tasks, jobs, identity, privacy, rules, catalog,
+screening, registry, linkage, applications, payments, notices) that `steps`, `api/` and `workers/`
+import. Handlers and calculations are listed in `registrations.py`. Only `processes/` imports
+SpiffWorkflow.
 """
