@@ -217,6 +217,23 @@ def wait_for(condition: Callable[[], object], timeout: float = 30, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def start_api(spawn: Callable[..., Proc], **env: str) -> tuple[Proc, str]:
+    """The API as its own process (`bokji serve`) on a free port, once /ready answers: its Proc and URL."""
+    port = free_port()
+    proc = spawn("serve", "--port", str(port), **env)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.popen.poll() is None, proc.stop()[-3000:]
+        try:
+            return httpx.get(f"{url}/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, timeout=60, what="an API process ready")
+    return proc, url
+
+
 # --- the platform with the agency simulator (data linkage, applications) ----------------------------
 @pytest.fixture
 def simulator(spawn):

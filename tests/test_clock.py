@@ -11,27 +11,17 @@ import pytest
 from bokji import clock
 from bokji.db import unit_of_work
 from bokji.errors import Forbidden
-from tests.conftest import DEMO_PASSWORD, free_port, wait_for
+from tests.conftest import DEMO_PASSWORD, start_api, wait_for
 
 FAST = {"BOKJI_SCHEDULER_POLL": "0.2"}
 
 
 def test_moving_the_clock_45_days_fires_a_timer_in_the_scheduler_and_every_process_sees_it(deploy, spawn):
     deploy("month_later.bpmn")
-    port = free_port()
-    api = spawn("serve", "--port", str(port), **FAST)
+    _, url = start_api(spawn, **FAST)
     spawn("worker", **FAST)
     spawn("scheduler", **FAST)
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-
-    def up() -> bool:
-        assert api.popen.poll() is None, api.stop()
-        try:
-            return http.get("/ready").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, what="the API")
+    http = httpx.Client(base_url=url, timeout=30)
     admin = _sign_in(http, "admin")
     r = http.post("/instances", headers=_sign_in(http, "caseworker"), json={"key": "month_later", "data": {}})
     assert r.status_code == 201, r.text

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from bokji.db import unit_of_work
 from bokji.queue import redis_connection
-from tests.conftest import DATABASE_URL, free_port, wait_for
+from tests.conftest import DATABASE_URL, start_api, wait_for
 from workers.scheduler import HEARTBEAT
 
 # Short retry and polling intervals; leases and the sweeper keep their defaults (10 s, renewed by a
@@ -128,10 +128,7 @@ def _postgres_control():
 def test_postgres_restart_mid_run(client, login, deploy, spawn):
     deploy("slow_service.bpmn")
     cw = login("caseworker")
-    port = free_port()
-    api = spawn("serve", "--port", str(port), **FAST)
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _get(f"{url}/ready") == 200 or api.popen.poll() is not None, what="API up")
+    _, url = start_api(spawn, **FAST)
     ids = _start_many(client, cw, "slow_service", 12, {"sleep": 0.3})
     spawn("worker", **FAST)
     spawn("scheduler", **FAST)
@@ -195,7 +192,7 @@ def test_sigkill_of_the_api_mid_completion(client, login, deploy, spawn):
     holder = engine.connect()
     holder.execute(text("BEGIN"))
     holder.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"instance:{instance_id}"})
-    victim = _api(spawn)
+    victim = _Api(spawn)
     with httpx.Client(base_url=victim.url, timeout=60) as http:
         import threading
 
@@ -208,7 +205,7 @@ def test_sigkill_of_the_api_mid_completion(client, login, deploy, spawn):
     with unit_of_work() as session:  # the dead API's transaction left nothing behind
         assert session.execute(text("SELECT status FROM human_task WHERE id = :t"), {"t": task_id}).scalar() == "open"
     spawn("worker", **FAST)
-    again = _api(spawn)
+    again = _Api(spawn)
     r = httpx.post(f"{again.url}/tasks/{task_id}/complete", json=decision, headers=again.headers("caseworker"),
                    timeout=60)
     assert r.status_code == 200, r.text
@@ -218,28 +215,12 @@ def test_sigkill_of_the_api_mid_completion(client, login, deploy, spawn):
 
 
 class _Api:
-    def __init__(self, proc, url: str) -> None:
-        self.proc, self.url = proc, url
+    def __init__(self, spawn) -> None:
+        self.proc, self.url = start_api(spawn, **FAST)
 
     def headers(self, username: str) -> dict[str, str]:
         r = httpx.post(f"{self.url}/auth/token", data={"username": username, "password": "bokji-demo-2026"})
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-def _api(spawn) -> _Api:
-    port = free_port()
-    proc = spawn("serve", "--port", str(port), **FAST)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert proc.popen.poll() is None, proc.stop()
-        try:
-            return httpx.get(f"{url}/ready", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, what="an API process")
-    return _Api(proc, url)
 
 
 def _waiting_on_the_lock(engine) -> bool:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-import httpx
 import pytest
 
-from tests.conftest import free_port, wait_for
+from tests.conftest import start_api, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -17,19 +16,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture
 def server(spawn) -> str:
-    port = free_port()
-    proc = spawn("serve", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert proc.popen.poll() is None, proc.stop()
-        try:
-            return httpx.get(f"{url}/ready", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, timeout=30, what="API server ready")
-    return url
+    return start_api(spawn)[1]
 
 
 @pytest.fixture

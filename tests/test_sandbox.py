@@ -25,7 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import DEMO_PASSWORD, ROOT, free_port, wait_for
+from tests.conftest import DEMO_PASSWORD, ROOT, start_api, wait_for
 from tests.test_registry import rrn
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -199,16 +199,14 @@ class Platform:
     """The API, a worker and the scheduler as processes, with the battery's secrets and limits."""
 
     def __init__(self, spawn, **extra: str) -> None:
-        self.port = free_port()
         env = {**SECRETS, **LIMITS, "BOKJI_SCHEDULER_POLL": "0.2", "BOKJI_RETRY_BACKOFF_BASE": "0.2",
                "BOKJI_JOB_MAX_ATTEMPTS": "2", **extra}
-        self.api = spawn("serve", "--port", str(self.port), **env)
+        self.api, self.url = start_api(spawn, **env)
         self.worker = spawn("worker", **env)
         self.scheduler = spawn("scheduler", **env)
-        self.url = f"http://127.0.0.1:{self.port}"
         self.http = httpx.Client(base_url=self.url, timeout=60)
         self.seen: list[str] = []  # every response body, for the leak check
-        wait_for(self.ready, timeout=60, what="the API")
+        wait_for(self.ready, timeout=60, what="the platform")
         self.designer = self.sign_in("designer")
         self.caseworker = self.sign_in("caseworker")
         self.admin = self.sign_in("admin")
