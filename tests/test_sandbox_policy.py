@@ -1,7 +1,7 @@
 """The allowlist every model expression and script must pass (processes/sandbox/policy.py).
 
-Pure checks, no database: each known escape is refused naming the construct; what the library
-writes passes; the guards bound integer sizes and repetition at run time.
+Each known escape is refused naming the construct; what the library writes passes; the guards bound
+integer sizes and repetition at run time (evaluated in a real sandbox child, never in this process).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from processes.sandbox import helpers, policy
+from processes.sandbox.pool import Limits, Sandbox, SandboxFailure
 
 # (source, the construct the refusal must name)
 REFUSED_EXPRESSIONS = [
@@ -143,23 +144,34 @@ def test_source_size_and_nesting_are_bounded():
         policy.check_expression("a\x00b")
 
 
-def test_guards_bound_integers_and_repetition_at_run_time():
-    namespace = {"__builtins__": {}, **helpers.EXPRESSION_HELPERS, **helpers.GUARDS}
+NOW = "2026-12-01T00:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    box = Sandbox(Limits(cpu_seconds=1, wall_seconds=2, children=1))
+    yield box
+    box.close()
+
+
+def test_guards_bound_integers_and_repetition_at_run_time(sandbox):
     for source, data in (("x * n", {"x": "a", "n": 10**7}), ("[0] * n", {"n": 10**7}),
                          ("n ** n", {"n": 10**6}), ("n << n", {"n": 10**6}), ("(n * n) * (n * n)", {"n": 10**700})):
-        with pytest.raises(helpers.LimitExceeded):
-            eval(policy.check_expression(source).code, {**namespace, **data})
-    with pytest.raises(helpers.NotAllowed):
-        eval(policy.check_expression("'%d' % n").code, {**namespace, "n": 1})
-    assert eval(policy.check_expression("x * 3 + str(n ** 2) + str(7 % 4)").code, {**namespace, "x": "a", "n": 9}) \
-        == "aaa813"
+        with pytest.raises(SandboxFailure) as failure:
+            sandbox.evaluate(source, data, now=NOW)
+        detail = failure.value.detail
+        assert failure.value.kind == "limit" and ("larger than" in detail or "longer than" in detail), detail
+    with pytest.raises(SandboxFailure) as failure:
+        sandbox.evaluate("'%d' % n", {"n": 1}, now=NOW)
+    assert failure.value.kind == "refused" and "%" in failure.value.detail
+    assert sandbox.evaluate("x * 3 + str(n ** 2) + str(7 % 4)", {"x": "a", "n": 9}, now=NOW) == "aaa813"
 
 
-def test_augmented_assignments_are_guarded_too():
-    scope = {"__builtins__": {}, **helpers.GUARDS, "s": "ab"}
-    exec(policy.check_script("s *= 3\nfor i in range(2):\n    s += 'c'").code, {**scope, "range": range})
-    with pytest.raises(helpers.LimitExceeded):
-        exec(policy.check_script("s *= n").code, {**scope, "n": 10**7})
+def test_augmented_assignments_are_guarded_too(sandbox):
+    assert sandbox.execute("s *= 3\nfor i in range(2):\n    s += 'c'", {"s": "ab"}, now=NOW)[0]["s"] == "abababcc"
+    with pytest.raises(SandboxFailure) as failure:
+        sandbox.execute("s *= n", {"s": "ab", "n": 10**7}, now=NOW)
+    assert failure.value.kind == "limit"
 
 
 def test_helpers_compute_dates_as_the_platform_does():
