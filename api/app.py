@@ -48,7 +48,6 @@ STATIC_BUNDLES = {
 
 
 def _deploy_library() -> None:
-
     settings = get_settings()
     with unit_of_work() as session:
         result = deploy_directory(session, settings.bpmn_dir)

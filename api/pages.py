@@ -122,9 +122,8 @@ def _submit(task_id: str, data: dict, who: Principal):
         with unit_of_work() as session:
             task = steps.complete_task(session, task_id, data, who)
             name = task.name
-            incidents = instances.open_incidents(session, instance_id=task.instance_id)
-            names = {h.task_id: h.name for h in instances.history(session, task.instance_id)} if incidents else {}
-            stopped = [names.get(i.task_id) or i.element_id for i in incidents]
+            stopped = [i.element_name or i.element_id
+                       for i in instances.open_incidents(session, instance_id=task.instance_id)]
     except Invalid as exc:
         with unit_of_work() as session:
             task = tasks.get(session, task_id, who)

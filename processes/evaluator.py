@@ -45,9 +45,7 @@ class ElementFailure(SpiffWorkflowException):
 
     def __init__(self, task: Any, what: str, failure: SandboxFailure) -> None:
         self.task = task
-        self.element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
         self.kind = failure.kind
-        self.what = what
         self.message = f"{what}: {failure}"
         super().__init__(self.message)
 
@@ -83,9 +81,23 @@ def _now() -> str:
     return clock.now().isoformat()
 
 
-def _names(mode: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Only the variables the source reads cross the boundary."""
-    return {name: data[name] for name in checked(mode, source).names if name in data}
+def _reading(reads: frozenset[str], data: dict[str, Any]) -> dict[str, Any]:
+    """Only the variables a source reads cross the boundary."""
+    return {name: data[name] for name in reads if name in data}
+
+
+# What may go wrong before or in the sandbox; each becomes a SandboxFailure, then an ElementFailure.
+FAILURES = (SandboxFailure, policy.Refused, SyntaxError, Unencodable)
+
+
+def _as_failure(exc: Exception) -> SandboxFailure:
+    if isinstance(exc, SandboxFailure):
+        return exc
+    if isinstance(exc, policy.Refused):
+        return SandboxFailure("refused", f"{exc.construct}: {exc.reason}", line=exc.line)
+    if isinstance(exc, Unencodable):
+        return SandboxFailure("error", str(exc), error_type="TypeError")
+    return SandboxFailure("refused", "syntax error", line=getattr(exc, "lineno", None))
 
 
 CLOCK = frozenset({"now", "today"})
@@ -136,11 +148,6 @@ class _Memo:
 MEMO = _Memo()
 
 
-def _short(source: str) -> str:
-    text = " ".join(source.split())
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _what(task: Any, source: str) -> str:
     spec = getattr(task, "task_spec", None)
     element = getattr(spec, "bpmn_id", None)
@@ -153,15 +160,7 @@ def _what(task: Any, source: str) -> str:
         kind = "completion condition"
     else:
         kind = "expression"
-    return f"{kind} '{_short(source)}' at element '{element}'"
-
-
-def _refusal(exc: Exception) -> SandboxFailure:
-    if isinstance(exc, policy.Refused):
-        return SandboxFailure("refused", f"{exc.construct}: {exc.reason}", line=exc.line)
-    if isinstance(exc, Unencodable):
-        return SandboxFailure("error", str(exc), error_type="TypeError")
-    return SandboxFailure("refused", "syntax error", line=getattr(exc, "lineno", None))
+    return f"{kind} '{policy.excerpt(source, 80)}' at element '{element}'"
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
@@ -170,17 +169,17 @@ class SandboxedScriptEngine(PythonScriptEngine):
     def evaluate(self, task, expression, external_context=None):
         data = {**(external_context or {}), **task.data}
         try:
-            names = _names("eval", expression, data)
-            key = MEMO.key(expression, names, checked("eval", expression).names)
+            reads = checked("eval", expression).names
+            names = _reading(reads, data)
+            key = MEMO.key(expression, names, reads)
             remembered = MEMO.get(key)
             if remembered is not None:
                 value = decode(remembered[0])
             else:
                 value = sandbox().evaluate(expression, names, now=_now())
                 MEMO.put(key, (encode(value),))
-        except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
-            failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
-            raise ElementFailure(task, _what(task, expression), failure) from None
+        except FAILURES as exc:
+            raise ElementFailure(task, _what(task, expression), _as_failure(exc)) from None
         _check_timer_value(task, expression, value)
         return value
 
@@ -188,10 +187,10 @@ class SandboxedScriptEngine(PythonScriptEngine):
         data = {**(external_context or {}), **task.data}
         element = getattr(task.task_spec, "bpmn_id", None)
         try:
-            updated, deleted = sandbox().execute(script, _names("exec", script, data), now=_now())
-        except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
-            failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
-            raise ElementFailure(task, f"script at element '{element}'", failure) from None
+            names = _reading(checked("exec", script).names, data)
+            updated, deleted = sandbox().execute(script, names, now=_now())
+        except FAILURES as exc:
+            raise ElementFailure(task, f"script at element '{element}'", _as_failure(exc)) from None
         task.data.update(updated)
         for name in deleted:
             task.data.pop(name, None)
@@ -268,7 +267,7 @@ class SandboxedDecision(DMNEngine):
         data = task.data
         try:
             reads = self.reads()
-            names = {name: data[name] for name in reads if name in data}
+            names = _reading(reads, data)
             key = MEMO.key(self.key_source, names, reads)
             remembered = MEMO.get(key)
             if remembered is not None:
@@ -276,8 +275,8 @@ class SandboxedDecision(DMNEngine):
             else:
                 matched, outputs = sandbox().decide(self.table, names, now=_now())
                 MEMO.put(key, (matched, encode(outputs)))
-        except (SandboxFailure, policy.Refused, SyntaxError, Unencodable) as exc:
-            failure = exc if isinstance(exc, SandboxFailure) else _refusal(exc)
+        except FAILURES as exc:
+            failure = _as_failure(exc)
             where = f"decision '{self.decision_id}'"
             if getattr(failure, "where", None):
                 where += f" rule {failure.where.get('rule')}"

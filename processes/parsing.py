@@ -382,17 +382,12 @@ def check_code(file: str, element: str | None, what: str, source: str, mode: str
         code = checked if checked is not None else source
         policy.check_expression(code) if mode == "eval" else policy.check_script(code)
     except SyntaxError as exc:
-        raise reject(file, f"Python syntax error in {what} {_short(source)!r}: {exc.msg}", element=element,
+        raise reject(file, f"Python syntax error in {what} {policy.excerpt(source)!r}: {exc.msg}", element=element,
                      expression=source) from None
     except policy.Refused as exc:
         at = f" (line {exc.line})" if exc.line and mode == "exec" else ""
-        raise reject(file, f"{what} {_short(source)!r} is refused: {exc.construct} — {exc.reason}{at}",
+        raise reject(file, f"{what} {policy.excerpt(source)!r} is refused: {exc.construct} — {exc.reason}{at}",
                      element=element, expression=source, construct=exc.construct) from None
-
-
-def _short(source: str) -> str:
-    text = " ".join(source.split())
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _check_dmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> None:

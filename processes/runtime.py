@@ -125,6 +125,7 @@ class ElementIncident:
 
     task_id: str
     element_id: str
+    name: str | None  # the element's name in the model
     kind: str  # limit | timeout | refused | error | crash | busy | model
     message: str
 
@@ -294,7 +295,8 @@ class Run:
             kind, message = "model", f"element '{element}': {exc.args[0] if exc.args else type(exc).__name__}"
         else:
             kind, message = "error", f"element '{element}': {type(exc).__name__}"
-        return ElementIncident(str(task.id), element, kind, message[:2000])
+        info = self.specs.elements.get(element)
+        return ElementIncident(str(task.id), element, info.name if info else None, kind, message[:2000])
 
     def retry(self, task_id: str, variables: dict[str, Any] | None = None) -> None:
         """Run a failed element again at the next advance (an operator fixed the cause, perhaps by

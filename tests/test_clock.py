@@ -55,6 +55,7 @@ def test_moving_the_clock_45_days_fires_a_timer_in_the_scheduler_and_every_proce
 def test_the_clock_cannot_move_in_production(monkeypatch):
     class Production:
         env = "production"
+        demo = False
 
     monkeypatch.setattr(clock, "get_settings", lambda: Production())
     assert clock.offset() == timedelta(0) and not clock.movable()

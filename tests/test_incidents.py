@@ -30,6 +30,7 @@ def test_a_failing_script_stops_there_and_an_operator_retries_it(client, login, 
     # The start answered with the instance, stopped at the script: what failed and how, no value.
     [incident] = instance["incidents"]
     assert instance["status"] == "running" and incident["element_id"] == "divide"
+    assert incident["element_name"] == "Divide"  # as the model names it, for the people who read it
     assert incident["kind"] == "error" and "ZeroDivisionError" in incident["message"]
     assert "divide" in incident["message"] and "10" not in incident["message"]
     assert _history(instance, "divide") == ["error"] and instance["waiting"] == []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -45,8 +46,9 @@ class WaitOut(BaseModel):
 class IncidentBrief(BaseModel):
     """An element of this instance that failed; it waits there until an operator retries it."""
 
-    id: str
+    id: uuid.UUID
     element_id: str
+    element_name: str | None
     kind: str  # limit | timeout | refused | error | crash | busy | model
     message: str
     created_at: datetime
@@ -89,8 +91,7 @@ def _out(session, instance, *, detail: bool) -> InstanceOut:
 
 
 def incidents_of(session, instance_id) -> list[IncidentBrief]:
-    return [IncidentBrief(id=str(i.id), element_id=i.element_id, kind=i.kind, message=i.message,
-                          created_at=i.created_at)
+    return [IncidentBrief.model_validate(i, from_attributes=True)
             for i in instances.open_incidents(session, instance_id=instance_id)]
 
 

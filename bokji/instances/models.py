@@ -116,6 +116,7 @@ class Incident(Base):
     instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(36))  # the engine's task that failed
     element_id: Mapped[str] = mapped_column(String(200))
+    element_name: Mapped[str | None] = mapped_column(String(300))  # as the designer named it, for people
     kind: Mapped[str] = mapped_column(String(16))  # limit | timeout | refused | error | crash | busy | model
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN)

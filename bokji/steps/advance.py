@@ -77,7 +77,8 @@ def advance_and_save(
         session.execute(
             insert(Incident)
             .values(id=uuid.uuid4(), instance_id=instance.id, task_id=incident.task_id,
-                    element_id=incident.element_id, kind=incident.kind, message=incident.message,
+                    element_id=incident.element_id, element_name=incident.name, kind=incident.kind,
+                    message=incident.message,
                     status=IncidentStatus.OPEN, created_at=now)
             .on_conflict_do_nothing(index_elements=["instance_id", "task_id"], index_where=text("status = 'open'"))
         )

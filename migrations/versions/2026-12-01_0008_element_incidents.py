@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("instance_id", sa.Uuid(), nullable=False),
         sa.Column("task_id", sa.String(length=36), nullable=False),
         sa.Column("element_id", sa.String(length=200), nullable=False),
+        sa.Column("element_name", sa.String(length=300), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),

@@ -137,6 +137,12 @@ def check_script(source: str) -> Checked:
     return _check(source, "exec")
 
 
+def excerpt(source: str, width: int = 120) -> str:
+    """Model code on one line, shortened, for a message that names it."""
+    text = " ".join(source.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def unary_test(text: str) -> str:
     """A DMN input entry as a boolean expression over `dmninputexpr` (the input's value).
 

@@ -227,7 +227,6 @@ class Sandbox:
         self._idle: list[_Child] = []
         self._count = 0
         self._cond = threading.Condition()
-        self._pids: set[int] = set()
 
     # ---- the three operations ------------------------------------------------------------------------
     def evaluate(self, source: str, names: dict[str, Any], *, now: str) -> Any:
@@ -251,10 +250,6 @@ class Sandbox:
         started = [self._checkout() for _ in range(count)]
         for child in started:
             self._checkin(child)
-
-    def children(self) -> list[int]:
-        """Pids of the live children (tests look at them from outside)."""
-        return sorted(self._pids)
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         request["cpu"] = self.limits.cpu_seconds
@@ -309,8 +304,6 @@ class Sandbox:
                 self._count -= 1
                 self._cond.notify()
             raise
-        with self._cond:
-            self._pids.add(child.pid)
         return child
 
     def _checkin(self, child: _Child) -> None:
@@ -342,7 +335,6 @@ class Sandbox:
         if not child.killed:
             child.kill()
         self._count -= 1
-        self._pids.discard(child.pid)
 
     def close(self) -> None:
         with self._cond:
@@ -351,7 +343,6 @@ class Sandbox:
             child.kill()
             with self._cond:
                 self._count -= 1
-                self._pids.discard(child.pid)
 
 
 _current: tuple[int, Sandbox] | None = None
