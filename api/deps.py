@@ -63,4 +63,7 @@ def requires(*roles: Role):
 
 R = Role
 CASEWORK = (R.CASEWORKER, R.SUPERVISOR)
-READERS = (R.CASEWORKER, R.SUPERVISOR, R.MANAGER, R.AUDITOR, R.ADMIN)
+# People, not systems: what is not personal data (definitions, the catalog, the pages' frame).
+STAFF = tuple(r for r in R if r is not R.INTEGRATION)
+# Who reads cases at all; how much of which case is the scope policy's (bokji/scope/policy.py).
+CASE_READERS = (R.CASEWORKER, R.SUPERVISOR, R.MINISTRY_OFFICER, R.MANAGER, R.ADMIN)

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import CASEWORK, READERS, TOKEN_COOKIE, R, SessionDep, requires
+from api.deps import CASEWORK, STAFF, TOKEN_COOKIE, SessionDep, requires
 from bokji.applications import summary
 from bokji.config import get_settings
 from bokji.db import unit_of_work
@@ -30,7 +30,7 @@ from forms.schema import FormDefinition, render_form
 
 router = APIRouter(include_in_schema=False)
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
-Reader = Annotated[Principal, Depends(requires(*READERS, R.DESIGNER))]
+Reader = Annotated[Principal, Depends(requires(*STAFF))]
 
 _env = Environment(
     loader=FileSystemLoader(str(get_settings().forms_dir / "templates")),

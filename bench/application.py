@@ -52,9 +52,9 @@ def submit(count: int, services: list[str]) -> None:
     for n in range(count):
         with unit_of_work() as session:
             parent, _ = registry.register_person(session, registration_number=_rrn(n, False), name=f"p{n}",
-                                                 actor="bench")
+                                                 office=who.office, actor="bench")
             child, _ = registry.register_person(session, registration_number=_rrn(n, True), name=f"c{n}",
-                                                actor="bench")
+                                                office=who.office, actor="bench")
             registry.create_household(session, members=[{"person_id": str(parent.id), "role": "head"},
                                                         {"person_id": str(child.id), "role": "member"}],
                                       address="bench", region_class="other", office=who.office,

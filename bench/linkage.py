@@ -81,7 +81,7 @@ def preload(households: int, bulk: bool) -> None:
             for _ in range(2):
                 n += 1
                 person, _ = registry.register_person(session, registration_number=_rrn(n), name=f"bench-{n}",
-                                                     actor="bench")
+                                                     office=who.office, actor="bench")
                 members.append(str(person.id))
             requests = ([{"person_ids": members, "data_type": t} for t in DATA_TYPES] if bulk else
                         [{"person_id": m, "data_type": t} for m in members for t in DATA_TYPES])

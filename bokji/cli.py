@@ -72,9 +72,11 @@ def cmd_seed_demo(args) -> int:
     from bokji.config import get_settings
     from bokji.db import unit_of_work
     from bokji.identity.service import seed_demo_users
+    from bokji.offices.service import load as load_offices
     from bokji.steps.service import deploy_directory
 
     with unit_of_work() as session:
+        load_offices(session)
         created = seed_demo_users(session)
         result = deploy_directory(session, get_settings().bpmn_dir)
         services = load_catalog(session)
@@ -97,7 +99,7 @@ def cmd_deploy(args) -> int:
             raise _Usage(f"{path.name}: given twice")
         files[path.name] = path.read_bytes()
     with unit_of_work() as session:
-        result = deploy(session, files, actor=args.actor, source="cli")
+        result = deploy(session, files, actor=args.actor, source="cli", ministry=args.ministry)
         out = {
             "deployment_id": str(result.deployment.id), "created": result.created,
             "definitions": [{"kind": d.kind, "key": d.key, "version": d.version} for d in result.definitions],
@@ -252,6 +254,17 @@ def cmd_catalog(args) -> int:
     return 0
 
 
+def cmd_offices(args) -> int:
+    from bokji.db import unit_of_work
+    from bokji.offices import service as offices
+
+    path = Path(args.file) if args.file else offices.DATA_FILE
+    with unit_of_work() as session:
+        count = offices.load(session, path)
+    print(f"offices loaded: {count} from {path.name}")
+    return 0
+
+
 def cmd_admin_create(args) -> int:
     from bokji.db import unit_of_work
     from bokji.identity.service import create_user
@@ -308,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN/form files as one version")
     p.add_argument("files", nargs="+")
     p.add_argument("--actor", default=getpass.getuser())
+    p.add_argument("--ministry", help="the owning ministry of processes that declare none (e.g. MOHW)")
     p.set_defaults(fn=cmd_deploy)
 
     p = sub.add_parser("layout", help="add a diagram (BPMNDI) to BPMN files that have none, in place")
@@ -341,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--services", type=int, default=292)
     p.add_argument("--ministries", type=int, default=17)
     p.set_defaults(fn=cmd_catalog)
+
+    p = sub.add_parser("offices", help="load the office reference table (code, name, region, parent)")
+    p.add_argument("action", choices=["load"])
+    p.add_argument("file", nargs="?", help="offices JSON (default bokji/offices/offices.json)")
+    p.set_defaults(fn=cmd_offices)
 
     p = sub.add_parser("clock", help="show the platform's clock, or move it (test and demo platforms only)")
     p.add_argument("--ahead-days", type=float, help="run this many days ahead of the system clock (0: in step)")

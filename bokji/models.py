@@ -9,12 +9,16 @@ from bokji.instances.models import ElementHistory, Incident, OperatorAction, Pro
 from bokji.jobs.models import Job
 from bokji.linkage.models import Document, Evidence, EvidenceUse
 from bokji.notices.models import DecisionNotice
+from bokji.offices.models import Office
 from bokji.payments.models import PaymentSchedule
-from bokji.registry.models import AccessLog, Household, Membership, Person, Residence
+from bokji.privacy.access_log import AccessLog
+from bokji.registry.models import Household, Membership, Person, Residence
+from bokji.scope.models import CounterGrant
 from bokji.tasks.models import HumanTask
 
 __all__ = [
-    "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "DecisionNotice", "Definition",
-    "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask", "Incident", "Job",
-    "Membership", "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance", "Residence", "User",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "CounterGrant", "DecisionNotice",
+    "Definition", "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask",
+    "Incident", "Job", "Membership", "Office", "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance",
+    "Residence", "User",
 ]

@@ -37,8 +37,13 @@ def main() -> int:
         return r.json()
 
     def person(number: str, name: str) -> dict:
-        found = call("POST", "/registry/persons", again_ok=True, json={"registration_number": number, "name": name})
-        return {"id": found.get("id") or found["person_id"]}  # 409 names the registered person
+        registered = call("POST", "/registry/persons", again_ok=True,
+                          json={"registration_number": number, "name": name})
+        if "id" in registered:
+            return registered
+        # Already registered (a second run): the 409 never names the person; the logged look-up does.
+        return call("POST", "/registry/persons/find", json={"registration_number": number,
+                                                           "purpose": "상담 (counter consultation)"})
 
     mother, child = person("850315-2345678", "김엄마"), person("120420-4345678", "김아이")
     call("POST", "/registry/households", again_ok=True, json={

@@ -204,6 +204,32 @@ class ElementInfo:
     interrupting_start: bool = False  # the start event of an interrupting event sub-process
 
 
+PROCESS_KINDS = ("module", "variant", "process")
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """What a process declares about how it is started (camunda:properties on bpmn:process, and
+    Camunda's candidateStarterGroups/Users attributes)."""
+
+    kind: str  # module: only ever called | variant: started by an application | process: stand-alone
+    starter_groups: tuple[str, ...] = ()
+    starter_users: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()  # the start variables it takes (anything else is refused)
+    office: str | None = None  # the office its cases belong to when no applicant decides
+    ministry: str | None = None  # the ministry that owns it (outside the service catalog)
+
+
+@dataclass(frozen=True)
+class MessageContract:
+    """What a message may do, declared on the elements that catch it: `payload` maps payload keys to
+    the variables they set (nothing else is set); `senders` are the roles or users that may send it."""
+
+    payload: tuple[tuple[str, str], ...] = ()  # (payload key, variable)
+    senders: tuple[str, ...] = ("integration",)
+    element: str = ""  # the first element declaring it, for error messages
+
+
 @dataclass
 class Bundle:
     """A validated set of files. `files` includes the form definitions the models reference."""
@@ -213,6 +239,8 @@ class Bundle:
     collaborations: dict[str, str | None] = field(default_factory=dict)
     decisions: dict[str, str | None] = field(default_factory=dict)
     elements: dict[str, ElementInfo] = field(default_factory=dict)
+    process_info: dict[str, ProcessInfo] = field(default_factory=dict)  # by process id
+    messages: dict[str, MessageContract] = field(default_factory=dict)  # by message name
     forms: dict[str, dict] = field(default_factory=dict)  # formKey -> form definition
     topics: dict[str, str] = field(default_factory=dict)  # serviceTask element id -> topic
     timer_starts: set[str] = field(default_factory=set)  # processes started by a timer start event
@@ -254,6 +282,65 @@ def _stage_of(node) -> str | None:
     return _property(node, "stage")
 
 
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _process_info(file: str, process) -> ProcessInfo:
+    pid = process.get("id")
+    kind = _property(process, "kind") or "process"
+    if kind not in PROCESS_KINDS:
+        raise reject(file, f"property kind={kind!r} must be one of {', '.join(PROCESS_KINDS)}", element=pid)
+    inputs = _names(_property(process, "inputs"))
+    for variable in inputs:
+        if not variable.isidentifier() or variable.startswith("_"):
+            raise reject(file, f"property inputs: {variable!r} must be a variable name", element=pid)
+    return ProcessInfo(
+        kind=kind,
+        starter_groups=_names(process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")),
+        starter_users=_names(process.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers")),
+        inputs=inputs, office=_property(process, "office"), ministry=_property(process, "ministry"),
+    )
+
+
+def _collaboration_info(infos: list[ProcessInfo]) -> ProcessInfo:
+    """A collaboration starts as its pools do: whoever may start one of them, with what they take."""
+    def union(name: str) -> tuple[str, ...]:
+        return tuple(sorted({v for i in infos for v in getattr(i, name)}))
+
+    return ProcessInfo(kind="process", starter_groups=union("starter_groups"), starter_users=union("starter_users"),
+                       inputs=union("inputs"), office=next((i.office for i in infos if i.office), None),
+                       ministry=next((i.ministry for i in infos if i.ministry), None))
+
+
+def _add_message_contract(file: str, node, message_names: dict[str, str], bundle: Bundle) -> None:
+    """A message-catching element's payload mapping (property payload="key, key=variable") and senders
+    (property senders="integration, supervisor"); two catchers of one message must agree."""
+    if _local(node.tag) == "receiveTask":
+        ref = node.get("messageRef")
+    else:
+        definition = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+        ref = definition.get("messageRef") if definition is not None else None
+    if ref is None:
+        return
+    eid = node.get("id")
+    mapping = []
+    for entry in _names(_property(node, "payload")):
+        variable, _, key = entry.partition("=")
+        variable, key = variable.strip(), (key.strip() or variable.strip())
+        if not variable.isidentifier() or variable.startswith("_"):
+            raise reject(file, f"property payload: {variable!r} must be a variable name", element=eid)
+        mapping.append((key, variable))
+    senders = _names(_property(node, "senders")) or ("integration",)
+    contract = MessageContract(tuple(sorted(mapping)), tuple(sorted(senders)), eid)
+    message = message_names.get(ref, ref)
+    earlier = bundle.messages.get(message)
+    if earlier is not None and (earlier.payload, earlier.senders) != (contract.payload, contract.senders):
+        raise reject(file, f"message '{message}' is caught here with another payload or senders than at "
+                           f"'{earlier.element}'; declare them alike", element=eid)
+    bundle.messages.setdefault(message, contract)
+
+
 def _check_timer(file: str, start_event) -> None:
     timer = start_event.find(f"{{{BPMN_NS}}}timerEventDefinition")
     if timer is not None and not any(_local(c.tag) in ("timeDuration", "timeDate", "timeCycle") for c in timer):
@@ -272,7 +359,9 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
         pid = process.get("id")
         if pid:
             bundle.processes[pid] = process.get("name")
+            bundle.process_info[pid] = _process_info(name, process)
         process_stage = _stage_of(process)
+        message_names = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
         for node in process.iter(etree.Element):  # elements only: comments and PIs are not nodes
             tag = _local(node.tag)
             if etree.QName(node).namespace != BPMN_NS:
@@ -292,6 +381,8 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                 bundle.elements[eid] = ElementInfo(
                     eid, tag, node.get("name"), _stage_of(node) or process_stage, pid, interrupting
                 )
+            if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask"):
+                _add_message_contract(name, node, message_names, bundle)
             if tag == "sequenceFlow":
                 cond = node.find(f"{{{BPMN_NS}}}conditionExpression")
                 if cond is not None and (cond.text or "").strip():
@@ -368,8 +459,11 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                     except ValueError as exc:
                         raise reject(name, f"camunda:dueDate: {exc}", element=eid) from None
     for collab in root.iter(f"{{{BPMN_NS}}}collaboration"):
-        if len(collab.findall(f"{{{BPMN_NS}}}participant")) > 0:
+        participants = [p.get("processRef") for p in collab.findall(f"{{{BPMN_NS}}}participant")]
+        if participants:
             bundle.collaborations[collab.get("id")] = collab.get("name")
+            bundle.process_info[collab.get("id")] = _collaboration_info(
+                [bundle.process_info[p] for p in participants if p in bundle.process_info])
     return calls
 
 
@@ -491,6 +585,7 @@ def check_bundle(
             else:
                 _check_bpmn(dep_name, trees[dep_name], sub)
             bundle.elements.update(sub.elements)
+            bundle.messages.update({k: v for k, v in sub.messages.items() if k not in bundle.messages})
 
     # Forms: every formKey must resolve; the definition is stored with the bundle.
     for key, ref in list(bundle.forms.items()):
@@ -535,6 +630,7 @@ class Specs:
     spec: object
     subprocess_specs: dict
     elements: dict[str, ElementInfo]
+    messages: dict[str, MessageContract] = field(default_factory=dict)
 
 
 def _settle_multi_instance(spec) -> None:
@@ -584,10 +680,11 @@ def build_specs(bundle: Bundle, trees: dict[str, etree._ElementTree] | None = No
         out: dict[str, Specs] = {}
         for pid in bundle.processes:
             current = None
-            out[pid] = Specs(pid, parser.get_spec(pid), parser.get_subprocess_specs(pid), bundle.elements)
+            out[pid] = Specs(pid, parser.get_spec(pid), parser.get_subprocess_specs(pid), bundle.elements,
+                             bundle.messages)
         for cid in bundle.collaborations:
             spec, subs = parser.get_collaboration(cid)
-            out[cid] = Specs(cid, spec, subs, bundle.elements)
+            out[cid] = Specs(cid, spec, subs, bundle.elements, bundle.messages)
         return out
     except ValidationException as exc:
         raise reject(exc.file_name or current or "?", str(exc), element=exc.id or None,

@@ -28,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 from bokji.errors import BokjiError, Conflict, Invalid
 from processes.calculations import Calculations
 from processes.evaluator import ENGINE, ElementFailure
-from processes.parsing import Specs
+from processes.parsing import MessageContract, Specs
 from processes.specs import AutomatedTask
 
 _restoring = threading.local()
@@ -338,6 +338,11 @@ class Run:
                         if isinstance(start.event_definition, MessageEventDefinition):
                             messages.add(start.event_definition.name)
         return (min(timers) if timers else None), sorted(messages)
+
+    def message_contract(self, message: str) -> MessageContract:
+        """What the model declares the message may set and who may send it (default: nothing, and
+        integration systems)."""
+        return self.specs.messages.get(message) or MessageContract()
 
     def correlate(self, message: str, payload: dict[str, Any]) -> int:
         """Deliver a message to whatever waits for it; returns how many tasks caught it."""

@@ -86,6 +86,7 @@ def clean_state(database) -> Iterator[None]:
     from bokji import clock
     from bokji.db import Base, get_engine, unit_of_work
     from bokji.identity.service import seed_demo_users
+    from bokji.offices import service as offices
     from bokji.queue import redis_connection
     from processes import cache
     from processes.evaluator import MEMO
@@ -98,6 +99,7 @@ def clean_state(database) -> Iterator[None]:
     cache.clear()
     MEMO.clear()
     with unit_of_work() as session:
+        offices.load(session)
         seed_demo_users(session)
     yield
 
@@ -286,3 +288,18 @@ def switch(simulator: str, agency: str, **settings) -> None:
 
 def calls(simulator: str) -> dict[str, int]:
     return httpx.get(f"{simulator}/admin/calls").json()
+
+
+def start_case(key: str, data: dict, *, business_key: str | None = None, username: str = "caseworker") -> str:
+    """Start a service's process directly, as the platform does for an application's case (a person's
+    request cannot: variants start through POST /applications). For tests that drive one module's
+    handlers with data of their own."""
+    from bokji.db import unit_of_work
+    from bokji.identity.models import User
+    from bokji.identity.service import Principal
+    from bokji.steps import service as steps
+
+    with unit_of_work() as session:
+        user = session.query(User).filter_by(username=username).one()
+        instance = steps.start(session, key=key, data=data, actor=Principal.of(user), business_key=business_key)
+        return str(instance.id)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from bokji.db import unit_of_work
 from simulator.app import Query, answer
-from tests.conftest import calls, wait_for
+from tests.conftest import calls, start_case, wait_for
 from tests.test_registry import rrn
 
 PURPOSE = {"purpose": "신청 처리 (processing the application)"}
@@ -45,7 +45,7 @@ def _person(client, cw, number: str, name: str) -> str:
 def _household(client, cw, *people: str, region: str = "other") -> str:
     r = client.post("/registry/households", headers=cw, json={
         "members": [{"person_id": people[0], "role": "head"}, *({"person_id": p} for p in people[1:])],
-        "address": "전라남도 목포시 1", "region_class": region, "office": "mokpo-1", "valid_from": "2024-01-01"})
+        "address": "전라남도 목포시 1", "region_class": region, "valid_from": "2024-01-01"})
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -255,12 +255,10 @@ def test_periodic_review_ends_the_benefit(client, login, platform):
     cw = login("caseworker")
     person = _person(client, cw, _poor("700101", "1"), "이수급")
     _household(client, cw, person)
-    r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "business_key": "REVIEW-1", "data": {
+    instance_id = start_case("nblss_livelihood", business_key="REVIEW-1", data={
         "service_code": "MOHW-NBLSS-LIVELIHOOD", "applicant_id": person, "member_ids": [person],
         "region_class": "other", "application_date": "2025-03-10", "consents": {"deposits": "C-1"},
-        "review_interval": "PT3S"}})
-    assert r.status_code == 201, r.text
-    instance_id = r.json()["id"]
+        "review_interval": "PT3S"})
     _complete(client, cw, instance_id, "review", APPROVE)
     wait_for(lambda: _stage_reached(instance_id, "review"), timeout=60, what="granted")
     # New evidence: a wage slip (newer than the agency's answer, so the review uses it).
@@ -353,10 +351,7 @@ def test_two_cases_asking_for_one_fact_at_once_ask_the_agency_once(client, login
     _household(client, cw, person)
     cases = []
     for n in range(2):  # two cases (no workers run: only the collect step below does anything)
-        r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "business_key": f"SAME-{n}",
-                                                        "data": {"member_ids": [person]}})
-        assert r.status_code == 201, r.text
-        cases.append(r.json()["id"])
+        cases.append(start_case("nblss_livelihood", business_key=f"SAME-{n}", data={"member_ids": [person]}))
     switch(simulator, "nts", latency_ms=500)
     start = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -522,8 +517,7 @@ def test_payment_setup_of_a_zero_amount_and_twice_for_one_case(client, login, li
     cw = login("caseworker")
     person = _person(client, cw, rrn("700101", "1"), "영급여")
     _household(client, cw, person)
-    r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "data": {"member_ids": [person]}})
-    instance_id = r.json()["id"]
+    instance_id = start_case("nblss_livelihood", {"member_ids": [person]})
     data = {"payment_kind": "cash", "monthly_amount": 0, "annual_amount": None, "application_date": "2025-03-10",
             "service_code": "MOHW-NBLSS-LIVELIHOOD", "applicant_id": person, "pay_day": 20,
             "reason": "recognised income at or below the livelihood threshold; pays the difference"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from bokji.db import unit_of_work
-from tests.conftest import RUNNING, calls, switch, wait_for
+from tests.conftest import RUNNING, calls, start_case, switch, wait_for
 from tests.test_registry import rrn
 
 DATA_TYPES = ["earned_income", "pension", "property", "vehicles", "deposits"]
@@ -23,11 +23,9 @@ def _household(client, cw) -> list[str]:
 
 
 def _apply(client, cw, members, *, consents=None, deadline="PT30S", key="APP-L1") -> str:
-    r = client.post("/instances", headers=cw, json={"key": "nblss_livelihood", "business_key": key, "data": {
+    return start_case("nblss_livelihood", business_key=key, data={
         "member_ids": members, "data_types": DATA_TYPES, "consents": consents or {},
-        "application_date": "2025-03-10", "region_class": "other", "linkage_deadline": deadline}})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+        "application_date": "2025-03-10", "region_class": "other", "linkage_deadline": deadline})
 
 
 def _decided(instance_id: str) -> bool:

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import start_api, wait_for
+from tests.conftest import start_api, start_case, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -176,8 +176,7 @@ def test_printable_decision_notice(server, page, client, login, library):
     cw = login("caseworker")
     person = _person(client, cw, rrn("700101", "1"), "홍통지")
     _household(client, cw, person)
-    instance_id = client.post("/instances", headers=cw, json={"key": "nblss_education", "data": {
-        "member_ids": [person]}}).json()["id"]
+    instance_id = start_case("nblss_education", {"member_ids": [person]})
     with unit_of_work() as session:
         out = compose(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=instance_id,
                                      business_key="A-1", element_id="compose", topic="notice.compose", input={

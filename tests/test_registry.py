@@ -6,7 +6,8 @@ from sqlalchemy import select, text
 
 from bokji.db import unit_of_work
 from bokji.privacy import protection
-from bokji.registry.models import AccessLog, Person
+from bokji.privacy.access_log import AccessLog
+from bokji.registry.models import Person
 
 PURPOSE = {"purpose": "기초생활 신청 상담 (counter consultation)"}
 
@@ -39,7 +40,9 @@ def test_registration_numbers_are_protected(client, login):
     assert number.replace("-", "")[7:] not in raw  # the serial part is stored nowhere in clear
     again = client.post("/registry/persons", json={"registration_number": number.replace("-", ""), "name": "x"},
                         headers=cw)
-    assert again.status_code == 409 and again.json()["person_id"] == person["id"]
+    # The answer says the person exists and how to look them up, never their id (they may be another office's).
+    assert again.status_code == 409 and "person_id" not in again.json() and person["id"] not in again.text
+    assert "/registry/persons/find" in again.json()["message"]
     found = client.post("/registry/persons/find", json={"registration_number": number, **PURPOSE}, headers=cw)
     assert found.json()["id"] == person["id"]
 

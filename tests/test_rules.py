@@ -178,7 +178,7 @@ def test_bad_household_data_is_a_422_naming_the_field_and_starts_nothing(client,
         "key": "nblss_screen", "data": {"household_means": {"region_class": "seoul", "size": 1, "earned": -5},
                                         "application_date": "2025-03-10", "benefit": "livelihood"}})
     assert r.status_code == 422 and r.json()["field"] == "earned"
-    assert client.get("/instances", headers=login("auditor")).json() == []
+    assert client.get("/instances", headers=login("admin")).json() == []
 
 
 def test_unknown_calculation_is_refused_at_deploy(client, login):

@@ -120,8 +120,14 @@ BOUNDARY = {
 
 
 def _process(pid: str, body: str) -> str:
-    return HEAD.format(pid=pid) + f'  <bpmn:process id="{pid}" isExecutable="true">\n{body}\n  </bpmn:process>\n' \
-        "</bpmn:definitions>\n"
+    # Declared like any model (issue 11): caseworkers start it with DATA; a timer start's cases are Jongno's.
+    declarations = ('<bpmn:extensionElements><camunda:properties><camunda:property name="kind" value="process"/>'
+                    f'<camunda:property name="inputs" value="{", ".join(DATA)}"/>'
+                    '<camunda:property name="office" value="seoul-jongno"/>'
+                    '</camunda:properties></bpmn:extensionElements>')
+    return HEAD.format(pid=pid) + (f'  <bpmn:process id="{pid}" isExecutable="true" '
+                                   f'camunda:candidateStarterGroups="caseworker">\n{declarations}{body}\n'
+                                   '  </bpmn:process>\n</bpmn:definitions>\n')
 
 
 def _linear(pid: str, middle: str, first: str = "attack") -> str:

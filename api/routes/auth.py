@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import READERS, R, SessionDep, requires
+from api.deps import R, SessionDep, requires
 from bokji.errors import BokjiError
 from bokji.identity import service as identity
 from bokji.identity.service import Principal
@@ -40,5 +40,5 @@ def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depend
 
 
 @router.get("/me", response_model=Me)
-def me(who: Annotated[Principal, Depends(requires(*READERS, R.DESIGNER))]) -> Me:
+def me(who: Annotated[Principal, Depends(requires(*R))]) -> Me:
     return Me(username=who.username, roles=sorted(who.roles), office=who.office, ministry=who.ministry)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Response, UploadFile
 from pydantic import BaseModel
 
-from api.deps import R, SessionDep, requires
+from api.deps import STAFF, R, SessionDep, requires
 from bokji.definitions import service as definitions
 from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
@@ -57,7 +57,7 @@ def deploy(
         if name in contents:
             raise Invalid(f"{name}: uploaded twice", file=name, reason="duplicate file name")
         contents[name] = data
-    result = steps.deploy(session, contents, actor=who.username, source="api")
+    result = steps.deploy(session, contents, actor=who.username, source="api", ministry=who.ministry)
     if not result.created:
         response.status_code = 200
     return DeployOut(
@@ -70,8 +70,7 @@ def deploy(
 @router.get("", response_model=list[DefinitionOut])
 def list_definitions(
     session: SessionDep,
-    who: Annotated[Principal, Depends(requires(R.DESIGNER, R.ADMIN, R.SUPERVISOR, R.CASEWORKER,
-                                                R.MANAGER, R.AUDITOR))],
+    who: Annotated[Principal, Depends(requires(*STAFF))],
     all_versions: bool = False,
 ) -> list[DefinitionOut]:
     """The latest version of each key (or every version with `all_versions=true`)."""
@@ -81,8 +80,7 @@ def list_definitions(
 @router.get("/{key}/versions/{version}/files/{name}")
 def definition_file(
     session: SessionDep,
-    who: Annotated[Principal, Depends(requires(R.DESIGNER, R.ADMIN, R.SUPERVISOR, R.CASEWORKER,
-                                                R.MANAGER, R.AUDITOR))],
+    who: Annotated[Principal, Depends(requires(*STAFF))],
     key: str, version: int, name: str,
 ) -> Response:
     """One stored file of a version, exactly as deployed (for the diagram viewer and diffs)."""

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel
 
-from api.deps import CASEWORK, R, SessionDep, requires
+from api.deps import CASEWORK, SessionDep, requires
 from bokji.errors import Conflict, Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.instances.models import InstanceStatus
 from bokji.linkage import service as evidence
-from bokji.registry.models import AccessLog
+from bokji.scope import policy
 
 router = APIRouter(prefix="/instances", tags=["evidence"])
 MAX_DOCUMENT = 10 * 1024 * 1024
@@ -39,16 +39,18 @@ class EvidenceOut(BaseModel):
 
 @router.get("/{instance_id}/evidence", response_model=list[EvidenceOut])
 def case_evidence(instance_id: str, session: SessionDep,
-                  who: Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))],
+                  who: Annotated[Principal, Depends(requires(*CASEWORK))],
                   purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> list[EvidenceOut]:
     """Each fact the case used, with provenance, and the steps (investigation, decisions) that used it."""
-    instance = instances.get(session, instance_id)
+    instance = instances.get_for(session, instance_id, who, policy.Grade.FULL, purpose=purpose,
+                                 action="read_evidence")
     used: dict[uuid.UUID, list[str]] = {}
     for u in evidence.uses(session, instance.id):
         used.setdefault(u.evidence_id, []).append(u.element_id)
     rows = evidence.used_by(session, instance.id)
     for person_id in {r.person_id for r in rows}:
-        session.add(AccessLog(actor=who.username, person_id=person_id, purpose=purpose, action="read_evidence"))
+        policy.record(session, who, purpose=purpose, action="read_evidence", person_id=person_id,
+                      instance_id=instance.id)
     return [EvidenceOut(id=str(r.id), person_id=str(r.person_id), data_type=r.data_type, value=r.value,
                         reference_period=r.reference_period, source=r.source, source_agency=r.source_agency,
                         request_id=r.request_id, retrieved_at=r.retrieved_at, legal_basis=r.legal_basis,
@@ -64,7 +66,8 @@ def add_document_evidence(
     file: Annotated[UploadFile, File(description="the document the value was taken from")],
 ) -> dict[str, str]:
     """Missing data taken from a document: stored as evidence with source "document"."""
-    instance = instances.get(session, instance_id)
+    instance = instances.get_for(session, instance_id, who, policy.Grade.CHANGE,
+                                 purpose="증빙 서류 등록 (adding a document to the case)", action="add_document")
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
         raise Conflict(f"case {instance.id} is {instance.status}", field="instance_id")
     try:

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api.deps import CASEWORK, READERS, R, SessionDep, requires
+from api.deps import CASE_READERS, CASEWORK, R, SessionDep, requires
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.jobs.models import Job, JobStatus
+from bokji.scope import policy
 from bokji.steps import service as steps
 from bokji.tasks.models import HumanTask, TaskStatus
 
@@ -21,7 +22,10 @@ class StartIn(BaseModel):
     key: str = Field(min_length=1, max_length=200, description="process (or collaboration) id")
     version: int | None = Field(None, ge=1, description="pin a version; default the latest")
     business_key: str | None = Field(None, max_length=200)
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict, description="the start variables the process declares")
+    office: str | None = Field(None, max_length=64, description=(
+        "the office the case belongs to, for a process without an applicant (default: the model's, "
+        "else yours)"))
 
 
 class HistoryOut(BaseModel):
@@ -104,28 +108,30 @@ def start(
 
     If model code fails on the way (a script, a condition, a timer expression, a decision table),
     the instance is still started and stops at that element: `incidents` says which and how."""
-    instance = steps.start(session, key=body.key, version=body.version, data=body.data,
-                               business_key=body.business_key, actor=who)
+    instance = steps.start_requested(session, key=body.key, version=body.version, data=body.data,
+                                     business_key=body.business_key, actor=who, office=body.office)
     return _out(session, instance, detail=True)
 
 
 @router.get("", response_model=list[InstanceOut])
 def list_instances(
-    session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS))],
+    session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE_READERS))],
     status: str | None = None, key: str | None = None, business_key: str | None = None,
     limit: int = 100,
 ) -> list[InstanceOut]:
-    rows = instances.list_instances(session, status=status, key=key, business_key=business_key,
+    """The instances in your scope (bokji/scope): your offices', your ministry's, or all for admins."""
+    rows = instances.list_instances(session, who, status=status, key=key, business_key=business_key,
                                     limit=limit)
     return [_out(session, i, detail=False) for i in rows]
 
 
 @router.get("/{instance_id}", response_model=InstanceOut)
 def get_instance(
-    instance_id: str, session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS))],
+    instance_id: str, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE_READERS))],
 ) -> InstanceOut:
-    """Status, stage, what it waits for and the element history."""
-    return _out(session, instances.get(session, instance_id), detail=True)
+    """Status, stage, what it waits for and the element history (no personal data: aggregate grade)."""
+    instance = instances.get_for(session, instance_id, who, policy.Grade.AGGREGATE, purpose="", action="")
+    return _out(session, instance, detail=True)
 
 
 class ActionIn(BaseModel):
@@ -165,5 +171,6 @@ def operator_actions(
     instance_id: str, session: SessionDep,
     who: Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN, R.AUDITOR))],
 ) -> list[ActionOut]:
-    instance = instances.get(session, instance_id)
+    instance = instances.get_for(session, instance_id, who, policy.Grade.FULL, purpose="", action="",
+                                 kind=policy.Kind.LOG)
     return [ActionOut.model_validate(a, from_attributes=True) for a in instances.actions(session, instance.id)]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import R, SessionDep, requires
 from bokji import clock
-from bokji.errors import Invalid
+from bokji.errors import Forbidden, Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.jobs import service as jobs
@@ -18,7 +18,7 @@ from bokji.steps import service as steps
 
 router = APIRouter(tags=["operations"])
 Admin = Annotated[Principal, Depends(requires(R.ADMIN))]
-Integration = Annotated[Principal, Depends(requires(R.INTEGRATION, R.ADMIN))]
+Integration = Annotated[Principal, Depends(requires(R.INTEGRATION))]  # and only the topics granted to it
 
 
 class IncidentOut(BaseModel):
@@ -137,6 +137,10 @@ class FailureIn(BaseModel):
 @router.post("/external-tasks/fetch-and-lock", response_model=list[ExternalTaskOut])
 def fetch_and_lock(body: FetchIn, session: SessionDep, who: Integration) -> list[ExternalTaskOut]:
     """Due external tasks of these topics, locked to this worker (each topic's lock duration)."""
+    for i, topic in enumerate(body.topics):
+        if f"topic:{topic.topicName}" not in who.grants:
+            raise Forbidden(f"topics[{i}]: topic '{topic.topicName}' is not granted to this system",
+                            field=f"topics[{i}].topicName")
     out = []
     remaining = body.maxTasks
     for topic in body.topics:
@@ -157,14 +161,14 @@ def fetch_and_lock(body: FetchIn, session: SessionDep, who: Integration) -> list
 @router.post("/external-tasks/{task_id}/complete", status_code=204)
 def complete_external(task_id: str, body: CompleteIn, session: SessionDep, who: Integration) -> None:
     """Complete with variables (merged into the process data); 409 if not locked by this worker."""
-    claim = jobs.external_claim(session, task_id, body.workerId)
+    claim = jobs.external_claim(session, task_id, body.workerId, who.grants)
     steps.complete_job(session, claim, jobs.json_safe(body.variables, "external"), actor=f"external:{body.workerId}")
 
 
 @router.post("/external-tasks/{task_id}/failure", status_code=204)
 def fail_external(task_id: str, body: FailureIn, session: SessionDep, who: Integration) -> None:
     """Report a failure: retry after `retryTimeout` while `retries` > 0, else an incident."""
-    claim = jobs.external_claim(session, task_id, body.workerId)
+    claim = jobs.external_claim(session, task_id, body.workerId, who.grants)
     message = body.errorMessage + (f"\n{body.errorDetails}" if body.errorDetails else "")
     jobs.record_failure(session, claim, message, retries_left=body.retries, retry_in=body.retryTimeout / 1000)
 

@@ -1,4 +1,8 @@
-"""The registry over HTTP. Reads name their purpose (`purpose=`), which goes to the access log."""
+"""The registry over HTTP. Reads name their purpose (`purpose=`), which goes to the access log.
+
+A person or household belongs to the office of its residence (bokji/scope): another office's answers
+404 as if unknown, except through the logged look-up by full registration number (`/persons/find`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import CASEWORK, R, SessionDep, requires
+from api.deps import CASEWORK, SessionDep, requires
+from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
+from bokji.ids import get_or_404
 from bokji.registry import service as registry
+from bokji.registry.models import Household, Membership, Person
+from bokji.scope import policy
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
-Reader = Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))]
 Purpose = Annotated[str, Query(min_length=2, max_length=300, description="why you read this (access log)")]
 
 
@@ -33,6 +40,20 @@ class PersonOut(BaseModel):
     warnings: list[str] = []
 
 
+def _office(who: Principal) -> str:
+    if not who.office:
+        raise Invalid("your account has no office; an admin sets it (bokji admin create --office)", field="office")
+    return who.office
+
+
+def _find(session, model, ident: str, what: str, field: str | None = None):
+    return get_or_404(session, model, ident, what=what, field=field or f"{what}_id")
+
+
+def _household(session, who: Principal, household_id: str, need: policy.Grade) -> None:
+    policy.household(session, who, _find(session, Household, household_id, "household"), need)
+
+
 def _person(p, warnings: list[str] | None = None) -> PersonOut:
     return PersonOut(id=str(p.id), name=p.name, registration_number=p.rrn_masked, birth_date=p.birth_date,
                      sex=p.sex, foreigner=p.foreigner, warnings=warnings or [])
@@ -42,7 +63,7 @@ def _person(p, warnings: list[str] | None = None) -> PersonOut:
 def register_person(body: PersonIn, session: SessionDep, who: Worker) -> PersonOut:
     """Validate (format, birth date, century digit; the check digit only warns) and store protected."""
     person, warnings = registry.register_person(session, registration_number=body.registration_number,
-                                                name=body.name, actor=who.username)
+                                                name=body.name, actor=who.username, office=_office(who))
     return _person(person, warnings)
 
 
@@ -52,14 +73,19 @@ class FindIn(BaseModel):
 
 
 @router.post("/persons/find", response_model=PersonOut)
-def find_person(body: FindIn, session: SessionDep, who: Reader) -> PersonOut:
-    """Look a person up by registration number (in the body, never in a URL that gets logged)."""
-    return _person(registry.find_person(session, registration_number=body.registration_number, actor=who.username,
-                                        purpose=body.purpose))
+def find_person(body: FindIn, session: SessionDep, who: Worker) -> PersonOut:
+    """Look a person up by the full registration number (in the body, never in a URL that gets logged).
+    Logged with its purpose; a person of another office may then be served at this counter for one
+    new application."""
+    person = registry.find_person(session, registration_number=body.registration_number, actor=who.username,
+                                  purpose=body.purpose)
+    policy.grant_counter(session, who, person, purpose=body.purpose)
+    return _person(person)
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
-def get_person(person_id: str, purpose: Purpose, session: SessionDep, who: Reader) -> PersonOut:
+def get_person(person_id: str, purpose: Purpose, session: SessionDep, who: Worker) -> PersonOut:
+    policy.person(session, who, _find(session, Person, person_id, "person"), policy.Grade.MASKED)
     return _person(registry.get_person(session, person_id, actor=who.username, purpose=purpose))
 
 
@@ -78,16 +104,22 @@ class HouseholdIn(BaseModel):
 
 @router.post("/households", status_code=201)
 def create_household(body: HouseholdIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    """A household in one of your offices (default yours), of persons in your scope."""
+    for i, member in enumerate(body.members):
+        policy.person(session, who, _find(session, Person, member.person_id, "person", f"members[{i}].person_id"),
+                      policy.Grade.CHANGE, field=f"members[{i}].person_id")
+    office = policy.check_own_office(session, who, body.office or _office(who))
     household = registry.create_household(
         session, members=[m.model_dump() for m in body.members], address=body.address,
-        region_class=body.region_class, office=body.office, valid_from=body.valid_from, actor=who.username)
+        region_class=body.region_class, office=office, valid_from=body.valid_from, actor=who.username)
     return {"id": str(household.id)}
 
 
 @router.get("/households/{household_id}")
-def get_household(household_id: str, purpose: Purpose, session: SessionDep, who: Reader,
+def get_household(household_id: str, purpose: Purpose, session: SessionDep, who: Worker,
                   on: date | None = None) -> dict[str, Any]:
     """Members and residence on a date (default today), and every recorded fact with its time."""
+    _household(session, who, household_id, policy.Grade.MASKED)
     view = registry.household_on(session, household_id, on or date.today(), actor=who.username, purpose=purpose)
     return view.__dict__
 
@@ -122,6 +154,8 @@ class CorrectIn(BaseModel):
 
 @router.post("/households/{household_id}/join", status_code=201)
 def join(household_id: str, body: JoinIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    _household(session, who, household_id, policy.Grade.CHANGE)
+    policy.person(session, who, _find(session, Person, body.person_id, "person"), policy.Grade.CHANGE)
     row = registry.join(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
                         actor=who.username)
     return {"membership_id": row.id}
@@ -129,6 +163,7 @@ def join(household_id: str, body: JoinIn, session: SessionDep, who: Worker) -> d
 
 @router.post("/households/{household_id}/leave")
 def leave(household_id: str, body: LeaveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    _household(session, who, household_id, policy.Grade.CHANGE)
     row = registry.leave(session, household_id, person_id=body.person_id, valid_to=body.valid_to,
                          actor=who.username)
     return {"membership_id": row.id}
@@ -136,6 +171,7 @@ def leave(household_id: str, body: LeaveIn, session: SessionDep, who: Worker) ->
 
 @router.post("/households/{household_id}/head")
 def change_head(household_id: str, body: HeadIn, session: SessionDep, who: Worker) -> dict[str, str]:
+    _household(session, who, household_id, policy.Grade.CHANGE)
     registry.change_head(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
                          actor=who.username)
     return {"status": "ok"}
@@ -143,13 +179,20 @@ def change_head(household_id: str, body: HeadIn, session: SessionDep, who: Worke
 
 @router.post("/households/{household_id}/moves", status_code=201)
 def move(household_id: str, body: MoveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    """A move, by the office responsible now; moving out names the new office (the case follows it)."""
+    _household(session, who, household_id, policy.Grade.CHANGE)
     row = registry.move(session, household_id, address=body.address, region_class=body.region_class,
-                        office=body.office, valid_from=body.valid_from, actor=who.username)
+                        office=body.office or _office(who), valid_from=body.valid_from, actor=who.username)
     return {"residence_id": row.id}
 
 
 @router.post("/memberships/{membership_id}/corrections", status_code=201)
 def correct(membership_id: int, body: CorrectIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+    membership = session.get(Membership, membership_id)
+    if membership is None:
+        raise NotFound(f"membership {membership_id} not found", field="membership_id")
+    household = session.get(Household, membership.household_id)
+    policy.household(session, who, household, policy.Grade.CHANGE, field="membership_id")
     row = registry.correct_membership(session, membership_id, actor=who.username, reason=body.reason,
                                       valid_from=body.valid_from, valid_to=body.valid_to)
     return {"membership_id": row.id, "corrects": row.corrects}

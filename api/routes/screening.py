@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api.deps import READERS, R, SessionDep, requires
+from api.deps import STAFF, R, SessionDep, requires
 from bokji.catalog import service as catalog
 from bokji.identity.service import Principal
 from bokji.screening.service import screen
@@ -42,6 +42,6 @@ class ServiceOut(BaseModel):
 
 
 @router.get("/catalog", response_model=list[ServiceOut])
-def list_catalog(session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS, R.DESIGNER))]
+def list_catalog(session: SessionDep, who: Annotated[Principal, Depends(requires(*STAFF))]
                  ) -> list[ServiceOut]:
     return [ServiceOut.model_validate(s, from_attributes=True) for s in catalog.all_services(session)]

@@ -26,7 +26,8 @@ class Application(Base):
     application_date: Mapped[date]
     consents: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)  # data type -> consent reference
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)  # service-specific answers
-    office: Mapped[str | None] = mapped_column(String(64))
+    office: Mapped[str] = mapped_column(ForeignKey("office.code"), index=True)  # the applicant's residence's
+    received_by_office: Mapped[str | None] = mapped_column(ForeignKey("office.code"))  # the counter that took it
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

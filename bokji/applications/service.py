@@ -27,6 +27,7 @@ from bokji.linkage import registry as data_types
 from bokji.registry import service as registry
 from bokji.registry.models import Person
 from bokji.rules.parameters import STANDARD_MEDIAN_INCOME
+from bokji.scope import policy
 
 PURPOSE = "application intake (신청 접수)"
 
@@ -85,6 +86,8 @@ class CaseToStart:
     process_key: str
     business_key: str
     data: dict[str, Any]
+    office: str  # the applicant's residence office: whose case it is
+    ministry: str  # the catalog service's
 
 
 def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Application, list[CaseToStart]]:
@@ -100,7 +103,13 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         known = ", ".join(str(y) for y in sorted(STANDARD_MEDIAN_INCOME))
         raise Invalid(f"application_date {on}: no rule parameters for {on.year} are encoded (known: {known}); "
                       f"the figures for {on.year} must be entered first", field="application_date")
-    applicant = _person(session, body.get("applicant_id"), "applicant_id")
+    # Unknown, or another office's person not looked up at this counter: the same 404 either way.
+    unknown = NotFound(f"person {body.get('applicant_id')} not found", field="applicant_id")
+    try:
+        applicant = _person(session, body.get("applicant_id"), "applicant_id")
+        counter_grant = policy.applicant(session, actor, applicant)
+    except (Invalid, NotFound):
+        raise unknown from None
     household_id = registry.household_of(session, str(applicant.id), on)
     if household_id is None:
         raise Invalid(f"the applicant belongs to no household on {on} (register the household first)",
@@ -127,17 +136,20 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         id=uuid.uuid4(), number=f"A{on:%Y%m%d}-{secrets.token_hex(4).upper()}", applicant_id=applicant.id,
         household_id=household_id, member_ids=[uuid.UUID(m) for m in sorted(member_ids)],
         region_class=household.residence["region_class"], application_date=on, consents=consents, details=details,
-        office=actor.office, created_by=actor.username,
+        office=household.residence["office"], received_by_office=actor.office, created_by=actor.username,
     )
     session.add(application)
     session.flush()
+    if counter_grant is not None:
+        counter_grant.application_id = application.id
     cases = []
     for service in services:
         data = {"application_id": str(application.id), "application_number": application.number,
                 "service_code": service.code, "applicant_id": str(applicant.id),
                 "member_ids": [str(m) for m in application.member_ids], "region_class": application.region_class,
                 "application_date": on.isoformat(), "consents": consents, **details}
-        cases.append(CaseToStart(service.code, service.process_key, f"{application.number}/{service.code}", data))
+        cases.append(CaseToStart(service.code, service.process_key, f"{application.number}/{service.code}", data,
+                                 application.office, service.ministry))
     return application, cases
 
 
@@ -147,6 +159,14 @@ def add_case(session: Session, application: Application, service_code: str, inst
 
 def get(session: Session, application_id: str) -> Application:
     return get_or_404(session, Application, application_id, what="application", field="application_id")
+
+
+def get_for(session: Session, application_id: str, who: Principal) -> Application:
+    """The application if it belongs to `who`'s offices (404 as for an unknown id otherwise)."""
+    application = get(session, application_id)
+    policy.require(session, who, policy.Kind.CASE, policy.Grade.MASKED, office=application.office,
+                   what="application", ident=application_id, field="application_id")
+    return application
 
 
 def cases(session: Session, application_id: uuid.UUID) -> list[tuple[ApplicationCase, ProcessInstance]]:
@@ -163,9 +183,14 @@ def of_instance(session: Session, instance_id: uuid.UUID) -> Application | None:
                            .where(ApplicationCase.instance_id == instance_id)).first()
 
 
-def of_person(session: Session, person_id: str, *, limit: int = 100) -> tuple[Person, list[Application]]:
-    """The person, and the applications they made or were a household member of, newest first."""
-    person = _person(session, person_id, "person_id")
+def of_person(session: Session, person_id: str, who: Principal, *, limit: int = 100
+              ) -> tuple[Person, list[Application]]:
+    """The person (in `who`'s scope, else 404), and the applications of `who`'s offices they made or were
+    a household member of, newest first."""
+    person = get_or_404(session, Person, person_id, what="person", field="person_id")
+    policy.person(session, who, person, policy.Grade.MASKED)
     return person, list(session.scalars(
-        select(Application).where(Application.member_ids.any(person.id))
+        select(Application).where(Application.member_ids.any(person.id),
+                                  policy.visible(session, who, policy.Kind.CASE, policy.Grade.MASKED,
+                                                 Application.office))
         .order_by(Application.created_at.desc()).limit(min(limit, 500))))

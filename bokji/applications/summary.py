@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.linkage import service as evidence
-from bokji.registry.models import AccessLog, Person
+from bokji.registry.models import Person
+from bokji.scope import policy
 from bokji.tasks.models import HumanTask
 
 
@@ -58,7 +59,7 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({e.person_id for e in used})))}
     purpose = f"업무 처리 (working on task) {task.name or task.element_id}, case {instance.business_key or instance.id}"
     for person_id in people:
-        session.add(AccessLog(actor=who.username, person_id=person_id, purpose=purpose[:300], action="read_case"))
+        policy.record(session, who, purpose=purpose, action="read_case", person_id=person_id, instance_id=instance.id)
     return CaseSummary(
         service=f"{data.get('service_name') or ''} ({data['service_code']})".strip(),
         application_number=data.get("application_number"),

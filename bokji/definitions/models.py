@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bokji.db import Base, new_id, utcnow
@@ -37,5 +37,13 @@ class Definition(Base):
     name: Mapped[str | None] = mapped_column(String(300))
     deployment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deployment.id"))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How a process is started, as its model declares (processes.parsing.ProcessInfo); None for
+    # decisions and collaborations.
+    process_kind: Mapped[str | None] = mapped_column(String(16))  # module | variant | process
+    starter_groups: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+    starter_users: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+    inputs: Mapped[list[str]] = mapped_column(ARRAY(String(200)), default=list)
+    office: Mapped[str | None] = mapped_column(ForeignKey("office.code"))
+    ministry: Mapped[str | None] = mapped_column(String(64))  # declared, else the deployer's
 
     deployment: Mapped[Deployment] = relationship(back_populates="definitions")

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from bokji.config import get_settings
 from bokji.definitions.models import Definition, Deployment
 from bokji.errors import Invalid, NotFound
+from bokji.offices import service as offices
 from forms.schema import FormDefinition
 from processes import cache
 from processes.diagram import called_processes, file_defining
-from processes.parsing import Specs, check_bundle
+from processes.parsing import Bundle, Specs, check_bundle
 
 
 @dataclass
@@ -69,13 +70,14 @@ def _check_forms(files: dict[str, bytes]) -> None:
                 raise Invalid(f"{name}: {exc.message}", **{**exc.detail, "file": name, "element": None}) from None
 
 
-def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str,
+def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str, ministry: str | None = None,
            topics: Collection[str] = (), calculations: Collection[str] = ()) -> DeployResult:
     """Check and store the files as the next version of every process and decision in them.
 
     `topics` have a handler (others warn: they wait as external tasks); `calculations` are the names
-    business rule tasks may call (others are refused). Giving a new timer-start version the instance
-    that waits for its time is the caller's step (bokji/steps)."""
+    business rule tasks may call (others are refused). A process's owning ministry is the one its model
+    declares, else the deployer's `ministry`. Giving a new timer-start version the instance that waits
+    for its time is the caller's step (bokji/steps)."""
     for name in files:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise Invalid(f"{name!r}: file names must be plain names", file=name, reason="bad file name")
@@ -92,6 +94,7 @@ def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str
         calculations=calculations,
     )
     _check_forms(bundle.files)
+    _check_declarations(session, bundle, ministry)
     keys = (
         [("process", k, n) for k, n in bundle.processes.items()]
         + [("collaboration", k, n) for k, n in bundle.collaborations.items()]
@@ -118,11 +121,31 @@ def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str
             or 0
         ) + 1
         definition = Definition(kind=kind, key=key, version=version, name=name, deployment=deployment)
+        info = bundle.process_info.get(key) if kind != "decision" else None
+        if info is not None:
+            definition.process_kind, definition.inputs = info.kind, list(info.inputs)
+            definition.starter_groups, definition.starter_users = list(info.starter_groups), list(info.starter_users)
+            definition.office, definition.ministry = info.office, info.ministry or ministry
         session.add(definition)
         created.append(definition)
     session.flush()
     timer_starts = [d for d in created if d.kind == "process" and d.key in bundle.timer_starts]
     return DeployResult(deployment, created, created=True, warnings=bundle.warnings, timer_starts=timer_starts)
+
+
+def _check_declarations(session: Session, bundle: Bundle, ministry: str | None) -> None:
+    """Every process names its owning ministry (or the deployer has one); a declared office exists;
+    nobody starts a timer-start process, so it must say whose its cases are."""
+    for key, info in bundle.process_info.items():
+        where = f"process '{key}'"
+        if not (info.ministry or ministry):
+            raise Invalid(f"{where} declares no ministry (camunda:property ministry) and the deployer has none",
+                          field="ministry", element=key)
+        if info.office is not None:
+            offices.check(session, info.office, field=f"{where}: property office")
+        if key in bundle.timer_starts and info.office is None:
+            raise Invalid(f"{where} starts on a timer, so it must declare the office its cases belong to "
+                          "(camunda:property office)", field="office", element=key)
 
 
 def library_files(directory: Path) -> dict[str, bytes]:

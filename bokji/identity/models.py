@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,7 +18,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300))
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    office: Mapped[str | None] = mapped_column(String(64))  # e.g. a district office code
+    office: Mapped[str | None] = mapped_column(ForeignKey("office.code"))  # bokji/offices
     ministry: Mapped[str | None] = mapped_column(String(64))
+    # An integration system's grants: "topic:<name>" (external tasks) and "message:<name>".
+    grants: Mapped[list[str]] = mapped_column(ARRAY(String(200)), default=list)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,6 +18,7 @@ from bokji.config import get_settings
 from bokji.errors import Conflict, Invalid
 from bokji.identity.models import User
 from bokji.identity.roles import Role
+from bokji.offices import service as offices
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
@@ -59,6 +60,8 @@ def create_user(
         raise Invalid(f"unknown roles {unknown}; choose from {[r.value for r in Role]}", field="roles")
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user '{username}' exists", field="username")
+    if office is not None:
+        offices.check(session, office)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -88,10 +91,12 @@ class Principal:
     roles: frozenset[str]
     office: str | None
     ministry: str | None
+    grants: frozenset[str] = frozenset()  # an integration system's "topic:<name>" / "message:<name>"
 
     @classmethod
     def of(cls, user: User) -> Principal:
-        return cls(str(user.id), user.username, frozenset(user.roles), user.office, user.ministry)
+        return cls(str(user.id), user.username, frozenset(user.roles), user.office, user.ministry,
+                   frozenset(user.grants or ()))
 
     def has_any(self, roles: set[str] | frozenset[str]) -> bool:
         return bool(self.roles & set(roles))
@@ -135,10 +140,15 @@ DEMO_USERS = [
     ("caseworker", ["caseworker"], "사회복지 담당 Caseworker", "seoul-jongno", "MOHW"),
     ("supervisor", ["supervisor", "caseworker"], "팀장 Supervisor", "seoul-jongno", "MOHW"),
     ("manager", ["manager"], "관리자 Manager", "seoul-jongno", "MOHW"),
+    ("ministry", ["ministry_officer"], "보건복지부 담당관 Ministry officer", None, "MOHW"),
     ("auditor", ["auditor"], "감사 Auditor", None, "MOHW"),
     ("admin", ["admin"], "시스템 관리자 Admin", None, None),
     ("integration", ["integration"], "연계 시스템 Integration client", None, None),
 ]
+# What the demo's integration client may do: the bank's external task and the messages the demo
+# and test models catch.
+DEMO_GRANTS = {"integration": ["topic:bank.transfer", "message:bank_result", "message:documents_received",
+                               "message:application_withdrawn"]}
 
 
 def seed_demo_users(session: Session) -> list[str]:
@@ -149,7 +159,7 @@ def seed_demo_users(session: Session) -> list[str]:
     for username, roles, name, office, ministry in DEMO_USERS:
         if session.scalar(select(User.id).where(User.username == username)) is None:
             session.add(User(username=username, display_name=name, password_hash=_demo_hash(), roles=roles,
-                             office=office, ministry=ministry))
+                             office=office, ministry=ministry, grants=DEMO_GRANTS.get(username, [])))
             created.append(username)
     session.flush()
     return created

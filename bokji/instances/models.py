@@ -47,8 +47,10 @@ class ProcessInstance(Base):
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(16))  # InstanceStatus
     stage: Mapped[str | None] = mapped_column(String(32))  # of the standard process, see STAGES
-    office: Mapped[str | None] = mapped_column(String(64))
-    ministry: Mapped[str | None] = mapped_column(String(64))
+    # Whose case it is (bokji/scope): the applicant's residence office, else the office the model or
+    # the starter declares; the catalog service's ministry, else the definition's. Never null.
+    office: Mapped[str] = mapped_column(ForeignKey("office.code"), index=True)
+    ministry: Mapped[str] = mapped_column(String(64), index=True)
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

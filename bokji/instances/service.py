@@ -27,6 +27,7 @@ from bokji.instances.models import (
     OperatorAction,
     ProcessInstance,
 )
+from bokji.scope import policy
 from processes.calculations import Calculations
 from processes.runtime import EMPTY, Run
 
@@ -35,6 +36,19 @@ def get(session: Session, instance_id: uuid.UUID | str) -> ProcessInstance:
     instance = session.get(ProcessInstance, _uuid(instance_id))
     if instance is None:
         raise NotFound(f"instance {instance_id} not found", field="instance_id")
+    return instance
+
+
+def get_for(session: Session, instance_id: uuid.UUID | str, who: Principal, need: policy.Grade, *,
+            purpose: str, action: str, kind: policy.Kind = policy.Kind.CASE) -> ProcessInstance:
+    """The instance if `who` may see it at `need` (404 worded as for an unknown id otherwise); masked or
+    more on the case is written to the access log."""
+    instance = get(session, instance_id)
+    if kind is policy.Kind.CASE:
+        policy.case(session, who, instance, need, purpose=purpose, action=action)
+    else:
+        policy.require(session, who, kind, need, office=instance.office, ministry=instance.ministry,
+                       what="instance", ident=instance_id, field="instance_id")
     return instance
 
 
@@ -71,10 +85,14 @@ def history(session: Session, instance_id: uuid.UUID) -> list[ElementHistory]:
 
 
 def list_instances(
-    session: Session, *, status: str | None = None, key: str | None = None,
+    session: Session, who: Principal, *, status: str | None = None, key: str | None = None,
     business_key: str | None = None, limit: int = 100,
 ) -> list[ProcessInstance]:
-    query = select(ProcessInstance).order_by(ProcessInstance.started_at.desc()).limit(min(limit, 1000))
+    """The instances `who` may see at least aggregated, newest first (the scope policy's filter)."""
+    query = (select(ProcessInstance)
+             .where(policy.visible(session, who, policy.Kind.CASE, policy.Grade.AGGREGATE, ProcessInstance.office,
+                                   ProcessInstance.ministry))
+             .order_by(ProcessInstance.started_at.desc()).limit(min(limit, 1000)))
     if status:
         query = query.where(ProcessInstance.status == status)
     if key:

@@ -301,10 +301,11 @@ def fetch_and_lock(session: Session, *, worker: str, topics: list[str], max_task
     return jobs
 
 
-def external_claim(session: Session, job_id: str, worker: str) -> Claim:
-    """The claim an external worker holds, checked: it must be locked to this worker and unexpired."""
+def external_claim(session: Session, job_id: str, worker: str, grants: frozenset[str]) -> Claim:
+    """The claim an external worker holds, checked: a topic the system is granted, locked to this worker
+    and unexpired."""
     job = session.get(Job, _uuid(job_id))
-    if job is None or job.kind != JobKind.EXTERNAL:
+    if job is None or job.kind != JobKind.EXTERNAL or f"topic:{job.topic}" not in grants:
         raise NotFound(f"external task {job_id} not found", field="id")
     if job.status != JobStatus.RUNNING or job.locked_by != worker:
         raise Conflict(f"external task {job_id} is not locked by worker '{worker}' (status {job.status}, "

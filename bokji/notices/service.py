@@ -10,8 +10,10 @@ from bokji.applications import service as applications
 from bokji.catalog.models import CatalogService
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404
+from bokji.instances.models import ProcessInstance
 from bokji.notices.models import OUTCOME_KO, DecisionNotice
-from bokji.registry.models import AccessLog, Person
+from bokji.registry.models import Person
+from bokji.scope import policy
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,13 @@ class PrintableNotice:
 def printable(session: Session, notice_id: str, *, who: Principal, purpose: str) -> PrintableNotice:
     """A notice with what its printed form names; the recipient's data is read, so it is logged."""
     notice = get_or_404(session, DecisionNotice, notice_id, what="notice", field="notice_id")
+    instance = session.get(ProcessInstance, notice.instance_id)
+    policy.require(session, who, policy.Kind.CASE, policy.Grade.MASKED, office=instance.office,
+                   ministry=instance.ministry, what="notice", ident=notice_id, field="notice_id")
     person = session.get(Person, notice.recipient_id)
     service = session.get(CatalogService, notice.service_code)
     application = applications.of_instance(session, notice.instance_id)
-    session.add(AccessLog(actor=who.username, person_id=person.id, purpose=purpose, action="print_notice"))
+    policy.record(session, who, purpose=purpose, action="print_notice", person_id=person.id,
+                  instance_id=instance.id)
     return PrintableNotice(notice, OUTCOME_KO[notice.outcome], service.name_ko if service else notice.service_code,
                            person.name, person.rrn_masked, application.number if application else None)

@@ -20,6 +20,8 @@ class Person(Base):
     birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(String(1))
     foreigner: Mapped[bool] = mapped_column(default=False)
+    # The office responsible for the person (bokji/scope): their household's, else the registering one.
+    office: Mapped[str] = mapped_column(ForeignKey("office.code"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -28,6 +30,7 @@ class Household(Base):
     __tablename__ = "household"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    office: Mapped[str] = mapped_column(ForeignKey("office.code"), index=True)  # of the latest residence
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -58,23 +61,9 @@ class Residence(Base):
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"), index=True)
     address: Mapped[str] = mapped_column(String(300))
     region_class: Mapped[str] = mapped_column(String(16))
-    office: Mapped[str | None] = mapped_column(String(64))  # the district office responsible
+    office: Mapped[str] = mapped_column(ForeignKey("office.code"))  # the district office responsible
     valid_from: Mapped[date]
     corrects: Mapped[int | None] = mapped_column(ForeignKey("household_residence.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))
-
-
-class AccessLog(Base):
-    """Every read of a person's data: who, whose, why, when. Insert-only."""
-
-    __tablename__ = "access_log"
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    actor: Mapped[str] = mapped_column(String(64), index=True)
-    person_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    household_id: Mapped[uuid.UUID | None]
-    purpose: Mapped[str] = mapped_column(String(300))
-    action: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,22 +7,24 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bokji.errors import Conflict, Invalid, NotFound
 from bokji.ids import get_or_404, parse_uuid
-from bokji.privacy import protection
-from bokji.registry.models import AccessLog, Household, Membership, Person, Residence
+from bokji.offices import service as offices
+from bokji.privacy import access_log, protection
+from bokji.registry.models import Household, Membership, Person, Residence
 from bokji.rules.parameters import REGION_CLASSES
 
 ROLES = ("head", "member")
 
 
 # ---- persons --------------------------------------------------------------------------------------------
-def register_person(session: Session, *, registration_number: str, name: str, actor: str
+def register_person(session: Session, *, registration_number: str, name: str, actor: str, office: str
                     ) -> tuple[Person, list[str]]:
-    """Validate, protect and store a person; the number is never kept or returned in clear."""
+    """Validate, protect and store a person; the number is never kept or returned in clear. `office`
+    is the registering one until the person joins a household (then it is the household's)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise Invalid("name is required (at most 100 characters)", field="name")
@@ -30,11 +32,13 @@ def register_person(session: Session, *, registration_number: str, name: str, ac
     protected = protection.protect(checked.digits)
     existing = session.scalar(select(Person.id).where(Person.rrn_hash == protected.lookup_hash))
     if existing is not None:
-        raise Conflict("a person with this registration number is already registered",
-                       field="registration_number", person_id=str(existing))
+        # Never the id: the person may be another office's. The look-up is logged and grants the
+        # counter what it needs (bokji/scope).
+        raise Conflict("a person with this registration number is already registered; look them up with "
+                       "POST /registry/persons/find (the full number and a purpose)", field="registration_number")
     person = Person(rrn_ciphertext=protected.ciphertext, rrn_hash=protected.lookup_hash, rrn_masked=protected.masked,
                     name=name, birth_date=checked.birth_date, sex=checked.sex, foreigner=checked.foreigner,
-                    recorded_by=actor)
+                    office=offices.check(session, office), recorded_by=actor)
     session.add(person)
     session.flush()
     return person, list(checked.warnings)
@@ -42,11 +46,7 @@ def register_person(session: Session, *, registration_number: str, name: str, ac
 
 def _log(session: Session, *, actor: str, purpose: str | None, action: str, person_id=None,
          household_id=None) -> None:
-    purpose = (purpose or "").strip()
-    if len(purpose) < 2:
-        raise Invalid("say why you read this person's data (purpose)", field="purpose")
-    session.add(AccessLog(actor=actor, purpose=purpose[:300], action=action, person_id=person_id,
-                          household_id=household_id))
+    access_log.record(session, actor, purpose=purpose, action=action, person_id=person_id, household_id=household_id)
 
 
 def find_person(session: Session, *, registration_number: str, actor: str, purpose: str) -> Person:
@@ -99,7 +99,7 @@ def _check_region(region_class: str) -> None:
 
 
 def create_household(session: Session, *, members: list[dict[str, Any]], address: str, region_class: str,
-                     valid_from: date, actor: str, office: str | None = None) -> Household:
+                     valid_from: date, actor: str, office: str) -> Household:
     if not members:
         raise Invalid("a household has at least one member", field="members")
     heads = [m for m in members if m.get("role") == "head"]
@@ -108,7 +108,7 @@ def create_household(session: Session, *, members: list[dict[str, Any]], address
     if not (address or "").strip():
         raise Invalid("address is required", field="address")
     _check_region(region_class)
-    household = Household(recorded_by=actor)
+    household = Household(recorded_by=actor, office=offices.check(session, office))
     session.add(household)
     session.flush()
     for i, member in enumerate(members):
@@ -134,6 +134,7 @@ def _join(session: Session, household_id: uuid.UUID, person: Person, role: str, 
                        field="person_id")
     row = Membership(household_id=household_id, person_id=person.id, role=role, valid_from=valid_from,
                      recorded_by=actor, reason=reason)
+    person.office = session.get(Household, household_id).office
     session.add(row)
     session.flush()
     return row
@@ -198,14 +199,19 @@ def change_head(session: Session, household_id: str, *, person_id: str, valid_fr
 
 
 def move(session: Session, household_id: str, *, address: str, region_class: str, valid_from: date, actor: str,
-         office: str | None = None) -> Residence:
+         office: str) -> Residence:
+    """A new residence; the household and its members now belong to the office responsible for it."""
     household = _household(session, household_id)
     if not (address or "").strip():
         raise Invalid("address is required", field="address")
     _check_region(region_class)
+    household.office = offices.check(session, office)
     row = Residence(household_id=household.id, address=address.strip(), region_class=region_class, office=office,
                     valid_from=valid_from, recorded_by=actor)
     session.add(row)
+    members = select(Membership.person_id).where(Membership.household_id == household.id, _current(Membership),
+                                                 Membership.valid_to.is_(None))
+    session.execute(update(Person).where(Person.id.in_(members)).values(office=office))
     session.flush()
     return row
 

@@ -23,13 +23,17 @@ from bokji.applications.models import Application
 from bokji.db import lock_record, utcnow
 from bokji.definitions import service as definitions
 from bokji.definitions.models import Definition
-from bokji.errors import Conflict, Invalid, NotFound
+from bokji.errors import Conflict, Forbidden, Invalid, NotFound
 from bokji.identity.service import Principal
+from bokji.ids import parse_uuid
 from bokji.instances import service as instances
 from bokji.instances.models import ElementHistory, Incident, IncidentStatus, InstanceStatus, ProcessInstance
 from bokji.jobs import service as jobs
 from bokji.jobs.handlers import HandlerContext
 from bokji.jobs.models import Job, JobStatus
+from bokji.offices import service as offices
+from bokji.registry.models import Person
+from bokji.scope import policy
 from bokji.steps.advance import advance_and_save, load_run
 from bokji.tasks import service as tasks
 from bokji.tasks.models import HumanTask
@@ -40,16 +44,26 @@ TIMER_START = "system:timer-start"
 
 # ---- starting ----------------------------------------------------------------------------------------
 def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal, business_key: str | None = None,
-          version: int | None = None) -> ProcessInstance:
-    """A new instance, run to its first wait state (its start may stop at a failing element: an incident)."""
+          version: int | None = None, office: str | None = None, ministry: str | None = None) -> ProcessInstance:
+    """A new instance, run to its first wait state (its start may stop at a failing element: an incident).
+
+    This is the platform starting one (an application's case, a timer start, code); a person's request
+    goes through `start_requested`, which checks who may start what first. Whose case it is: the
+    applicant's residence office when the data names an applicant, else `office`, the office the model
+    declares, the starter's; the ministry given (the catalog service's), else the definition's."""
     if not isinstance(data, dict):
         raise Invalid("data must be a JSON object", field="data")
     definition = definitions.get_version(session, key, version)
     specs = definitions.specs_of(session, definition)
+    office = _office_of_case(session, data, office or definition.office or actor.office)
+    ministry = ministry or definition.ministry or actor.ministry
+    if ministry is None:
+        raise Invalid(f"process '{key}' has no owning ministry; deploy it again with camunda:property ministry",
+                      field="key")
     instance = ProcessInstance(
         id=uuid.uuid4(), definition_id=definition.id, definition_key=definition.key,
         definition_version=definition.version, business_key=business_key, status=InstanceStatus.RUNNING,
-        stage=None, office=actor.office, ministry=actor.ministry, started_by=actor.username, state="",
+        stage=None, office=office, ministry=ministry, started_by=actor.username, state="",
     )
     session.add(instance)
     session.flush()
@@ -59,11 +73,62 @@ def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal,
     return instance
 
 
+def _office_of_case(session: Session, data: dict[str, Any], declared: str | None) -> str:
+    applicant = data.get("applicant_id")
+    if applicant is not None:
+        person = session.get(Person, parse_uuid(str(applicant), what="person", field="data.applicant_id"))
+        if person is None:
+            raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")
+        return person.office
+    if declared is None:
+        raise Invalid("office: the process has no applicant and declares no office; name the office the case "
+                      "belongs to", field="office")
+    return offices.check(session, declared)
+
+
+def start_requested(session: Session, *, key: str, data: dict[str, Any], actor: Principal,
+                    business_key: str | None = None, version: int | None = None,
+                    office: str | None = None) -> ProcessInstance:
+    """A person (or system) asks to start a process: what the model declares decides. A module is only
+    ever called; a service variant starts through an application; a stand-alone process starts for its
+    candidate starters (admins only when it declares none), with the start variables it declares."""
+    definition = definitions.get_version(session, key, version)
+    kind = definition.process_kind or "process"
+    if kind == "module":
+        raise Forbidden(f"'{key}' is a module: it only runs when a service's process calls it", field="key")
+    if kind == "variant":
+        raise Forbidden(f"'{key}' is a service's process: it starts through an application (POST /applications)",
+                        field="key")
+    starters = set(definition.starter_groups or ())
+    may = actor.has_any(starters) or actor.username in (definition.starter_users or ()) or (
+        not starters and not definition.starter_users and actor.has_any({"admin"}))
+    if not may:
+        who = ", ".join(sorted(starters | set(definition.starter_users or ()))) or "admin"
+        raise Forbidden(f"you may not start '{key}' (its candidate starters: {who})", field="key")
+    if not isinstance(data, dict):
+        raise Invalid("data must be a JSON object", field="data")
+    unknown = sorted(set(data) - set(definition.inputs or ()))
+    if unknown:
+        takes = ", ".join(definition.inputs or ()) or "nothing"
+        raise Invalid(f"data.{unknown[0]}: '{key}' does not take this start variable (it takes: {takes})",
+                      field=f"data.{unknown[0]}")
+    if office is not None and not actor.has_any({"admin"}):
+        policy.check_own_office(session, actor, office)
+    if data.get("applicant_id") is not None and not actor.has_any({"admin"}):
+        person = session.get(Person, parse_uuid(str(data["applicant_id"]), what="person", field="data.applicant_id"))
+        if person is None or policy.grade(session, actor, policy.Kind.PERSON, office=person.office) \
+                < policy.Grade.CHANGE:
+            raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")
+    return start(session, key=key, data=data, actor=actor, business_key=business_key, version=definition.version,
+                 office=office)
+
+
 def apply(session: Session, body: Any, *, actor: Principal) -> Application:
     """One application → one case per service, in one commit (nothing is stored if a check fails)."""
     application, cases = applications.submit(session, body, actor=actor)
     for case in cases:
-        instance = start(session, key=case.process_key, data=case.data, actor=actor, business_key=case.business_key)
+        instance = start(session, key=case.process_key, data=case.data, actor=actor, business_key=case.business_key,
+                         office=case.office, ministry=case.ministry)
         applications.add_case(session, application, case.service_code, instance.id)
     session.flush()
     return application
@@ -149,17 +214,39 @@ def correlate(session: Session, *, message: str, correlation_key: str, payload: 
         instance = instances.lock(session, instance_id)
         if message not in (instance.waiting_messages or []):
             continue  # someone else's message got there first
+        if not actor.has_any({"integration", "admin"}) and policy.grade(
+                session, actor, policy.Kind.CASE, office=instance.office, ministry=instance.ministry) \
+                < policy.Grade.CHANGE:
+            continue  # a person sends only to the cases in their scope
         if instance.status == InstanceStatus.SUSPENDED:
             raise Conflict(f"instance {instance.id} waiting for '{message}' is suspended",
                            field="correlationKey")
         run = load_run(session, instance)
-        if run.correlate(message, payload):
+        if run.correlate(message, _message_variables(run.message_contract(message), message, payload, actor)):
             advance_and_save(session, instance, run, actor=actor.username)
             delivered.append(instance)
     if not delivered:
         raise NotFound(f"no instance with business key '{correlation_key}' waits for message '{message}'",
                        field="correlationKey", correlation_key=correlation_key, message_name=message)
     return delivered
+
+
+def _message_variables(contract, message: str, payload: dict[str, Any], actor: Principal) -> dict[str, Any]:
+    """The variables a message sets: only those the catching element maps from its payload, and only
+    from a sender it names (integration systems also need the message among their grants)."""
+    senders = set(contract.senders)
+    if not (actor.has_any(senders) or actor.username in senders):
+        raise Forbidden(f"message '{message}' is sent by {', '.join(sorted(senders))} only (declared at "
+                        f"'{contract.element or 'its catching element'}')", field="messageName")
+    if actor.has_any({"integration"}) and f"message:{message}" not in actor.grants:
+        raise Forbidden(f"message '{message}' is not among this system's grants", field="messageName")
+    mapping = dict(contract.payload)
+    undeclared = sorted(set(payload) - set(mapping))
+    if undeclared:
+        allowed = ", ".join(sorted(mapping)) or "nothing"
+        raise Invalid(f"payload.{undeclared[0]}: message '{message}' may not set this (its catching element "
+                      f"'{contract.element}' maps: {allowed})", field=f"payload.{undeclared[0]}")
+    return {mapping[key]: value for key, value in payload.items()}
 
 
 def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Principal,
@@ -175,6 +262,7 @@ def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Pri
     incident = instances.find_incident(session, incident_id)
     if incident is None:
         raise NotFound(f"incident {incident_id} not found", field="incident_id")
+    _may_operate(session, incident.instance_id, actor)
     instance = instances.lock(session, incident.instance_id)
     session.refresh(incident)
     if incident.status != IncidentStatus.OPEN:
@@ -198,7 +286,13 @@ def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Pri
 
 
 # ---- operators ----------------------------------------------------------------------------------------
+def _may_operate(session: Session, instance_id: uuid.UUID | str, actor: Principal) -> None:
+    instances.get_for(session, instance_id, actor, policy.Grade.CHANGE, purpose="", action="",
+                      kind=policy.Kind.OPERATION)
+
+
 def suspend(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    _may_operate(session, instance_id, actor)
     instance = instances.lock(session, instance_id)
     if instance.status != InstanceStatus.RUNNING:
         raise Conflict(f"instance {instance.id} is {instance.status}; only running instances can be suspended",
@@ -210,6 +304,7 @@ def suspend(session: Session, instance_id: str, *, actor: Principal, reason: str
 
 
 def resume(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
+    _may_operate(session, instance_id, actor)
     instance = instances.lock(session, instance_id)
     if instance.status != InstanceStatus.SUSPENDED:
         raise Conflict(f"instance {instance.id} is {instance.status}, not suspended", field="instance_id",
@@ -223,6 +318,7 @@ def resume(session: Session, instance_id: str, *, actor: Principal, reason: str 
 
 def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str | None) -> ProcessInstance:
     """End the instance for good: its open tasks, jobs and incidents are cancelled (recorded)."""
+    _may_operate(session, instance_id, actor)
     instance = instances.lock(session, instance_id)
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
         raise Conflict(f"instance {instance.id} is already {instance.status}", field="instance_id",
@@ -246,9 +342,10 @@ def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str 
 
 
 # ---- deploying ----------------------------------------------------------------------------------------
-def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str) -> definitions.DeployResult:
+def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str,
+           ministry: str | None = None) -> definitions.DeployResult:
     """Store the new versions, and give each new timer-start version the instance that waits for its time."""
-    result = definitions.deploy(session, files, actor=actor, source=source,
+    result = definitions.deploy(session, files, actor=actor, source=source, ministry=ministry,
                                 topics=registrations.handlers(), calculations=registrations.CALCULATIONS)
     for definition in result.timer_starts:
         _schedule_timer_start(session, definition)

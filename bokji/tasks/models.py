@@ -23,6 +23,7 @@ class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (
         Index("ix_human_task_status_due_at", "status", "due_at"),
+        Index("ix_human_task_office_status_due_at", "office", "status", "due_at"),  # an office's queue
         Index("ix_human_task_candidate_groups", "candidate_groups", postgresql_using="gin"),
         one_of("status", TaskStatus),
     )
@@ -39,7 +40,7 @@ class HumanTask(Base):
     # Four eyes: whoever completed this element of the instance may not complete this task.
     four_eyes_of: Mapped[str | None] = mapped_column(String(200))
     stage: Mapped[str | None] = mapped_column(String(32))
-    office: Mapped[str | None] = mapped_column(String(64))
+    office: Mapped[str] = mapped_column(ForeignKey("office.code"))  # the instance's
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN)
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

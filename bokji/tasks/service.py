@@ -21,6 +21,7 @@ from bokji.errors import Conflict, Forbidden, Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
 from bokji.instances.models import ProcessInstance
+from bokji.scope import policy
 from bokji.tasks.models import HumanTask, TaskStatus
 from forms.schema import FormDefinition
 from processes.timing import due_at
@@ -59,9 +60,7 @@ def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
 
 
 def may_work_on(task: HumanTask, who: Principal) -> bool:
-    """Least privilege: the task's candidate groups/users (or its assignee) and the same office."""
-    if task.office and who.office != task.office:
-        return False
+    """Least privilege within the office: the task's candidate groups/users (or its assignee)."""
     if task.assignee == who.username or who.username in (task.candidate_users or []):
         return True
     if task.candidate_groups:
@@ -73,6 +72,8 @@ def get(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask
     task = session.get(HumanTask, _uuid(task_id))
     if task is None:
         raise NotFound(f"task {task_id} not found", field="task_id")
+    policy.require(session, who, policy.Kind.CASE, policy.Grade.CHANGE, office=task.office, what="task",
+                   ident=task_id, field="task_id")
     if not may_work_on(task, who):
         raise Forbidden(f"task {task_id} is not in your queue (candidate groups {task.candidate_groups}, "
                         f"office {task.office})", field="task_id")
@@ -83,7 +84,7 @@ def list_for(session: Session, who: Principal, *, status: str = TaskStatus.OPEN,
     query = (
         select(HumanTask)
         .where(HumanTask.status == status)
-        .where(or_(HumanTask.office.is_(None), HumanTask.office == who.office))
+        .where(policy.visible(session, who, policy.Kind.CASE, policy.Grade.CHANGE, HumanTask.office))
         .where(
             or_(
                 HumanTask.candidate_groups.overlap(sorted(who.roles)),

@@ -1,0 +1,1 @@
+"""Offices: the reference table of the offices civil servants work in and cases belong to."""

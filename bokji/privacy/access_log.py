@@ -1,0 +1,38 @@
+"""The access log: every read or change of a person's data or a case, with who, whose, which case and
+why. Insert-only; written through `record` (the scope policy and the registry call it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Identity, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bokji.db import Base, utcnow
+from bokji.errors import Invalid
+
+
+class AccessLog(Base):
+    """Every read of a person's data: who, whose, why, when. Insert-only."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    household_id: Mapped[uuid.UUID | None]
+    instance_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # the case read or changed
+    purpose: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def record(session: Session, actor: str, *, purpose: str | None, action: str, person_id: uuid.UUID | None = None,
+           household_id: uuid.UUID | None = None, instance_id: uuid.UUID | None = None) -> None:
+    """One row: who, whose, which case, why (a purpose is required), what."""
+    purpose = (purpose or "").strip()
+    if len(purpose) < 2:
+        raise Invalid("say why you read this person's data (purpose)", field="purpose")
+    session.add(AccessLog(actor=actor, purpose=purpose[:300], action=action, person_id=person_id,
+                          household_id=household_id, instance_id=instance_id))

@@ -1,0 +1,1 @@
+"""Who may see and do what: the one scope policy every service asks (bokji/scope/policy.py)."""
