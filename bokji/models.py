@@ -4,7 +4,7 @@ from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog.models import CatalogService
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
-from bokji.identity.models import User
+from bokji.identity.models import LoginThrottle, RevokedToken, User
 from bokji.instances.models import ElementHistory, Incident, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
 from bokji.linkage.models import Document, Evidence, EvidenceUse
@@ -15,6 +15,7 @@ from bokji.tasks.models import HumanTask
 
 __all__ = [
     "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "DecisionNotice", "Definition",
-    "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask", "Incident", "Job",
-    "Membership", "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance", "Residence", "User",
+    "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask", "Incident",
+    "Job", "LoginThrottle", "Membership", "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance",
+    "Residence", "RevokedToken", "User",
 ]
