@@ -57,11 +57,12 @@ def message_page(request: Request, message: str, *, status: int,
     return _page(request, "message.html", status=status, title=title, message=message)
 
 
-def _login_page(request: Request, *, status: int = 200, error: str | None = None) -> HTMLResponse:
+def _login_page(request: Request, *, status: int = 200, error: str | None = None, username: str = "") -> HTMLResponse:
     # The sign-in form's CSRF token, before any session: a signed double-submit cookie. A new random
     # value per form shown; the form carries its HMAC, which another site can neither read nor make.
     nonce = secrets.token_urlsafe(24)
-    page = _page(request, "login.html", status=status, error=error, login_csrf=csrf_token(login_csrf_binding(nonce)))
+    page = _page(request, "login.html", status=status, error=error, username=username,
+                 login_csrf=csrf_token(login_csrf_binding(nonce)))
     page.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", secure=not get_settings().demo,
                     path="/login", max_age=3600)
     return page
@@ -81,10 +82,11 @@ async def login(request: Request, username: Annotated[str, Form()], password: An
         await verify_csrf(request, csrf_token(login_csrf_binding(nonce)))
         token = await run_in_threadpool(sign_in, username, password, client_address(request))
     except Forbidden:
-        return _login_page(request, status=403, error="페이지가 만료되었습니다. 다시 로그인해 주세요 "
-                                                      "(the page expired or came from elsewhere: sign in again)")
+        return _login_page(request, status=403, username=username,
+                           error="페이지가 만료되었습니다. 다시 로그인해 주세요 "
+                                 "(the page expired or came from elsewhere: sign in again)")
     except (BadCredentials, TooManyAttempts) as exc:
-        page = _login_page(request, status=exc.status_code, error=exc.message)
+        page = _login_page(request, status=exc.status_code, error=exc.message, username=username)
         if isinstance(exc, TooManyAttempts):
             page.headers["Retry-After"] = str(exc.retry_after)
         return page

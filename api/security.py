@@ -99,8 +99,9 @@ async def verify_csrf(request: Request, expected: str) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not given or not hmac.compare_digest(given, expected):
-        raise Forbidden(f"missing or wrong CSRF token: send the {CSRF_HEADER} header (or the {CSRF_FIELD} form "
-                        "field) that the page gave you", field=CSRF_HEADER)
+        raise Forbidden(f"보안 토큰이 없거나 맞지 않습니다. 페이지를 새로 열어 다시 시도해 주세요 (missing or wrong "
+                        f"CSRF token: send the {CSRF_HEADER} header or the {CSRF_FIELD} form field the page gave you)",
+                        field=CSRF_HEADER)
 
 
 def check_origin(request: Request) -> None:
@@ -110,7 +111,8 @@ def check_origin(request: Request) -> None:
     if origin is None:
         return
     if origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
-        raise Forbidden(f"cross-origin request from {origin} refused", field="Origin")
+        raise Forbidden(f"다른 사이트에서 보낸 요청은 받지 않습니다 (cross-origin request from {origin} refused)",
+                        field="Origin")
 
 
 def client_address(request: Request) -> str:

@@ -56,8 +56,8 @@ def refused(until: datetime) -> TooManyAttempts:
     ko, en = (f"{seconds}초", f"{seconds} seconds") if seconds < 60 else \
         (f"{math.ceil(seconds / 60)}분", f"{math.ceil(seconds / 60)} minutes")
     return TooManyAttempts(
-        f"로그인 실패가 여러 번 있어 잠시 로그인할 수 없습니다. {at} 이후(약 {ko} 후)에 다시 시도해 주세요. "
-        f"급하면 시스템 관리자에게 잠금 해제를 요청하세요 (too many failed sign-ins: try again after {at} KST, "
+        f"로그인에 여러 번 실패하여 잠시 로그인할 수 없습니다. {at} 이후(약 {ko} 후)에 다시 시도해 주세요. "
+        f"급한 경우 시스템 관리자에게 잠금 해제를 요청하세요 (too many failed sign-ins: try again after {at} KST, "
         f"in about {en}, or ask an administrator to unlock the account)",
         retry_after=seconds, field="username")
 
