@@ -127,6 +127,37 @@ def test_lockout_refuses_even_the_right_password_then_ends_and_doubles(client, t
     assert _token(client, "caseworker", WRONG).status_code == 401  # counting starts again at one
 
 
+def test_parallel_guesses_are_counted_one_at_a_time(client, throttle):
+    """A burst of guesses cannot all pass the check before the first is counted."""
+    import threading
+
+    throttle(user_failures=2, lock_seconds=600)
+    start = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def guess() -> None:
+        start.wait()
+        statuses.append(_token(client, "caseworker", WRONG).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(statuses) == [401, 429, 429, 429, 429, 429]
+    assert _throttle_rows()[("user", "caseworker")][0] == 2  # refused attempts were never verified nor counted
+
+
+def test_failures_are_forgotten_after_a_quiet_period(client, throttle):
+    throttle(user_failures=3, forget_seconds=3600)
+    for _ in range(2):
+        _token(client, "caseworker", WRONG)
+    with unit_of_work() as session:
+        session.execute(text("UPDATE login_throttle SET last_failure_at = now() - interval '2 hours'"))
+    assert _token(client, "caseworker", WRONG).status_code == 401  # would be the third: a lock
+    assert _throttle_rows()[("user", "caseworker")][0] == 1
+
+
 def test_an_administrator_unlocks_a_user_and_it_is_recorded(client, login, throttle):
     throttle(user_failures=2, lock_seconds=600)
     admin = login("admin")  # signed in before the lock: the address has no failures yet

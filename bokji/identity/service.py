@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -151,7 +151,7 @@ def revoke_token(session: Session, who: Principal) -> None:
     session.execute(insert(RevokedToken).values(jti=who.token_id, user_id=uuid.UUID(who.user_id),
                                                 expires_at=who.token_expires_at).on_conflict_do_nothing())
     # A revoked token past its expiry is refused by its `exp` anyway: its row is not needed any more.
-    session.execute(RevokedToken.__table__.delete().where(RevokedToken.expires_at < datetime.now(UTC)))
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at < datetime.now(UTC)))
 
 
 def revoke_all_tokens(session: Session, username: str) -> User:

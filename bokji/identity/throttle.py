@@ -56,8 +56,13 @@ def record_failure(session: Session, username: str, address: str, at: datetime) 
     settings = get_settings()
     forget = at - timedelta(seconds=settings.login_forget_seconds)
     # Rows quiet for longer than the forget period count nothing any more (indexed by last_failure_at).
-    session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < forget)
-                    .where((LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < at)))
+    # SKIP LOCKED: rows another attempt is writing are left to a later purge, never waited for (two
+    # purges waiting on each other's rows would deadlock).
+    stale = (select(LoginThrottle.kind, LoginThrottle.key)
+             .where(LoginThrottle.last_failure_at < forget)
+             .where(LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until < at))
+             .limit(1000).with_for_update(skip_locked=True))
+    session.execute(delete(LoginThrottle).where(tuple_(LoginThrottle.kind, LoginThrottle.key).in_(stale)))
     limits = {ThrottleKind.ADDRESS.value: settings.login_address_failures,
               ThrottleKind.USER.value: settings.login_user_failures}
     refused: datetime | None = None
