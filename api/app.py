@@ -29,10 +29,12 @@ from api.routes import (
     registry,
     screening,
     tasks,
+    users,
 )
+from api.security import SecurityHeaders, error_headers
 from bokji.config import ROOT, get_settings
 from bokji.db import unit_of_work
-from bokji.errors import BokjiError
+from bokji.errors import BokjiError, TooManyAttempts
 from bokji.steps.service import deploy_directory
 from processes.evaluator import warm_sandbox
 
@@ -67,7 +69,7 @@ async def lifespan(app: FastAPI):
 
 
 ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
-           screening.router, registry.router, evidence.router, applications.router, pages.router)
+           screening.router, registry.router, evidence.router, applications.router, users.router, pages.router)
 
 
 def create_app() -> FastAPI:
@@ -75,6 +77,7 @@ def create_app() -> FastAPI:
                   description="Welfare services as BPMN processes")
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(SecurityHeaders)
     node_modules = ROOT / "node_modules"
     for name, path in STATIC_BUNDLES.items():
         if (node_modules / path).is_dir():
@@ -82,11 +85,14 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(BokjiError)
     def domain_error(request: Request, exc: BokjiError) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
         if "text/html" in request.headers.get("accept", ""):  # a person in a browser, not an API client
             if isinstance(exc, NotAuthenticated):
                 return RedirectResponse("/login", status_code=303)
-            return pages.message_page(exc.message, status=exc.status_code)
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+            page = pages.message_page(request, exc.message, status=exc.status_code)
+            page.headers.update(headers or {})
+            return page
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -115,8 +121,9 @@ def create_app() -> FastAPI:
 def _internal(exc: Exception) -> JSONResponse:
     incident = uuid.uuid4().hex[:12]
     log.exception("unexpected error %s", incident, exc_info=exc)
+    # Sent by Starlette's outermost middleware, outside SecurityHeaders: the headers are added here.
     return JSONResponse({"error": "InternalError", "message": f"internal error (reference {incident})"},
-                        status_code=500)
+                        status_code=500, headers=error_headers())
 
 
 app = create_app()

@@ -7,19 +7,21 @@ the routes to keep it so.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from api.security import SAFE_METHODS, csrf_token, verify_csrf
 from bokji.db import unit_of_work
 from bokji.errors import BokjiError, Forbidden
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal, principal_from_token
 
 TOKEN_COOKIE = "bokji_token"
-PUBLIC_PATHS = {"/health", "/ready", "/auth/token", "/login", "/logout", "/openapi.json", "/docs",
+PUBLIC_PATHS = {"/health", "/ready", "/auth/token", "/login", "/openapi.json", "/docs",
                 "/docs/oauth2-redirect", "/redoc"}
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -39,14 +41,33 @@ class NotAuthenticated(BokjiError):
     status_code = 401
 
 
-def current_principal(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)] = None
-) -> Principal:
+class BadCredentials(BokjiError):
+    status_code = 401
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    by_cookie: bool  # the browser's session cookie, not an Authorization header: CSRF applies
+
+
+def _caller(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)] = None) -> Caller:
+    # A plain `def` (the thread pool) for the database look-up; the CSRF check, which may await the
+    # request's form, is the async dependency below.
+    by_cookie = token is None
     token = token or request.cookies.get(TOKEN_COOKIE)
     principal = principal_from_token(session, token) if token else None
     if principal is None:
         raise NotAuthenticated("not signed in or the token expired", field="Authorization")
-    return principal
+    return Caller(principal, by_cookie)
+
+
+async def current_principal(request: Request, caller: Annotated[Caller, Depends(_caller)]) -> Principal:
+    """Who is calling. A browser (the session cookie) changing something must also prove the request
+    comes from one of our pages: the CSRF token (api/security.py), same origin."""
+    if caller.by_cookie and request.method not in SAFE_METHODS:
+        await verify_csrf(request, csrf_token(caller.principal.token_id or ""))
+    return caller.principal
 
 
 def requires(*roles: Role):

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     data_key: str = DEV_DATA_KEY  # AES-256-GCM key for identifiers at rest, base64
     lookup_key: str = DEV_LOOKUP_KEY  # HMAC key for look-up hashes of identifiers
 
+    # Sign-in throttling (bokji/identity/throttle.py), per username tried and per client address. After
+    # `login_*_failures` failures in a row the username or address is refused for `login_lock_seconds`,
+    # doubled at every further failure up to `login_lock_max_seconds`; failures are forgotten after
+    # `login_forget_seconds` without one. The address limit is a small multiple of the user limit, so
+    # one address is stopped after locking at most that many accounts (2 by default).
+    login_user_failures: int = Field(5, ge=1)
+    login_address_failures: int = Field(10, ge=1)
+    login_lock_seconds: float = Field(30.0, gt=0)
+    login_lock_max_seconds: float = Field(900.0, gt=0)
+    login_forget_seconds: float = Field(3600.0, gt=0)
+
     # Where the definitions deployed at start-up and the form definitions live.
     bpmn_dir: Path = ROOT / "processes" / "bpmn"
     forms_dir: Path = ROOT / "forms"

@@ -39,3 +39,14 @@ class Forbidden(BokjiError):
 
 class Unavailable(BokjiError):
     status_code = 503
+
+
+class TooManyAttempts(BokjiError):
+    """Refused for a while (sign-in after repeated failures); `retry_after` seconds until it may try again,
+    sent as the Retry-After header."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, **detail: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **detail)
+        self.retry_after = retry_after

@@ -4,7 +4,7 @@ from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog.models import CatalogService
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
-from bokji.identity.models import User
+from bokji.identity.models import LoginThrottle, RevokedToken, User
 from bokji.instances.models import ElementHistory, Incident, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
 from bokji.linkage.models import Document, Evidence, EvidenceUse
@@ -19,6 +19,6 @@ from bokji.tasks.models import HumanTask
 __all__ = [
     "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "CounterGrant", "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask",
-    "Incident", "Job", "Membership", "Office", "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance",
-    "Residence", "User",
+    "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule", "Person",
+    "ProcessInstance", "Residence", "RevokedToken", "User",
 ]

@@ -116,10 +116,15 @@ def client():
 
 @pytest.fixture
 def login(client) -> Callable[[str], dict[str, str]]:
+    """Bearer headers for a demo user. One sign-in per username per test: each is an argon2 run."""
+    tokens: dict[str, str] = {}
+
     def headers(username: str) -> dict[str, str]:
-        r = client.post("/auth/token", data={"username": username, "password": DEMO_PASSWORD})
-        assert r.status_code == 200, r.text
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+        if username not in tokens:
+            r = client.post("/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+            assert r.status_code == 200, r.text
+            tokens[username] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {tokens[username]}"}
 
     return headers
 

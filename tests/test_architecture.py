@@ -95,6 +95,7 @@ def test_only_processes_imports_spiffworkflow_and_processes_knows_no_domain():
     ("human_task", "status", "bokji.tasks.models:TaskStatus"),
     ("job", "status", "bokji.jobs.models:JobStatus"),
     ("job", "kind", "bokji.jobs.models:JobKind"),
+    ("login_throttle", "kind", "bokji.identity.models:ThrottleKind"),
 ])
 def test_statuses_are_checked_by_the_database_against_the_models_enums(table, column, enum):
     import importlib

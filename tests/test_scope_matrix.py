@@ -77,8 +77,18 @@ class World:
                 session.execute(identity.User.__table__.update()
                                 .where(identity.User.username == f"int.{side}").values(grants=GRANTS))
         self.headers = {f"{c}.{s}": login(f"{c}.{s}") for c in ROLES for s in ("same", "other")}
+        self.username = {h["Authorization"]: name for name, h in self.headers.items()}
+        with unit_of_work() as session:  # a user whose tokens the admin routes revoke and unlock
+            identity.create_user(session, username="someone", password=DEMO_PASSWORD, roles=["caseworker"],
+                                 office="seoul-jongno")
         self.cw = self.headers["cw.same"]
         self.shared: dict[str, Any] = {}
+
+    def fresh_sign_in(self, headers: dict) -> dict:
+        """Signing out revokes the token: a sign-out is tried with a token of its own."""
+        r = self.client.post("/auth/token", data={"username": self.username[headers["Authorization"]],
+                                                  "password": DEMO_PASSWORD})
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     def post(self, url: str, **kwargs) -> dict:
         r = self.client.post(url, headers=self.cw, **kwargs)
@@ -173,6 +183,13 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
 
     return {
         "GET /auth/me": lambda w, h, f: ("GET", "/auth/me", {}, None),
+        "POST /auth/logout": lambda w, h, f: ("POST", "/auth/logout", {"headers": w.fresh_sign_in(h)}, None),
+        "POST /logout": lambda w, h, f: ("POST", "/logout", {"headers": w.fresh_sign_in(h)}, None),
+        "GET /logout": lambda w, h, f: ("GET", "/logout", {}, None),
+        "POST /admin/users/{username}/unlock": lambda w, h, f: ("POST", "/admin/users/someone/unlock",
+                                                                {"json": {}}, None),
+        "POST /admin/users/{username}/revoke-tokens": lambda w, h, f: (
+            "POST", "/admin/users/someone/revoke-tokens", {"json": {}}, None),
         "POST /definitions": lambda w, h, f: ("POST", "/definitions", {"files": fixture_files("review_and_pay.bpmn")},
                                               None),
         "GET /definitions": lambda w, h, f: ("GET", "/definitions", {}, None),
@@ -293,6 +310,7 @@ def test_role_office_matrix(client, login, deploy, library):
             for side, want in zip(("same", "other"), expected, strict=True):
                 headers = world.headers[f"{role}.{side}"]
                 method, url, kwargs, listed = requests[route](world, headers, want != "403")
+                headers = kwargs.pop("headers", headers)
                 r = client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
                 got = _outcome(r, listed)
                 if got != want:

@@ -1,21 +1,28 @@
+"""Signing in and out (OAuth2 password flow for API clients; the pages share `sign_in`)."""
+
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import R, SessionDep, requires
-from bokji.errors import BokjiError
+from api.deps import BadCredentials, R, SessionDep, requires
+from api.security import client_address
+from bokji.db import unit_of_work
+from bokji.errors import TooManyAttempts
 from bokji.identity import service as identity
+from bokji.identity.roles import ALL_ROLES
 from bokji.identity.service import Principal
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-class BadCredentials(BokjiError):
-    status_code = 401
+Anyone = Annotated[Principal, Depends(requires(*ALL_ROLES))]
+KST = ZoneInfo("Asia/Seoul")  # the civil servants' clock, for "try again after 14:05"
 
 
 class Token(BaseModel):
@@ -30,13 +37,43 @@ class Me(BaseModel):
     ministry: str | None
 
 
+def sign_in(username: str, password: str, address: str) -> str:
+    """A new token, or BadCredentials (401) / TooManyAttempts (429). Its own unit of work, committed
+    before either error is raised: a failure must be counted, not rolled back with the refusal."""
+    with unit_of_work() as session:
+        outcome = identity.sign_in(session, username, password, address)
+        token = identity.issue_token(outcome.user) if outcome.user else None
+    if outcome.refused_until is not None:
+        raise refused(outcome.refused_until)
+    if token is None:
+        raise BadCredentials("아이디 또는 비밀번호가 틀립니다 (wrong username or password)", field="username")
+    return token
+
+
+def refused(until: datetime) -> TooManyAttempts:
+    seconds = max(1, math.ceil((until - datetime.now(UTC)).total_seconds()))
+    at = until.astimezone(KST).strftime("%H:%M:%S")
+    ko, en = (f"{seconds}초", f"{seconds} seconds") if seconds < 60 else \
+        (f"{math.ceil(seconds / 60)}분", f"{math.ceil(seconds / 60)} minutes")
+    return TooManyAttempts(
+        f"로그인에 여러 번 실패하여 잠시 로그인할 수 없습니다. {at} 이후(약 {ko} 후)에 다시 시도해 주세요. "
+        f"급한 경우 시스템 관리자에게 잠금 해제를 요청하세요 (too many failed sign-ins: try again after {at} KST, "
+        f"in about {en}, or ask an administrator to unlock the account)",
+        retry_after=seconds, field="username")
+
+
 @router.post("/token", response_model=Token)
-def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    """OAuth2 password flow: every civil servant signs in under their own ID."""
-    user = identity.authenticate(session, form.username, form.password)
-    if user is None:
-        raise BadCredentials("wrong username or password", field="username")
-    return Token(access_token=identity.issue_token(user))
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """OAuth2 password flow: every civil servant signs in under their own ID. Throttled per username and
+    per client address: 429 with Retry-After while refused (even for the right password)."""
+    return Token(access_token=await run_in_threadpool(sign_in, form.username, form.password,
+                                                      client_address(request)))
+
+
+@router.post("/logout", status_code=204)
+def logout(session: SessionDep, who: Anyone) -> None:
+    """Revoke the token this call carries: every API process refuses it from now on."""
+    identity.revoke_token(session, who)
 
 
 @router.get("/me", response_model=Me)

@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from bokji.config import get_settings
-from bokji.errors import Conflict, Invalid
-from bokji.identity.models import User
+from bokji.errors import Conflict, Invalid, NotFound
+from bokji.identity import passwords, throttle
+from bokji.identity.models import RevokedToken, User
+from bokji.identity.passwords import hash_password
 from bokji.identity.roles import Role
 from bokji.offices import service as offices
 
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
-
-
-def hash_password(password: str) -> str:
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, salt_b64, digest_b64 = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt_b64), **_SCRYPT)
-    return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+# Claims every token must carry; a token without one of them (no `exp`: a token forever) is refused.
+REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "gen"]
 
 
 def create_user(
@@ -75,11 +59,39 @@ def create_user(
     return user
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of one sign-in attempt: the user, or none and perhaps until when sign-in is refused."""
+
+    user: User | None
+    refused_until: datetime | None = None
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user if `password` is theirs. An unknown (or inactive) username is checked against a dummy
+    hash: one argon2 run either way, so the answer's timing does not tell which usernames exist. A
+    matching hash that is not today's argon2id (an old scrypt one, weaker parameters) is replaced."""
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if user is None or not verify_password(password, user.password_hash):
+    matches, rehashed = passwords.verify(password, user.password_hash if user else passwords.dummy_hash())
+    if user is None or not matches:
         return None
+    if rehashed:
+        user.password_hash = rehashed
     return user
+
+
+def sign_in(session: Session, username: str, password: str, address: str) -> SignIn:
+    """`authenticate`, throttled per username and per client address (bokji/identity/throttle.py).
+    Failures are written to `session`: the caller commits them even when it then refuses the caller."""
+    at = throttle.now()
+    refused = throttle.lock_and_check(session, username, address, at)
+    if refused is not None:  # no password is checked while refused, not even the right one
+        return SignIn(None, refused)
+    user = authenticate(session, username, password)
+    if user is None:
+        return SignIn(None, throttle.record_failure(session, username, address, at))
+    throttle.record_success(session, username)
+    return SignIn(user)
 
 
 @dataclass(frozen=True)
@@ -92,11 +104,14 @@ class Principal:
     office: str | None
     ministry: str | None
     grants: frozenset[str] = frozenset()  # an integration system's "topic:<name>" / "message:<name>"
+    # The token this request came with (None for the system): sign-out revokes it, CSRF tokens derive from it.
+    token_id: str | None = field(default=None, compare=False)
+    token_expires_at: datetime | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, user: User) -> Principal:
+    def of(cls, user: User, *, token_id: str | None = None, token_expires_at: datetime | None = None) -> Principal:
         return cls(str(user.id), user.username, frozenset(user.roles), user.office, user.ministry,
-                   frozenset(user.grants or ()))
+                   frozenset(user.grants or ()), token_id, token_expires_at)
 
     def has_any(self, roles: set[str] | frozenset[str]) -> bool:
         return bool(self.roles & set(roles))
@@ -108,29 +123,55 @@ SYSTEM = Principal("system", "system", frozenset({"admin"}), None, None)
 def issue_token(user: User) -> str:
     settings = get_settings()
     now = datetime.now(UTC)
-    claims = {"sub": str(user.id), "usr": user.username, "iat": now,
-              "exp": now + timedelta(minutes=settings.token_minutes)}
+    claims = {"sub": str(user.id), "usr": user.username, "jti": uuid.uuid4().hex, "gen": user.token_generation,
+              "iat": now, "exp": now + timedelta(minutes=settings.token_minutes)}
     return jwt.encode(claims, settings.secret_key, algorithm="HS256")
 
 
 def principal_from_token(session: Session, token: str) -> Principal | None:
+    """Who holds `token`, or None: bad signature, expired, a claim missing, signed out, or revoked with
+    all of the user's tokens. One query on two primary keys (the user, the revoked token)."""
     try:
-        claims = jwt.decode(token, get_settings().secret_key, algorithms=["HS256"])
-    except jwt.PyJWTError:
+        claims = jwt.decode(token, get_settings().secret_key, algorithms=["HS256"],
+                            options={"require": REQUIRED_CLAIMS})
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (jwt.PyJWTError, ValueError):
         return None
-    user = session.get(User, _uuid(claims.get("sub")))
-    if user is None or not user.active:
+    revoked = exists().where(RevokedToken.jti == str(claims["jti"]))
+    row = session.execute(select(User, revoked).where(User.id == user_id)).first()
+    if row is None:
         return None
-    return Principal.of(user)
+    user, is_revoked = row
+    if not user.active or is_revoked or claims["gen"] != user.token_generation:
+        return None
+    return Principal.of(user, token_id=str(claims["jti"]),
+                        token_expires_at=datetime.fromtimestamp(claims["exp"], UTC))
 
 
-def _uuid(value: object):
-    import uuid
+def revoke_token(session: Session, who: Principal) -> None:
+    """Sign out: the token `who` came with is refused from now on, by every API process."""
+    if who.token_id is None or who.token_expires_at is None:
+        return
+    session.execute(insert(RevokedToken).values(jti=who.token_id, user_id=uuid.UUID(who.user_id),
+                                                expires_at=who.token_expires_at).on_conflict_do_nothing())
+    # A revoked token past its expiry is refused by its `exp` anyway: its row is not needed any more.
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at < datetime.now(UTC)))
 
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+
+def revoke_all_tokens(session: Session, username: str) -> User:
+    """Every token issued to `username` so far is refused (a lost laptop, a person who left)."""
+    user = session.scalar(update(User).where(User.username == username)
+                          .values(token_generation=User.token_generation + 1).returning(User))
+    if user is None:
+        raise NotFound(f"no user '{username}'", field="username")
+    return user
+
+
+def unlock(session: Session, username: str) -> bool:
+    """An administrator lifts the sign-in lock of `username`; whether there was anything to lift."""
+    if session.scalar(select(User.id).where(User.username == username)) is None:
+        raise NotFound(f"no user '{username}'", field="username")
+    return throttle.unlock(session, username)
 
 
 DEMO_PASSWORD = "bokji-demo-2026"
@@ -158,20 +199,19 @@ def seed_demo_users(session: Session) -> list[str]:
     created = []
     for username, roles, name, office, ministry in DEMO_USERS:
         if session.scalar(select(User.id).where(User.username == username)) is None:
-            session.add(User(username=username, display_name=name, password_hash=_demo_hash(), roles=roles,
+            session.add(User(username=username, display_name=name, password_hash=_demo_hash(username), roles=roles,
                              office=office, ministry=ministry, grants=DEMO_GRANTS.get(username, [])))
             created.append(username)
     session.flush()
     return created
 
 
-_DEMO_HASH: str | None = None
+_DEMO_HASHES: dict[str, str] = {}
 
 
-def _demo_hash() -> str:
-    # One scrypt run for all demo users: they share a published password anyway, and seeding
-    # (at every demo start and before every test) should not cost a scrypt per user.
-    global _DEMO_HASH
-    if _DEMO_HASH is None:
-        _DEMO_HASH = hash_password(DEMO_PASSWORD)
-    return _DEMO_HASH
+def _demo_hash(username: str) -> str:
+    # Each demo user has their own salt (no two users share a hash), but the hash is made once per process:
+    # seeding runs at every demo start and before every test and should not cost an argon2 run per user each time.
+    if username not in _DEMO_HASHES:
+        _DEMO_HASHES[username] = hash_password(DEMO_PASSWORD)
+    return _DEMO_HASHES[username]
