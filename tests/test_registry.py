@@ -8,7 +8,7 @@ from bokji.db import unit_of_work
 from bokji.privacy import protection
 from bokji.registry.models import AccessLog, Person
 
-PURPOSE = {"purpose": "기초생활 신청 상담 (counter consultation)"}
+PURPOSE = {"purpose": "consultation"}
 
 
 def rrn(front: str, gender: str, serial: str = "23456") -> str:

@@ -16,7 +16,9 @@ from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import registry as data_types
 from bokji.payments.models import PaymentSchedule
-from bokji.registry.models import AccessLog, Person
+from bokji.privacy import purposes
+from bokji.registry import service as registry
+from bokji.registry.models import Person
 
 DEFAULT_LINKAGE_DEADLINE = "P3D"
 
@@ -85,8 +87,8 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     if missing_people:
         raise Invalid(f"member {missing_people[0]} is not in the registry", field="member_ids")
     for person in people.values():  # birth dates are personal data: the read is logged like any other
-        ctx.session.add(AccessLog(actor=f"worker:{instance.started_by}", person_id=person.id, action="read_person",
-                                  purpose=f"intake of case {instance.business_key or instance.id}"))
+        registry.log_access(ctx.session, actor=f"worker:{instance.started_by}", person_id=person.id,
+                            action="read_person", purpose=purposes.of_case(instance.business_key, instance.id))
     # A direct start (tests, designers' test runs) may name the data types; an application never does.
     wanted = data.get("data_types") or [e for e in service.required_evidence if e in data_types.DATA_TYPES]
     consents = data.get("consents") or {}

@@ -28,7 +28,7 @@ from bokji.registry import service as registry
 from bokji.registry.models import Person
 from bokji.rules.parameters import STANDARD_MEDIAN_INCOME
 
-PURPOSE = "application intake (신청 접수)"
+PURPOSE = "intake"  # bokji/privacy/purposes.py
 
 
 def _date(value: Any) -> date:

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.linkage import service as evidence
-from bokji.registry.models import AccessLog, Person
+from bokji.privacy import purposes
+from bokji.registry import service as registry
+from bokji.registry.models import Person
 from bokji.tasks.models import HumanTask
 
 
@@ -56,9 +58,9 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
     monthly, annual = data.get("monthly_amount"), data.get("annual_amount")
     used = evidence.used_by(session, instance.id)
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({e.person_id for e in used})))}
-    purpose = f"업무 처리 (working on task) {task.name or task.element_id}, case {instance.business_key or instance.id}"
+    purpose = purposes.of_case(instance.business_key, instance.id)  # the case the task belongs to
     for person_id in people:
-        session.add(AccessLog(actor=who.username, person_id=person_id, purpose=purpose[:300], action="read_case"))
+        registry.log_access(session, actor=who.username, person_id=person_id, purpose=purpose, action="read_case")
     return CaseSummary(
         service=f"{data.get('service_name') or ''} ({data['service_code']})".strip(),
         application_number=data.get("application_number"),

@@ -11,7 +11,8 @@ from bokji.catalog.models import CatalogService
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404
 from bokji.notices.models import OUTCOME_KO, DecisionNotice
-from bokji.registry.models import AccessLog, Person
+from bokji.registry import service as registry
+from bokji.registry.models import Person
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,6 @@ def printable(session: Session, notice_id: str, *, who: Principal, purpose: str)
     person = session.get(Person, notice.recipient_id)
     service = session.get(CatalogService, notice.service_code)
     application = applications.of_instance(session, notice.instance_id)
-    session.add(AccessLog(actor=who.username, person_id=person.id, purpose=purpose, action="print_notice"))
+    registry.log_access(session, actor=who.username, person_id=person.id, purpose=purpose, action="print_notice")
     return PrintableNotice(notice, OUTCOME_KO[notice.outcome], service.name_ko if service else notice.service_code,
                            person.name, person.rrn_masked, application.number if application else None)

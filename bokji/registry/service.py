@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bokji.errors import Conflict, Invalid, NotFound
 from bokji.ids import get_or_404, parse_uuid
-from bokji.privacy import protection
+from bokji.privacy import protection, purposes
 from bokji.registry.models import AccessLog, Household, Membership, Person, Residence
 from bokji.rules.parameters import REGION_CLASSES
 
@@ -40,19 +40,18 @@ def register_person(session: Session, *, registration_number: str, name: str, ac
     return person, list(checked.warnings)
 
 
-def _log(session: Session, *, actor: str, purpose: str | None, action: str, person_id=None,
-         household_id=None) -> None:
-    purpose = (purpose or "").strip()
-    if len(purpose) < 2:
-        raise Invalid("say why you read this person's data (purpose)", field="purpose")
-    session.add(AccessLog(actor=actor, purpose=purpose[:300], action=action, person_id=person_id,
+def log_access(session: Session, *, actor: str, purpose: str | None, action: str,
+               person_id: uuid.UUID | None = None, household_id: uuid.UUID | None = None) -> None:
+    """The one writer of the access log: the purpose must be a code or a case reference
+    (bokji/privacy/purposes.py), else 422 naming `purpose`, and the row keeps it as checked."""
+    session.add(AccessLog(actor=actor, purpose=purposes.check(purpose), action=action, person_id=person_id,
                           household_id=household_id))
 
 
 def find_person(session: Session, *, registration_number: str, actor: str, purpose: str) -> Person:
     digits = protection.normalize(registration_number)
     person = session.scalar(select(Person).where(Person.rrn_hash == protection.lookup_hash(digits)))
-    _log(session, actor=actor, purpose=purpose, action="find_person", person_id=person.id if person else None)
+    log_access(session, actor=actor, purpose=purpose, action="find_person", person_id=person.id if person else None)
     if person is None:
         raise NotFound("no person with this registration number", field="registration_number")
     return person
@@ -62,7 +61,7 @@ def get_person(session: Session, person_id: str, *, actor: str, purpose: str) ->
     person = session.get(Person, parse_uuid(person_id, what="person", field="person_id"))
     if person is None:
         raise NotFound(f"person {person_id} not found", field="person_id")
-    _log(session, actor=actor, purpose=purpose, action="read_person", person_id=person.id)
+    log_access(session, actor=actor, purpose=purpose, action="read_person", person_id=person.id)
     return person
 
 
@@ -243,7 +242,7 @@ class HouseholdView:
 
 def household_on(session: Session, household_id: str, on: date, *, actor: str, purpose: str) -> HouseholdView:
     household = _household(session, household_id)
-    _log(session, actor=actor, purpose=purpose, action="read_household", household_id=household.id)
+    log_access(session, actor=actor, purpose=purpose, action="read_household", household_id=household.id)
     rows = session.scalars(
         select(Membership).where(Membership.household_id == household.id).order_by(Membership.id)
     ).all()
