@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import CASEWORK, READERS, TOKEN_COOKIE, R, SessionDep, requires
+from api.deps import CASEWORK, READERS, TOKEN_COOKIE, Purpose, R, SessionDep, requires
 from bokji.applications import summary
 from bokji.config import get_settings
 from bokji.db import unit_of_work
@@ -92,9 +92,9 @@ def process_diagram(key: str, session: SessionDep, who: Reader, version: int | N
 
 @router.get("/notices/{notice_id}")
 def decision_notice(notice_id: str, session: SessionDep, who: Worker,
-                    purpose: str = "결정통지서 출력 (printing the decision notice)") -> HTMLResponse:
+                    purpose: Purpose = "notice_printing") -> HTMLResponse:
     """The decision notice as issued, laid out for printing (결정통지서)."""
-    return _page("notice.html", who=who, doc=notices.printable(session, notice_id, who=who, purpose=purpose[:300]))
+    return _page("notice.html", who=who, doc=notices.printable(session, notice_id, who=who, purpose=purpose))
 
 
 @router.get("/tasks/{task_id}/form")

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import CASEWORK, R, SessionDep, requires
+from api.deps import CASEWORK, Id, Purpose, R, SessionDep, requires
 from bokji.applications import service as applications
 from bokji.identity.service import Principal
 from bokji.notices.models import DecisionNotice
 from bokji.payments.models import PaymentSchedule
-from bokji.registry.models import AccessLog, Person
+from bokji.registry import service as registry
+from bokji.registry.models import Person
 from bokji.steps import service as steps
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -105,21 +106,24 @@ def submit(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE
 
 @router.get("", response_model=list[ApplicationOut])
 def of_person(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))],
-              person_id: Annotated[str, Query(description="applicant or household member")],
-              purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> list[ApplicationOut]:
+              person_id: Annotated[str, Query(max_length=100, json_schema_extra={"format": "uuid"},
+                                              description="applicant or household member")],
+              purpose: Purpose) -> list[ApplicationOut]:
     """A person's applications (as applicant or household member), newest first. Logged with its purpose."""
     person, found = applications.of_person(session, person_id)
     for member in {person.id} | {m for a in found for m in a.member_ids}:  # whose data the answer shows
-        session.add(AccessLog(actor=who.username, person_id=member, purpose=purpose, action="list_applications"))
+        registry.log_access(session, actor=who.username, person_id=member, purpose=purpose,
+                            action="list_applications")
     return [_out(session, a) for a in found]
 
 
 @router.get("/{application_id}", response_model=ApplicationOut)
-def read(application_id: str, session: SessionDep,
+def read(application_id: Id, session: SessionDep,
          who: Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))],
-         purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> ApplicationOut:
+         purpose: Purpose) -> ApplicationOut:
     """The application, its cases, their payment set-up and notices. Logged with its purpose."""
     application = applications.get(session, application_id)
     for person_id in application.member_ids:
-        session.add(AccessLog(actor=who.username, person_id=person_id, purpose=purpose, action="read_application"))
+        registry.log_access(session, actor=who.username, person_id=person_id, purpose=purpose,
+                            action="read_application")
     return _out(session, application)

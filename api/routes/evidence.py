@@ -7,16 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel
 
-from api.deps import CASEWORK, R, SessionDep, requires
+from api.deps import CASEWORK, Id, Purpose, R, SessionDep, requires
 from bokji.errors import Conflict, Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.instances.models import InstanceStatus
 from bokji.linkage import service as evidence
-from bokji.registry.models import AccessLog
+from bokji.registry import service as registry
 
 router = APIRouter(prefix="/instances", tags=["evidence"])
 MAX_DOCUMENT = 10 * 1024 * 1024
@@ -38,9 +38,9 @@ class EvidenceOut(BaseModel):
 
 
 @router.get("/{instance_id}/evidence", response_model=list[EvidenceOut])
-def case_evidence(instance_id: str, session: SessionDep,
+def case_evidence(instance_id: Id, session: SessionDep,
                   who: Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))],
-                  purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> list[EvidenceOut]:
+                  purpose: Purpose) -> list[EvidenceOut]:
     """Each fact the case used, with provenance, and the steps (investigation, decisions) that used it."""
     instance = instances.get(session, instance_id)
     used: dict[uuid.UUID, list[str]] = {}
@@ -48,7 +48,7 @@ def case_evidence(instance_id: str, session: SessionDep,
         used.setdefault(u.evidence_id, []).append(u.element_id)
     rows = evidence.used_by(session, instance.id)
     for person_id in {r.person_id for r in rows}:
-        session.add(AccessLog(actor=who.username, person_id=person_id, purpose=purpose, action="read_evidence"))
+        registry.log_access(session, actor=who.username, person_id=person_id, purpose=purpose, action="read_evidence")
     return [EvidenceOut(id=str(r.id), person_id=str(r.person_id), data_type=r.data_type, value=r.value,
                         reference_period=r.reference_period, source=r.source, source_agency=r.source_agency,
                         request_id=r.request_id, retrieved_at=r.retrieved_at, legal_basis=r.legal_basis,
@@ -58,7 +58,7 @@ def case_evidence(instance_id: str, session: SessionDep,
 
 @router.post("/{instance_id}/evidence", status_code=201)
 def add_document_evidence(
-    instance_id: str, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK))],
+    instance_id: Id, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK))],
     person_id: Annotated[str, Form()], data_type: Annotated[str, Form()], period: Annotated[str, Form()],
     value: Annotated[str, Form(description="JSON object with the data type's fields")],
     file: Annotated[UploadFile, File(description="the document the value was taken from")],

@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import CASEWORK, READERS, R, SessionDep, requires
+from api.deps import CASEWORK, INT4_MAX, READERS, Id, Limit, R, SessionDep, requires
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
+from bokji.instances.models import InstanceStatus
 from bokji.jobs.models import Job, JobStatus
 from bokji.steps import service as steps
 from bokji.tasks.models import HumanTask, TaskStatus
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/instances", tags=["instances"])
 
 class StartIn(BaseModel):
     key: str = Field(min_length=1, max_length=200, description="process (or collaboration) id")
-    version: int | None = Field(None, ge=1, description="pin a version; default the latest")
+    version: int | None = Field(None, ge=1, le=INT4_MAX, description="pin a version; default the latest")
     business_key: str | None = Field(None, max_length=200)
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -112,8 +113,10 @@ def start(
 @router.get("", response_model=list[InstanceOut])
 def list_instances(
     session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS))],
-    status: str | None = None, key: str | None = None, business_key: str | None = None,
-    limit: int = 100,
+    status: InstanceStatus | None = None,
+    key: Annotated[str | None, Query(max_length=200)] = None,
+    business_key: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 100,
 ) -> list[InstanceOut]:
     rows = instances.list_instances(session, status=status, key=key, business_key=business_key,
                                     limit=limit)
@@ -122,7 +125,7 @@ def list_instances(
 
 @router.get("/{instance_id}", response_model=InstanceOut)
 def get_instance(
-    instance_id: str, session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS))],
+    instance_id: Id, session: SessionDep, who: Annotated[Principal, Depends(requires(*READERS))],
 ) -> InstanceOut:
     """Status, stage, what it waits for and the element history."""
     return _out(session, instances.get(session, instance_id), detail=True)
@@ -144,25 +147,25 @@ Operator = Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN))]
 
 
 @router.post("/{instance_id}/suspend", response_model=InstanceOut)
-def suspend(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+def suspend(instance_id: Id, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     """Stop all progress: no task completion, job or timer runs until resumed (recorded)."""
     return _out(session, steps.suspend(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.post("/{instance_id}/resume", response_model=InstanceOut)
-def resume(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+def resume(instance_id: Id, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     return _out(session, steps.resume(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.post("/{instance_id}/cancel", response_model=InstanceOut)
-def cancel(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+def cancel(instance_id: Id, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     """End the instance for good: open tasks and jobs are cancelled (recorded)."""
     return _out(session, steps.cancel(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.get("/{instance_id}/actions", response_model=list[ActionOut])
 def operator_actions(
-    instance_id: str, session: SessionDep,
+    instance_id: Id, session: SessionDep,
     who: Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN, R.AUDITOR))],
 ) -> list[ActionOut]:
     instance = instances.get(session, instance_id)

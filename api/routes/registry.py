@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from api.deps import CASEWORK, R, SessionDep, requires
+from api.deps import CASEWORK, INT8_MAX, Id, Purpose, PurposeText, R, SessionDep, requires
 from bokji.identity.service import Principal
 from bokji.registry import service as registry
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
 Reader = Annotated[Principal, Depends(requires(*CASEWORK, R.AUDITOR))]
-Purpose = Annotated[str, Query(min_length=2, max_length=300, description="why you read this (access log)")]
 
 
 class PersonIn(BaseModel):
@@ -48,7 +47,7 @@ def register_person(body: PersonIn, session: SessionDep, who: Worker) -> PersonO
 
 class FindIn(BaseModel):
     registration_number: str
-    purpose: str = Field(min_length=2, max_length=300)
+    purpose: PurposeText
 
 
 @router.post("/persons/find", response_model=PersonOut)
@@ -59,7 +58,7 @@ def find_person(body: FindIn, session: SessionDep, who: Reader) -> PersonOut:
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
-def get_person(person_id: str, purpose: Purpose, session: SessionDep, who: Reader) -> PersonOut:
+def get_person(person_id: Id, purpose: Purpose, session: SessionDep, who: Reader) -> PersonOut:
     return _person(registry.get_person(session, person_id, actor=who.username, purpose=purpose))
 
 
@@ -85,7 +84,7 @@ def create_household(body: HouseholdIn, session: SessionDep, who: Worker) -> dic
 
 
 @router.get("/households/{household_id}")
-def get_household(household_id: str, purpose: Purpose, session: SessionDep, who: Reader,
+def get_household(household_id: Id, purpose: Purpose, session: SessionDep, who: Reader,
                   on: date | None = None) -> dict[str, Any]:
     """Members and residence on a date (default today), and every recorded fact with its time."""
     view = registry.household_on(session, household_id, on or date.today(), actor=who.username, purpose=purpose)
@@ -121,35 +120,36 @@ class CorrectIn(BaseModel):
 
 
 @router.post("/households/{household_id}/join", status_code=201)
-def join(household_id: str, body: JoinIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def join(household_id: Id, body: JoinIn, session: SessionDep, who: Worker) -> dict[str, Any]:
     row = registry.join(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
                         actor=who.username)
     return {"membership_id": row.id}
 
 
 @router.post("/households/{household_id}/leave")
-def leave(household_id: str, body: LeaveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def leave(household_id: Id, body: LeaveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
     row = registry.leave(session, household_id, person_id=body.person_id, valid_to=body.valid_to,
                          actor=who.username)
     return {"membership_id": row.id}
 
 
 @router.post("/households/{household_id}/head")
-def change_head(household_id: str, body: HeadIn, session: SessionDep, who: Worker) -> dict[str, str]:
+def change_head(household_id: Id, body: HeadIn, session: SessionDep, who: Worker) -> dict[str, str]:
     registry.change_head(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
                          actor=who.username)
     return {"status": "ok"}
 
 
 @router.post("/households/{household_id}/moves", status_code=201)
-def move(household_id: str, body: MoveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def move(household_id: Id, body: MoveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
     row = registry.move(session, household_id, address=body.address, region_class=body.region_class,
                         office=body.office, valid_from=body.valid_from, actor=who.username)
     return {"residence_id": row.id}
 
 
 @router.post("/memberships/{membership_id}/corrections", status_code=201)
-def correct(membership_id: int, body: CorrectIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def correct(membership_id: Annotated[int, Path(ge=1, le=INT8_MAX)], body: CorrectIn, session: SessionDep,
+            who: Worker) -> dict[str, Any]:
     row = registry.correct_membership(session, membership_id, actor=who.username, reason=body.reason,
                                       valid_from=body.valid_from, valid_to=body.valid_to)
     return {"membership_id": row.id, "corrects": row.corrects}
