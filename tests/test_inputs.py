@@ -142,16 +142,16 @@ def test_a_purpose_is_a_code_or_a_case_reference(client, login):
         assert r.status_code == 422 and r.json()["field"] == "purpose", bad
         assert all(code in r.json()["message"] for code in purposes.PURPOSES)
     case = str(uuid.uuid4())
-    for given, stored in (("consultation", "consultation"), ("Investigation", "investigation"),
-                          ("a20261201-1a2b3c4d", "A20261201-1A2B3C4D"),
-                          ("A20261201-1A2B3C4D/MOHW-NBLSS-HOUSING", "A20261201-1A2B3C4D/MOHW-NBLSS-HOUSING"),
-                          (case.upper(), case)):
+    given_and_stored = [("consultation", "consultation"), ("Investigation", "investigation"),
+                        ("a20261201-1a2b3c4d", "A20261201-1A2B3C4D"),
+                        ("A20261201-1A2B3C4D/MOHW-NBLSS-HOUSING", "A20261201-1A2B3C4D/MOHW-NBLSS-HOUSING"),
+                        (case.upper(), case)]
+    for given, _ in given_and_stored:
         r = client.get(f"/registry/persons/{person['id']}", params={"purpose": given}, headers=cw)
         assert r.status_code == 200, (given, r.text)
     with unit_of_work() as session:
         logged = session.scalars(select(AccessLog.purpose).order_by(AccessLog.id)).all()
-    assert logged == ["consultation", "investigation", "A20261201-1A2B3C4D", "A20261201-1A2B3C4D/MOHW-NBLSS-HOUSING",
-                      case]
+    assert logged == [stored for _, stored in given_and_stored]
 
 
 def test_the_access_log_writer_refuses_a_free_text_purpose():
