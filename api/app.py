@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
 
 from api import pages
 from api.deps import NotAuthenticated
+from api.inputs import BodyLimit, refuse_control_characters
 from api.routes import (
     applications,
     auth,
@@ -73,8 +76,11 @@ ROUTERS = (health.router, auth.router, definitions.router, instances.router, tas
 
 
 def create_app() -> FastAPI:
+    settings = get_settings()
     app = FastAPI(title="bokji", version="0.1.0", lifespan=lifespan,
-                  description="Welfare services as BPMN processes")
+                  description="Welfare services as BPMN processes",
+                  dependencies=[Depends(refuse_control_characters)])
+    app.add_middleware(BodyLimit, request_bytes=settings.max_request_bytes, upload_bytes=settings.max_upload_bytes)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(SecurityHeaders)
@@ -102,7 +108,17 @@ def create_app() -> FastAPI:
             for e in exc.errors()
         ]
         message = "invalid request: " + "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        return JSONResponse({"error": "Invalid", "message": message, "errors": errors}, status_code=422)
+        return JSONResponse({"error": "Invalid", "message": message, "field": errors[0]["field"] if errors else "body",
+                             "errors": errors}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        # Starlette's own refusals (no such route, wrong method, a malformed multipart body) in the
+        # same shape as every other error.
+        phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        name = "".join(w.capitalize() for w in phrase.replace("-", " ").split())
+        return JSONResponse({"error": name, "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
     def database_error(request: Request, exc: DBAPIError) -> JSONResponse:

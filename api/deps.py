@@ -10,15 +10,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import AfterValidator, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from api.security import SAFE_METHODS, csrf_token, verify_csrf
 from bokji.db import unit_of_work
-from bokji.errors import BokjiError, Forbidden
+from bokji.errors import BokjiError, Forbidden, Invalid
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal, principal_from_token
+from bokji.privacy import purposes
 
 TOKEN_COOKIE = "bokji_token"
 PUBLIC_PATHS = {"/health", "/ready", "/auth/token", "/login", "/openapi.json", "/docs",
@@ -88,3 +90,29 @@ CASEWORK = (R.CASEWORKER, R.SUPERVISOR)
 STAFF = tuple(r for r in R if r is not R.INTEGRATION)
 # Who reads cases at all; how much of which case is the scope policy's (bokji/scope/policy.py).
 CASE_READERS = (R.CASEWORKER, R.SUPERVISOR, R.MINISTRY_OFFICER, R.MANAGER, R.ADMIN)
+
+
+# Bounds of what the API takes, checked before any SQL: the database's integer columns (a larger
+# number is an overflow there, not a row that does not exist), and one bound for every list.
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+# A row's UUID. Stays a string so that a malformed one is a 404 naming the field, like an unknown one
+# (bokji.ids.parse_uuid); the schema says what it is.
+Id = Annotated[str, Path(max_length=100, json_schema_extra={"format": "uuid"}, description="a UUID")]
+Limit = Annotated[int, Query(ge=1, le=500, description="at most this many, 1-500")]
+
+
+def _purpose(value: str) -> str:
+    try:
+        return purposes.check(value)
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
+
+
+# Why a read of personal data is made (bokji/privacy/purposes.py), checked with the request's other
+# parameters; the access log checks it again as it writes, for callers other than the API.
+PurposeText = Annotated[str, AfterValidator(_purpose), WithJsonSchema({
+    "type": "string", "pattern": purposes.PATTERN,
+    "description": "why you read this (access log): a code — " + purposes.codes_text()
+                   + " — or a case reference (application number or case id)"})]
+Purpose = Annotated[PurposeText, Query()]

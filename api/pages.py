@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import CASEWORK, STAFF, TOKEN_COOKIE, BadCredentials, SessionDep, requires
+from api.deps import CASEWORK, STAFF, TOKEN_COOKIE, BadCredentials, Purpose, SessionDep, requires
 from api.routes.auth import sign_in
 from api.security import LOGIN_CSRF_COOKIE, client_address, csp_nonce, csrf_token, login_csrf_binding, verify_csrf
 from bokji.applications import summary
@@ -136,9 +136,9 @@ def process_diagram(request: Request, key: str, session: SessionDep, who: Reader
 
 @router.get("/notices/{notice_id}")
 def decision_notice(request: Request, notice_id: str, session: SessionDep, who: Worker,
-                    purpose: str = "결정통지서 출력 (printing the decision notice)") -> HTMLResponse:
+                    purpose: Purpose = "notice_printing") -> HTMLResponse:
     """The decision notice as issued, laid out for printing (결정통지서)."""
-    doc = notices.printable(session, notice_id, who=who, purpose=purpose[:300])
+    doc = notices.printable(session, notice_id, who=who, purpose=purpose)
     return _page(request, "notice.html", who=who, doc=doc)
 
 

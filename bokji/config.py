@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     # and tests: e.g. "tests.handlers".
     handler_modules: str = ""
 
+    # What one request may send (api/inputs.py): the whole body, counted as it streams in (a missing
+    # or false Content-Length does not get past it), else 413 naming the limit. Model uploads
+    # (POST /definitions) and evidence documents get the larger limit; one BPMN/DMN/form file of a
+    # deployment is limited again on its own, since the deploy holds each file several times (bytes,
+    # text, parsed tree, the stored JSON).
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_model_file_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+
     # Intervals (seconds). Tests shorten them; nothing in the code hard-codes a period.
     job_timeout: int = 300  # RQ hard limit for one job
     # A claimed job's lease; the worker renews it every third of it while the handler runs, so a job

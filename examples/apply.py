@@ -43,7 +43,7 @@ def main() -> int:
             return registered
         # Already registered (a second run): the 409 never names the person; the logged look-up does.
         return call("POST", "/registry/persons/find", json={"registration_number": number,
-                                                           "purpose": "상담 (counter consultation)"})
+                                                           "purpose": "consultation"})
 
     mother, child = person("850315-2345678", "김엄마"), person("120420-4345678", "김아이")
     call("POST", "/registry/households", again_ok=True, json={

@@ -633,6 +633,38 @@ class Specs:
     messages: dict[str, MessageContract] = field(default_factory=dict)
 
 
+def _check_collection(element: str, variable: str, data: dict) -> None:
+    """The list a multi-instance element runs over (camunda:collection) must be in the process data.
+
+    The library iterates whatever is there: a missing variable is a TypeError nobody can place, and a
+    string runs once per character. Missing input is bad input, like a calculation refusing its own:
+    the step that reaches the element fails whole, with a 422 naming the element and the variable."""
+    value = data.get(variable)
+    if not isinstance(value, list | tuple | dict):
+        found = "the process data has no such variable" if value is None else \
+            f"it is a {type(value).__name__}, not a list"
+        raise Invalid(f"multi-instance element '{element}' runs once per item of the list variable "
+                      f"'{variable}': {found}", element=element, field=variable,
+                      reason="missing collection" if value is None else "collection is not a list")
+
+
+def _checking_collection(task_spec) -> None:
+    """Check the collection where the library first reads it, once the element has its data: when a
+    parallel element creates its children, when a sequential one counts its items. Once per spec."""
+    if getattr(task_spec, "_bokji_checked", False):
+        return
+    name = "create_children" if isinstance(task_spec, ParallelMultiInstanceTask) else "init_remaining_items"
+    original = getattr(task_spec, name)
+    element, variable = task_spec.bpmn_id, task_spec.data_output.bpmn_id
+
+    def checked(my_task):
+        _check_collection(element, variable, my_task.data)
+        return original(my_task)
+
+    setattr(task_spec, name, checked)
+    task_spec._bokji_checked = True
+
+
 def _settle_multi_instance(spec) -> None:
     """SpiffWorkflow's multi-instance tasks finish configuring their spec when an instance first
     reaches them (Camunda's update_task_spec, and the child-completion wiring in create_child).
@@ -648,6 +680,7 @@ def _settle_multi_instance(spec) -> None:
             child_spec.completed_event.connect(task_spec.merge_child)
         if task_spec.cardinality is None:
             task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
+            _checking_collection(task_spec)
             task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
         elif str(task_spec.cardinality).strip().isdigit():
             task_spec.input_item = (TaskDataReference(task_spec.output_item.bpmn_id)

@@ -15,7 +15,7 @@ from simulator.app import Query, answer
 from tests.conftest import calls, start_case, wait_for
 from tests.test_registry import rrn
 
-PURPOSE = {"purpose": "신청 처리 (processing the application)"}
+PURPOSE = {"purpose": "intake"}
 PERSON_TYPES = {"earned_income": "nts", "business_income": "nts", "pension": "nps", "property": "property",
                 "vehicles": "vehicle", "deposits": "finance"}
 AGENCY_TYPE = {"earned_income": "earned_income", "business_income": "business_income", "pension": "pension",

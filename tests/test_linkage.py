@@ -9,7 +9,7 @@ from tests.conftest import RUNNING, calls, start_case, switch, wait_for
 from tests.test_registry import rrn
 
 DATA_TYPES = ["earned_income", "pension", "property", "vehicles", "deposits"]
-PURPOSE = {"purpose": "보장 결정 검토 (decision review)"}
+PURPOSE = {"purpose": "decision"}
 
 
 

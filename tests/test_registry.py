@@ -9,7 +9,7 @@ from bokji.privacy import protection
 from bokji.privacy.access_log import AccessLog
 from bokji.registry.models import Person
 
-PURPOSE = {"purpose": "기초생활 신청 상담 (counter consultation)"}
+PURPOSE = {"purpose": "consultation"}
 
 
 def rrn(front: str, gender: str, serial: str = "23456") -> str:

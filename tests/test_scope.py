@@ -9,7 +9,7 @@ from bokji.identity import service as identity
 from tests.conftest import DEMO_PASSWORD
 from tests.test_registry import rrn
 
-PURPOSE = "상담 (counter consultation)"
+PURPOSE = "consultation"
 UNDECLARED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
   <bpmn:process id="undeclared" isExecutable="true">

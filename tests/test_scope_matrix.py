@@ -39,7 +39,7 @@ ROLES = {  # column -> (roles, same (office, ministry), other (office, ministry)
     "int": (["integration"], (None, None), (None, None)),
 }
 GRANTS = ["topic:bank.transfer", "message:documents_received"]
-PURPOSE = "상담 (counter consultation)"
+PURPOSE = "consultation"
 
 
 def read_matrix() -> dict[str, dict[str, tuple[str, str]]]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import CASEWORK, SessionDep, requires
+from api.deps import CASEWORK, Id, Purpose, SessionDep, requires
 from bokji.applications import service as applications
 from bokji.identity.service import Principal
 from bokji.notices.models import DecisionNotice
@@ -106,8 +106,9 @@ def submit(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE
 
 @router.get("", response_model=list[ApplicationOut])
 def of_person(session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK))],
-              person_id: Annotated[str, Query(description="applicant or household member")],
-              purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> list[ApplicationOut]:
+              person_id: Annotated[str, Query(max_length=100, json_schema_extra={"format": "uuid"},
+                                              description="applicant or household member")],
+              purpose: Purpose) -> list[ApplicationOut]:
     """A person's applications (as applicant or household member), newest first. Logged with its purpose."""
     person, found = applications.of_person(session, person_id, who)
     for member in {person.id} | {m for a in found for m in a.member_ids}:  # whose data the answer shows
@@ -116,9 +117,9 @@ def of_person(session: SessionDep, who: Annotated[Principal, Depends(requires(*C
 
 
 @router.get("/{application_id}", response_model=ApplicationOut)
-def read(application_id: str, session: SessionDep,
+def read(application_id: Id, session: SessionDep,
          who: Annotated[Principal, Depends(requires(*CASEWORK))],
-         purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> ApplicationOut:
+         purpose: Purpose) -> ApplicationOut:
     """The application, its cases, their payment set-up and notices. Logged with its purpose."""
     application = applications.get_for(session, application_id, who)
     for person_id in application.member_ids:

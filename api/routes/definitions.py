@@ -3,18 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Response, UploadFile
 from pydantic import BaseModel
 
-from api.deps import STAFF, R, SessionDep, requires
+from api.deps import INT4_MAX, STAFF, R, SessionDep, requires
+from bokji.config import get_settings
 from bokji.definitions import service as definitions
 from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.steps import service as steps
 
 router = APIRouter(prefix="/definitions", tags=["definitions"])
-
-MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
 class DefinitionOut(BaseModel):
@@ -48,14 +47,18 @@ def deploy(
     files: Annotated[list[UploadFile], File(description="BPMN, DMN and .form files")],
 ) -> DeployOut:
     """Validate and store a new version of every process/decision in the files (422 names the problem)."""
+    # The whole request is limited before this runs (BOKJI_MAX_UPLOAD_BYTES); each file again here, read
+    # no further than the limit, since the deploy holds it several times over (bytes, text, parsed tree).
+    limit = get_settings().max_model_file_bytes
     contents: dict[str, bytes] = {}
     for upload in files:
         name = upload.filename or ""
-        data = upload.file.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise Invalid(f"{name}: larger than {MAX_FILE_BYTES} bytes", file=name, reason="too large")
+        data = upload.file.read(limit + 1)
+        if len(data) > limit:
+            raise Invalid(f"{name}: larger than {limit} bytes (BOKJI_MAX_MODEL_FILE_BYTES)", file=name,
+                          field="files", reason="too large")
         if name in contents:
-            raise Invalid(f"{name}: uploaded twice", file=name, reason="duplicate file name")
+            raise Invalid(f"{name}: uploaded twice", file=name, field="files", reason="duplicate file name")
         contents[name] = data
     result = steps.deploy(session, contents, actor=who.username, source="api", ministry=who.ministry)
     if not result.created:
@@ -81,7 +84,8 @@ def list_definitions(
 def definition_file(
     session: SessionDep,
     who: Annotated[Principal, Depends(requires(*STAFF))],
-    key: str, version: int, name: str,
+    key: Annotated[str, Path(max_length=200)], version: Annotated[int, Path(ge=1, le=INT4_MAX)],
+    name: Annotated[str, Path(max_length=255)],
 ) -> Response:
     """One stored file of a version, exactly as deployed (for the diagram viewer and diffs)."""
     definition = definitions.get_version(session, key, version)

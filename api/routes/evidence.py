@@ -7,10 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel
 
-from api.deps import CASEWORK, SessionDep, requires
+from api.deps import CASEWORK, Id, Purpose, SessionDep, requires
 from bokji.errors import Conflict, Invalid
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
@@ -38,9 +38,9 @@ class EvidenceOut(BaseModel):
 
 
 @router.get("/{instance_id}/evidence", response_model=list[EvidenceOut])
-def case_evidence(instance_id: str, session: SessionDep,
+def case_evidence(instance_id: Id, session: SessionDep,
                   who: Annotated[Principal, Depends(requires(*CASEWORK))],
-                  purpose: Annotated[str, Query(min_length=2, max_length=300)]) -> list[EvidenceOut]:
+                  purpose: Purpose) -> list[EvidenceOut]:
     """Each fact the case used, with provenance, and the steps (investigation, decisions) that used it."""
     instance = instances.get_for(session, instance_id, who, policy.Grade.FULL, purpose=purpose,
                                  action="read_evidence")
@@ -60,14 +60,14 @@ def case_evidence(instance_id: str, session: SessionDep,
 
 @router.post("/{instance_id}/evidence", status_code=201)
 def add_document_evidence(
-    instance_id: str, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK))],
+    instance_id: Id, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASEWORK))],
     person_id: Annotated[str, Form()], data_type: Annotated[str, Form()], period: Annotated[str, Form()],
     value: Annotated[str, Form(description="JSON object with the data type's fields")],
     file: Annotated[UploadFile, File(description="the document the value was taken from")],
 ) -> dict[str, str]:
     """Missing data taken from a document: stored as evidence with source "document"."""
     instance = instances.get_for(session, instance_id, who, policy.Grade.CHANGE,
-                                 purpose="증빙 서류 등록 (adding a document to the case)", action="add_document")
+                                 purpose="investigation", action="add_document")
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
         raise Conflict(f"case {instance.id} is {instance.status}", field="instance_id")
     try:

@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import CASE_READERS, CASEWORK, R, SessionDep, requires
+from api.deps import CASE_READERS, CASEWORK, INT4_MAX, Id, Limit, R, SessionDep, requires
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
+from bokji.instances.models import InstanceStatus
 from bokji.jobs.models import Job, JobStatus
 from bokji.scope import policy
 from bokji.steps import service as steps
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/instances", tags=["instances"])
 
 class StartIn(BaseModel):
     key: str = Field(min_length=1, max_length=200, description="process (or collaboration) id")
-    version: int | None = Field(None, ge=1, description="pin a version; default the latest")
+    version: int | None = Field(None, ge=1, le=INT4_MAX, description="pin a version; default the latest")
     business_key: str | None = Field(None, max_length=200)
     data: dict[str, Any] = Field(default_factory=dict, description="the start variables the process declares")
     office: str | None = Field(None, max_length=64, description=(
@@ -116,8 +117,10 @@ def start(
 @router.get("", response_model=list[InstanceOut])
 def list_instances(
     session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE_READERS))],
-    status: str | None = None, key: str | None = None, business_key: str | None = None,
-    limit: int = 100,
+    status: InstanceStatus | None = None,
+    key: Annotated[str | None, Query(max_length=200)] = None,
+    business_key: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 100,
 ) -> list[InstanceOut]:
     """The instances in your scope (bokji/scope): your offices', your ministry's, or all for admins."""
     rows = instances.list_instances(session, who, status=status, key=key, business_key=business_key,
@@ -127,7 +130,7 @@ def list_instances(
 
 @router.get("/{instance_id}", response_model=InstanceOut)
 def get_instance(
-    instance_id: str, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE_READERS))],
+    instance_id: Id, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE_READERS))],
 ) -> InstanceOut:
     """Status, stage, what it waits for and the element history (no personal data: aggregate grade)."""
     instance = instances.get_for(session, instance_id, who, policy.Grade.AGGREGATE, purpose="", action="")
@@ -150,25 +153,25 @@ Operator = Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN))]
 
 
 @router.post("/{instance_id}/suspend", response_model=InstanceOut)
-def suspend(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+def suspend(instance_id: Id, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     """Stop all progress: no task completion, job or timer runs until resumed (recorded)."""
     return _out(session, steps.suspend(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.post("/{instance_id}/resume", response_model=InstanceOut)
-def resume(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+def resume(instance_id: Id, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     return _out(session, steps.resume(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.post("/{instance_id}/cancel", response_model=InstanceOut)
-def cancel(instance_id: str, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
+def cancel(instance_id: Id, body: ActionIn, session: SessionDep, who: Operator) -> InstanceOut:
     """End the instance for good: open tasks and jobs are cancelled (recorded)."""
     return _out(session, steps.cancel(session, instance_id, actor=who, reason=body.reason), detail=True)
 
 
 @router.get("/{instance_id}/actions", response_model=list[ActionOut])
 def operator_actions(
-    instance_id: str, session: SessionDep,
+    instance_id: Id, session: SessionDep,
     who: Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN, R.AUDITOR))],
 ) -> list[ActionOut]:
     instance = instances.get_for(session, instance_id, who, policy.Grade.FULL, purpose="", action="",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api.deps import R, SessionDep, requires
+from api.deps import INT4_MAX, Id, Limit, R, SessionDep, requires
 from bokji import clock
 from bokji.errors import Forbidden, Invalid
 from bokji.identity.service import Principal
@@ -57,7 +57,7 @@ def _element_out(incident) -> IncidentOut:
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
-def list_incidents(session: SessionDep, who: Admin, limit: int = Query(100, ge=1, le=1000)) -> list[IncidentOut]:
+def list_incidents(session: SessionDep, who: Admin, limit: Limit = 100) -> list[IncidentOut]:
     """What waits for an operator, newest first: jobs that failed every attempt (with the error and
     stack) and elements whose model code failed (what failed and how, never a value)."""
     found = [_job_out(j, stack=True) for j in jobs.incidents(session, limit=limit)]
@@ -66,7 +66,7 @@ def list_incidents(session: SessionDep, who: Admin, limit: int = Query(100, ge=1
 
 
 @router.post("/incidents/{incident_id}/retry", response_model=IncidentOut)
-def retry_incident(incident_id: str, body: RetryIn, session: SessionDep, who: Admin) -> IncidentOut:
+def retry_incident(incident_id: Id, body: RetryIn, session: SessionDep, who: Admin) -> IncidentOut:
     """After a fix: run the job or the element again (recorded as an operator action)."""
     if instances.find_incident(session, incident_id) is not None:
         return _element_out(steps.retry_incident(session, incident_id, actor=who, reason=body.reason,
@@ -100,7 +100,7 @@ def correlate(body: MessageIn, session: SessionDep,
 
 class TopicIn(BaseModel):
     topicName: str = Field(min_length=1)  # noqa: N815
-    lockDuration: int = Field(60_000, ge=1, description="milliseconds")  # noqa: N815
+    lockDuration: int = Field(60_000, ge=1, le=INT4_MAX, description="milliseconds")  # noqa: N815
 
 
 class FetchIn(BaseModel):
@@ -131,7 +131,7 @@ class FailureIn(BaseModel):
     errorMessage: str = Field(min_length=1, max_length=2000)  # noqa: N815
     errorDetails: str | None = Field(None, max_length=20_000)  # noqa: N815
     retries: int = Field(0, ge=0, le=100, description="attempts left; 0 opens an incident")
-    retryTimeout: int = Field(0, ge=0, description="milliseconds before the next try")  # noqa: N815
+    retryTimeout: int = Field(0, ge=0, le=INT4_MAX, description="milliseconds before the next try")  # noqa: N815
 
 
 @router.post("/external-tasks/fetch-and-lock", response_model=list[ExternalTaskOut])
@@ -159,14 +159,14 @@ def fetch_and_lock(body: FetchIn, session: SessionDep, who: Integration) -> list
 
 
 @router.post("/external-tasks/{task_id}/complete", status_code=204)
-def complete_external(task_id: str, body: CompleteIn, session: SessionDep, who: Integration) -> None:
+def complete_external(task_id: Id, body: CompleteIn, session: SessionDep, who: Integration) -> None:
     """Complete with variables (merged into the process data); 409 if not locked by this worker."""
     claim = jobs.external_claim(session, task_id, body.workerId, who.grants)
     steps.complete_job(session, claim, jobs.json_safe(body.variables, "external"), actor=f"external:{body.workerId}")
 
 
 @router.post("/external-tasks/{task_id}/failure", status_code=204)
-def fail_external(task_id: str, body: FailureIn, session: SessionDep, who: Integration) -> None:
+def fail_external(task_id: Id, body: FailureIn, session: SessionDep, who: Integration) -> None:
     """Report a failure: retry after `retryTimeout` while `retries` > 0, else an incident."""
     claim = jobs.external_claim(session, task_id, body.workerId, who.grants)
     message = body.errorMessage + (f"\n{body.errorDetails}" if body.errorDetails else "")

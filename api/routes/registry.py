@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from api.deps import CASEWORK, SessionDep, requires
+from api.deps import CASEWORK, INT8_MAX, Id, Purpose, PurposeText, SessionDep, requires
 from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404
@@ -22,7 +22,6 @@ from bokji.scope import policy
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
-Purpose = Annotated[str, Query(min_length=2, max_length=300, description="why you read this (access log)")]
 
 
 class PersonIn(BaseModel):
@@ -69,7 +68,7 @@ def register_person(body: PersonIn, session: SessionDep, who: Worker) -> PersonO
 
 class FindIn(BaseModel):
     registration_number: str
-    purpose: str = Field(min_length=2, max_length=300)
+    purpose: PurposeText
 
 
 @router.post("/persons/find", response_model=PersonOut)
@@ -84,7 +83,7 @@ def find_person(body: FindIn, session: SessionDep, who: Worker) -> PersonOut:
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
-def get_person(person_id: str, purpose: Purpose, session: SessionDep, who: Worker) -> PersonOut:
+def get_person(person_id: Id, purpose: Purpose, session: SessionDep, who: Worker) -> PersonOut:
     policy.person(session, who, _find(session, Person, person_id, "person"), policy.Grade.MASKED)
     return _person(registry.get_person(session, person_id, actor=who.username, purpose=purpose))
 
@@ -116,7 +115,7 @@ def create_household(body: HouseholdIn, session: SessionDep, who: Worker) -> dic
 
 
 @router.get("/households/{household_id}")
-def get_household(household_id: str, purpose: Purpose, session: SessionDep, who: Worker,
+def get_household(household_id: Id, purpose: Purpose, session: SessionDep, who: Worker,
                   on: date | None = None) -> dict[str, Any]:
     """Members and residence on a date (default today), and every recorded fact with its time."""
     _household(session, who, household_id, policy.Grade.MASKED)
@@ -153,7 +152,7 @@ class CorrectIn(BaseModel):
 
 
 @router.post("/households/{household_id}/join", status_code=201)
-def join(household_id: str, body: JoinIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def join(household_id: Id, body: JoinIn, session: SessionDep, who: Worker) -> dict[str, Any]:
     _household(session, who, household_id, policy.Grade.CHANGE)
     policy.person(session, who, _find(session, Person, body.person_id, "person"), policy.Grade.CHANGE)
     row = registry.join(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
@@ -162,7 +161,7 @@ def join(household_id: str, body: JoinIn, session: SessionDep, who: Worker) -> d
 
 
 @router.post("/households/{household_id}/leave")
-def leave(household_id: str, body: LeaveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def leave(household_id: Id, body: LeaveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
     _household(session, who, household_id, policy.Grade.CHANGE)
     row = registry.leave(session, household_id, person_id=body.person_id, valid_to=body.valid_to,
                          actor=who.username)
@@ -170,7 +169,7 @@ def leave(household_id: str, body: LeaveIn, session: SessionDep, who: Worker) ->
 
 
 @router.post("/households/{household_id}/head")
-def change_head(household_id: str, body: HeadIn, session: SessionDep, who: Worker) -> dict[str, str]:
+def change_head(household_id: Id, body: HeadIn, session: SessionDep, who: Worker) -> dict[str, str]:
     _household(session, who, household_id, policy.Grade.CHANGE)
     registry.change_head(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
                          actor=who.username)
@@ -178,7 +177,7 @@ def change_head(household_id: str, body: HeadIn, session: SessionDep, who: Worke
 
 
 @router.post("/households/{household_id}/moves", status_code=201)
-def move(household_id: str, body: MoveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def move(household_id: Id, body: MoveIn, session: SessionDep, who: Worker) -> dict[str, Any]:
     """A move, by the office responsible now; moving out names the new office (the case follows it)."""
     _household(session, who, household_id, policy.Grade.CHANGE)
     row = registry.move(session, household_id, address=body.address, region_class=body.region_class,
@@ -187,7 +186,8 @@ def move(household_id: str, body: MoveIn, session: SessionDep, who: Worker) -> d
 
 
 @router.post("/memberships/{membership_id}/corrections", status_code=201)
-def correct(membership_id: int, body: CorrectIn, session: SessionDep, who: Worker) -> dict[str, Any]:
+def correct(membership_id: Annotated[int, Path(ge=1, le=INT8_MAX)], body: CorrectIn, session: SessionDep,
+            who: Worker) -> dict[str, Any]:
     membership = session.get(Membership, membership_id)
     if membership is None:
         raise NotFound(f"membership {membership_id} not found", field="membership_id")

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api.deps import CASEWORK, SessionDep, requires
+from api.deps import CASEWORK, Id, Limit, SessionDep, requires
 from api.routes.instances import IncidentBrief, incidents_of
 from bokji.identity.service import Principal
 from bokji.steps import service as steps
@@ -52,31 +52,31 @@ def _out(task, form: dict | None = None) -> TaskOut:
 
 @router.get("", response_model=list[TaskOut])
 def my_tasks(session: SessionDep, who: Worker, status: TaskStatus = TaskStatus.OPEN,
-             limit: int = Query(100, ge=1, le=500)) -> list[TaskOut]:
+             limit: Limit = 100) -> list[TaskOut]:
     """Tasks in my queue: my roles among the candidate groups, in my office; earliest due first."""
     return [_out(t) for t in tasks.list_for(session, who, status=status, limit=limit)]
 
 
 @router.get("/{task_id}", response_model=TaskOut)
-def get_task(task_id: str, session: SessionDep, who: Worker) -> TaskOut:
+def get_task(task_id: Id, session: SessionDep, who: Worker) -> TaskOut:
     task = tasks.get(session, task_id, who)
     form = tasks.form_definition(session, task)
     return _out(task, form.raw if form is not None else None)
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-def claim(task_id: str, session: SessionDep, who: Worker) -> TaskOut:
+def claim(task_id: Id, session: SessionDep, who: Worker) -> TaskOut:
     """Take the task; 409 if someone else has it or it is done."""
     return _out(tasks.claim(session, task_id, who))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
-def unclaim(task_id: str, session: SessionDep, who: Worker) -> TaskOut:
+def unclaim(task_id: Id, session: SessionDep, who: Worker) -> TaskOut:
     return _out(tasks.unclaim(session, task_id, who))
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-def complete(task_id: str, body: CompleteIn, session: SessionDep, who: Worker) -> TaskOut:
+def complete(task_id: Id, body: CompleteIn, session: SessionDep, who: Worker) -> TaskOut:
     """Validate against the task's form (422 naming fields), then complete; 409 if already done.
 
     Model code failing after the task (e.g. the next script) does not undo the completion: the

@@ -29,7 +29,7 @@ from bokji.registry.models import Person
 from bokji.rules.parameters import STANDARD_MEDIAN_INCOME
 from bokji.scope import policy
 
-PURPOSE = "application intake (신청 접수)"
+PURPOSE = "intake"  # bokji/privacy/purposes.py
 
 
 def _date(value: Any) -> date:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.linkage import service as evidence
+from bokji.privacy import purposes
 from bokji.registry.models import Person
 from bokji.scope import policy
 from bokji.tasks.models import HumanTask
@@ -57,7 +58,7 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
     monthly, annual = data.get("monthly_amount"), data.get("annual_amount")
     used = evidence.used_by(session, instance.id)
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({e.person_id for e in used})))}
-    purpose = f"업무 처리 (working on task) {task.name or task.element_id}, case {instance.business_key or instance.id}"
+    purpose = purposes.of_case(instance.business_key, instance.id)  # the case the task belongs to
     for person_id in people:
         policy.record(session, who, purpose=purpose, action="read_case", person_id=person_id, instance_id=instance.id)
     return CaseSummary(

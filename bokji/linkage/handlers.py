@@ -12,7 +12,7 @@ from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import client, registry
 from bokji.linkage import service as evidence
-from bokji.privacy import protection
+from bokji.privacy import protection, purposes
 from bokji.registry.models import Person
 from bokji.rules.calculations import assessment_date
 from bokji.scope import policy
@@ -51,8 +51,7 @@ def collect(ctx: HandlerContext) -> dict[str, Any]:
     instance = ctx.session.get(ProcessInstance, instance_id)
     # Who asked and why: the caseworker who opened the case, for this case's investigation.
     policy.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
-                  purpose=f"investigation of case {instance.business_key or instance.id}",
-                  action=f"linkage:{kind.code}")
+                  purpose=purposes.of_case(instance.business_key, instance.id), action=f"linkage:{kind.code}")
     period = evidence.reference_period(kind, assessment_date(ctx.input))
     try:
         answer = client.call(kind, {"registration_number": protection.reveal(person.rrn_ciphertext),
@@ -130,8 +129,7 @@ def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any
             evidence.use(ctx.session, instance_id, reuse.id, "investigation")
             continue
         policy.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
-                      purpose=f"investigation of case {instance.business_key or instance.id}",
-                      action=f"linkage:{kind.code}")
+                      purpose=purposes.of_case(instance.business_key, instance.id), action=f"linkage:{kind.code}")
         asks.append((person, f"{ctx.job_id}:{n}"))
     if not asks:
         return {}

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Identity, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bokji.db import Base, utcnow
-from bokji.errors import Invalid
+from bokji.privacy import purposes
 
 
 class AccessLog(Base):
@@ -30,9 +30,7 @@ class AccessLog(Base):
 
 def record(session: Session, actor: str, *, purpose: str | None, action: str, person_id: uuid.UUID | None = None,
            household_id: uuid.UUID | None = None, instance_id: uuid.UUID | None = None) -> None:
-    """One row: who, whose, which case, why (a purpose is required), what."""
-    purpose = (purpose or "").strip()
-    if len(purpose) < 2:
-        raise Invalid("say why you read this person's data (purpose)", field="purpose")
-    session.add(AccessLog(actor=actor, purpose=purpose[:300], action=action, person_id=person_id,
+    """One row: who, whose, which case, why, what. The purpose is a code or a case reference
+    (bokji/privacy/purposes.py), else 422 naming `purpose`; the row keeps it as checked."""
+    session.add(AccessLog(actor=actor, purpose=purposes.check(purpose), action=action, person_id=person_id,
                           household_id=household_id, instance_id=instance_id))

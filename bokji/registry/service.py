@@ -44,15 +44,12 @@ def register_person(session: Session, *, registration_number: str, name: str, ac
     return person, list(checked.warnings)
 
 
-def _log(session: Session, *, actor: str, purpose: str | None, action: str, person_id=None,
-         household_id=None) -> None:
-    access_log.record(session, actor, purpose=purpose, action=action, person_id=person_id, household_id=household_id)
 
 
 def find_person(session: Session, *, registration_number: str, actor: str, purpose: str) -> Person:
     digits = protection.normalize(registration_number)
     person = session.scalar(select(Person).where(Person.rrn_hash == protection.lookup_hash(digits)))
-    _log(session, actor=actor, purpose=purpose, action="find_person", person_id=person.id if person else None)
+    access_log.record(session, actor, purpose=purpose, action="find_person", person_id=person.id if person else None)
     if person is None:
         raise NotFound("no person with this registration number", field="registration_number")
     return person
@@ -62,7 +59,7 @@ def get_person(session: Session, person_id: str, *, actor: str, purpose: str) ->
     person = session.get(Person, parse_uuid(person_id, what="person", field="person_id"))
     if person is None:
         raise NotFound(f"person {person_id} not found", field="person_id")
-    _log(session, actor=actor, purpose=purpose, action="read_person", person_id=person.id)
+    access_log.record(session, actor, purpose=purpose, action="read_person", person_id=person.id)
     return person
 
 
@@ -249,7 +246,7 @@ class HouseholdView:
 
 def household_on(session: Session, household_id: str, on: date, *, actor: str, purpose: str) -> HouseholdView:
     household = _household(session, household_id)
-    _log(session, actor=actor, purpose=purpose, action="read_household", household_id=household.id)
+    access_log.record(session, actor, purpose=purpose, action="read_household", household_id=household.id)
     rows = session.scalars(
         select(Membership).where(Membership.household_id == household.id).order_by(Membership.id)
     ).all()
