@@ -198,7 +198,7 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "POST /instances": lambda w, h, f: ("POST", "/instances", {"json": {
             "key": "review_and_pay", "office": "seoul-jongno", "data": {}}}, None),
         "GET /instances": lambda w, h, f: (
-            "GET", "/instances", {"params": {"key": "review_and_pay", "limit": 1000}},
+            "GET", "/instances", {"params": {"key": "review_and_pay", "limit": 500}},
             w.once("instance", w.instance)["id"]),
         "GET /instances/{instance_id}": lambda w, h, f: (
             "GET", f"/instances/{w.once('instance', w.instance)['id']}", {}, None),

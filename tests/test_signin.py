@@ -17,6 +17,7 @@ from bokji.config import get_settings
 from bokji.db import unit_of_work
 from bokji.identity import passwords
 from bokji.identity.passwords import LegacyScryptHasher
+from bokji.identity.service import DEMO_USERS
 from tests.conftest import DEMO_PASSWORD, start_api, wait_for
 
 WRONG = "not-the-password"
@@ -56,7 +57,7 @@ def _set_hash(username: str, stored: str) -> None:
 def test_demo_users_each_have_their_own_argon2id_hash():
     with unit_of_work() as session:
         hashes = session.execute(text("SELECT password_hash FROM app_user")).scalars().all()
-    assert len(hashes) == 7 and len(set(hashes)) == 7
+    assert len(hashes) == len(DEMO_USERS) and len(set(hashes)) == len(hashes)
     assert all(h.startswith("$argon2id$") for h in hashes)
 
 
