@@ -161,7 +161,7 @@ def _actor(username: str):
 
 def cmd_start(args) -> int:
     from bokji.db import unit_of_work
-    from bokji.steps.service import start
+    from bokji.steps.service import start_requested
 
     try:
         data = json.loads(args.data)
@@ -169,8 +169,9 @@ def cmd_start(args) -> int:
         raise _Usage(f"--data is not valid JSON: {exc}") from None
     who = _actor(args.as_user)
     with unit_of_work() as session:
-        instance = start(session, key=args.key, version=args.version, data=data,
-                         business_key=args.business_key, actor=who)
+        # As the named user would through the API: what the model declares decides who may start it.
+        instance = start_requested(session, key=args.key, version=args.version, data=data,
+                                   business_key=args.business_key, actor=who, office=args.office)
         out = {"id": str(instance.id), "status": instance.status, "stage": instance.stage,
                "incidents": _incidents(session, instance.id)}
     _json(out)
@@ -272,7 +273,8 @@ def cmd_admin_create(args) -> int:
     password = args.password or getpass.getpass("password: ")
     with unit_of_work() as session:
         create_user(session, username=args.username, password=password, roles=args.roles.split(","),
-                    display_name=args.name, office=args.office, ministry=args.ministry)
+                    display_name=args.name, office=args.office, ministry=args.ministry,
+                    grants=[g for g in (args.grants or "").split(",") if g])
     print(f"user {args.username} created")
     return 0
 
@@ -338,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--business-key")
     p.add_argument("--version", type=int)
     p.add_argument("--as", dest="as_user", required=True, help="username acting")
+    p.add_argument("--office", help="the office the case belongs to (a process without an applicant)")
     p.set_defaults(fn=cmd_start)
 
     p = sub.add_parser("instance", help="show an instance with its history")
@@ -373,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--office")
     p.add_argument("--ministry")
+    p.add_argument("--grants", help="an integration system's, comma-separated: topic:<name>,message:<name>")
     p.set_defaults(fn=cmd_admin_create)
     return parser
 

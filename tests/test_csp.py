@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD, start_api
+from tests.conftest import DEMO_PASSWORD, start_api, start_case
 from tests.test_pages import CHROMIUM, CHROMIUM_ARGS, diagram_result
 
 # Before any page script: collect every CSP violation the page reports.
@@ -54,8 +54,7 @@ def test_every_page_runs_under_the_policy(spawn, browser_page, client, login, de
     task_id = instance.json()["waiting"][0]["id"]
     person = _person(client, cw, rrn("700101", "1"), "홍정책")
     _household(client, cw, person)
-    notice_instance = client.post("/instances", headers=cw, json={"key": "nblss_education", "data": {
-        "member_ids": [person]}}).json()["id"]
+    notice_instance = start_case("nblss_education", {"member_ids": [person]})
     with unit_of_work() as session:
         notice = compose(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=notice_instance,
                                         business_key="CSP-N", element_id="compose", topic="notice.compose", input={

@@ -34,6 +34,7 @@ def create_user(
     display_name: str | None = None,
     office: str | None = None,
     ministry: str | None = None,
+    grants: list[str] | None = None,
 ) -> User:
     if not USERNAME.match(username):
         raise Invalid("username must be 2-64 characters: a-z first, then a-z 0-9 _ . -", field="username")
@@ -46,6 +47,9 @@ def create_user(
         raise Conflict(f"user '{username}' exists", field="username")
     if office is not None:
         offices.check(session, office)
+    for grant in grants or []:
+        if not grant.startswith(("topic:", "message:")) or len(grant.split(":", 1)[1]) < 1:
+            raise Invalid(f"grants: {grant!r} must be topic:<name> or message:<name>", field="grants")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -53,6 +57,7 @@ def create_user(
         roles=list(roles),
         office=office,
         ministry=ministry,
+        grants=list(grants or []),
     )
     session.add(user)
     session.flush()
