@@ -29,6 +29,7 @@ MINISTRIES = ["MOHW", "MOEL", "MOE", "MOGEF", "MOLIT"]
 def fill(session, rows: int) -> None:
     from sqlalchemy import text
 
+    session.execute(text("SET LOCAL statement_timeout = 0"))  # a million-row fill takes longer than a request
     session.execute(text("INSERT INTO office (code, name, region) SELECT 'office-' || g, 'office ' || g, 'bench' "
                          "FROM generate_series(1, :n) g"), {"n": OFFICES})
     session.execute(text("INSERT INTO deployment (id, checksum, files, warnings, source, deployed_by, deployed_at) "
@@ -66,11 +67,10 @@ def timed(fn, runs: int) -> tuple[float, float]:
 
 
 def plan(session, query) -> str:
-    from sqlalchemy import text
     from sqlalchemy.dialects import postgresql
 
-    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-    lines = [r[0] for r in session.execute(text("EXPLAIN " + sql))]
+    compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True})
+    lines = [r[0] for r in session.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)]
     return ", ".join(sorted({w for line in lines for w in line.split() if w.startswith(("ix_", "pk_"))})) or \
         "no index (" + lines[0].split("(")[0].strip() + ")"
 

@@ -37,6 +37,11 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_process_instance_status_definition_key", "status", "definition_key"),
         Index("ix_process_instance_waiting_messages", "waiting_messages", postgresql_using="gin"),
+        # Case lists, newest first, as the scope policy filters them (bench/scope_filters.py): an office's,
+        # a ministry's, everybody's.
+        Index("ix_process_instance_office_started_at", "office", "started_at"),
+        Index("ix_process_instance_ministry_started_at", "ministry", "started_at"),
+        Index("ix_process_instance_started_at", "started_at"),
         one_of("status", InstanceStatus),
     )
 
@@ -49,8 +54,8 @@ class ProcessInstance(Base):
     stage: Mapped[str | None] = mapped_column(String(32))  # of the standard process, see STAGES
     # Whose case it is (bokji/scope): the applicant's residence office, else the office the model or
     # the starter declares; the catalog service's ministry, else the definition's. Never null.
-    office: Mapped[str] = mapped_column(ForeignKey("office.code"), index=True)
-    ministry: Mapped[str] = mapped_column(String(64), index=True)
+    office: Mapped[str] = mapped_column(ForeignKey("office.code"))
+    ministry: Mapped[str] = mapped_column(String(64))
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

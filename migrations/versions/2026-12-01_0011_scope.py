@@ -68,9 +68,12 @@ def upgrade() -> None:
             op.alter_column(table, column, nullable=False)
         op.create_foreign_key(f"fk_{table}_{column}_office", table, "office", [column], ["code"])
     op.alter_column("process_instance", "ministry", nullable=False)
-    for table in ("process_instance", "household", "person", "application"):
+    for table in ("household", "person", "application"):
         op.create_index(f"ix_{table}_office", table, ["office"])
-    op.create_index("ix_process_instance_ministry", "process_instance", ["ministry"])
+    # Case lists, newest first, as the scope policy filters them: an office's, a ministry's, everybody's.
+    op.create_index("ix_process_instance_office_started_at", "process_instance", ["office", "started_at"])
+    op.create_index("ix_process_instance_ministry_started_at", "process_instance", ["ministry", "started_at"])
+    op.create_index("ix_process_instance_started_at", "process_instance", ["started_at"])
     op.create_index("ix_human_task_office_status_due_at", "human_task", ["office", "status", "due_at"])
 
     # How each process is started, as its model declares; existing versions stay admin-only.
@@ -109,9 +112,10 @@ def downgrade() -> None:
     op.drop_column("app_user", "grants")
     for column in ("ministry", "office", "inputs", "starter_users", "starter_groups", "process_kind"):
         op.drop_column("definition", column)
-    op.drop_index("ix_process_instance_ministry", "process_instance")
+    for name in ("office_started_at", "ministry_started_at", "started_at"):
+        op.drop_index(f"ix_process_instance_{name}", "process_instance")
     op.drop_index("ix_human_task_office_status_due_at", "human_task")
-    for table in ("process_instance", "household", "person", "application"):
+    for table in ("household", "person", "application"):
         op.drop_index(f"ix_{table}_office", table)
     for table, column in [*OFFICE_COLUMNS, ("household", "office"), ("person", "office")]:
         op.drop_constraint(f"fk_{table}_{column}_office", table, type_="foreignkey")
