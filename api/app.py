@@ -37,7 +37,7 @@ from api.routes import (
 from api.security import SecurityHeaders, error_headers
 from bokji.config import ROOT, get_settings
 from bokji.db import unit_of_work
-from bokji.errors import BokjiError, TooManyAttempts
+from bokji.errors import BokjiError, NotFound, TooManyAttempts
 from bokji.steps.service import deploy_directory
 from processes.evaluator import warm_sandbox
 
@@ -95,7 +95,12 @@ def create_app() -> FastAPI:
         if "text/html" in request.headers.get("accept", ""):  # a person in a browser, not an API client
             if isinstance(exc, NotAuthenticated):
                 return RedirectResponse("/login", status_code=303)
-            page = pages.message_page(request, exc.message, status=exc.status_code)
+            if isinstance(exc, NotFound):  # the same words for unknown and out of scope: nothing leaks
+                page = pages.message_page(
+                    request, f"없거나 조회 범위 밖입니다 (does not exist or is not in your scope): {exc.message}",
+                    status=404, title="찾을 수 없습니다 (not found)")
+            else:
+                page = pages.message_page(request, exc.message, status=exc.status_code)
             page.headers.update(headers or {})
             return page
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)

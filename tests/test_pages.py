@@ -220,6 +220,9 @@ def test_people_without_a_queue_land_on_the_processes(server, page, library, use
     page.click("#submit")
     page.wait_for_url(f"{server}/processes")
     assert page.locator("#process-list tr[data-key='nblss_livelihood']").count() == 1
+    # What each is and who starts it, as the models declare (issue 11).
+    assert "서비스" in page.locator("#process-list tr[data-key='nblss_livelihood'] .kind").inner_text()
+    assert "모듈" in page.locator("#process-list tr[data-key='module_intake'] .kind").inner_text()
     assert page.locator(".site-nav a[href='/']").count() == 0  # no queue link for them
     page.click("#process-list tr[data-key='molit_public_rental'] a")
     assert diagram_result(page)["ok"]

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Response, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import INT4_MAX, STAFF, R, SessionDep, requires
 from bokji.config import get_settings
@@ -24,6 +24,13 @@ class DefinitionOut(BaseModel):
     name: str | None
     deployment_id: str
     deployed_at: datetime
+    # How it is started, as the model declares (processes/README.md): None for decisions.
+    process_kind: str | None = Field(None, description="module | variant | process")
+    starter_groups: list[str] = []
+    starter_users: list[str] = []
+    inputs: list[str] = Field([], description="the start variables it takes")
+    office: str | None = None
+    ministry: str | None = Field(None, description="the owning ministry")
 
 
 class DeployOut(BaseModel):
@@ -36,7 +43,9 @@ class DeployOut(BaseModel):
 
 def _out(d) -> DefinitionOut:
     return DefinitionOut(id=str(d.id), kind=d.kind, key=d.key, version=d.version, name=d.name,
-                         deployment_id=str(d.deployment_id), deployed_at=d.deployed_at)
+                         deployment_id=str(d.deployment_id), deployed_at=d.deployed_at, process_kind=d.process_kind,
+                         starter_groups=d.starter_groups or [], starter_users=d.starter_users or [],
+                         inputs=d.inputs or [], office=d.office, ministry=d.ministry)
 
 
 @router.post("", response_model=DeployOut, status_code=201)
