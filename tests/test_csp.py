@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD, start_api, start_case
-from tests.test_pages import CHROMIUM, CHROMIUM_ARGS, diagram_result
+from tests.conftest import DEMO_PASSWORD, start_api
+from tests.test_pages import CHROMIUM, CHROMIUM_ARGS, diagram_result, education_notice
 
 # Before any page script: collect every CSP violation the page reports.
 WATCH = """
@@ -40,11 +40,6 @@ def _no_violation(page, console: list[str], where: str) -> None:
 
 
 def test_every_page_runs_under_the_policy(spawn, browser_page, client, login, deploy, library):
-    from bokji.db import unit_of_work
-    from bokji.jobs.handlers import HandlerContext
-    from bokji.notices.handlers import compose
-    from tests.test_applications import _household, _person
-    from tests.test_registry import rrn
 
     page, console = browser_page
     _proc, server = start_api(spawn)
@@ -52,18 +47,7 @@ def test_every_page_runs_under_the_policy(spawn, browser_page, client, login, de
     cw = login("caseworker")
     instance = client.post("/instances", json={"key": "review_and_pay", "business_key": "CSP-1"}, headers=cw)
     task_id = instance.json()["waiting"][0]["id"]
-    person = _person(client, cw, rrn("700101", "1"), "홍정책")
-    _household(client, cw, person)
-    notice_instance = start_case("nblss_education", {"member_ids": [person]})
-    with unit_of_work() as session:
-        notice = compose(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=notice_instance,
-                                        business_key="CSP-N", element_id="compose", topic="notice.compose", input={
-            "service_code": "MOHW-NBLSS-EDUCATION", "service_name": "국민기초생활보장 교육급여",
-            "applicant_id": person, "eligibility": "eligible", "decision": "approve",
-            "reason": "recognised income at or below the threshold", "recognised_income": 0,
-            "threshold": 1_196_007, "benefit_year": 2025, "annual_amount": 754_000, "monthly_amount": None,
-            "amount_basis": "education activity support", "amount_source": "unverified",
-            "decision_comment": "확인"}, attempt=1))["notice_id"]
+    notice = education_notice(client, cw, "홍정책")
 
     page.goto(f"{server}/login")
     _no_violation(page, console, "login")

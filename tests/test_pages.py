@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 
 import pytest
 
@@ -28,6 +29,28 @@ def page():
         page = browser.new_page()
         yield page
         browser.close()
+
+
+def education_notice(client, cw, name: str) -> str:
+    """A granted education-benefit notice, composed by its handler for a new person's case: its id."""
+    from bokji.db import unit_of_work
+    from bokji.jobs.handlers import HandlerContext
+    from bokji.notices.handlers import compose
+    from tests.test_applications import _household, _person
+    from tests.test_registry import rrn
+
+    person = _person(client, cw, rrn("700101", "1"), name)
+    _household(client, cw, person)
+    instance_id = start_case("nblss_education", {"member_ids": [person]})
+    with unit_of_work() as session:
+        return compose(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=instance_id,
+                                      business_key="A-1", element_id="compose", topic="notice.compose", input={
+            "service_code": "MOHW-NBLSS-EDUCATION", "service_name": "국민기초생활보장 교육급여",
+            "applicant_id": person, "eligibility": "eligible", "decision": "approve",
+            "reason": "recognised income at or below the threshold", "recognised_income": 0,
+            "threshold": 1_196_007, "benefit_year": 2025, "annual_amount": 754_000, "monthly_amount": None,
+            "amount_basis": "education activity support for high school, per year (figure unverified)",
+            "amount_source": "unverified", "decision_comment": "재학 확인"}, attempt=1))["notice_id"]
 
 
 def test_caseworker_signs_in_and_completes_a_task_form(server, page, client, login, deploy):
@@ -175,26 +198,10 @@ def test_printable_decision_notice(server, page, client, login, library):
     from sqlalchemy import text
 
     from bokji.db import unit_of_work
-    from bokji.jobs.handlers import HandlerContext
-    from bokji.notices.handlers import compose
-    from tests.test_applications import _household, _person
-    from tests.test_registry import rrn
 
-    cw = login("caseworker")
-    person = _person(client, cw, rrn("700101", "1"), "홍통지")
-    _household(client, cw, person)
-    instance_id = start_case("nblss_education", {"member_ids": [person]})
-    with unit_of_work() as session:
-        out = compose(HandlerContext(session=session, job_id=str(uuid.uuid4()), instance_id=instance_id,
-                                     business_key="A-1", element_id="compose", topic="notice.compose", input={
-            "service_code": "MOHW-NBLSS-EDUCATION", "service_name": "국민기초생활보장 교육급여",
-            "applicant_id": person, "eligibility": "eligible", "decision": "approve",
-            "reason": "recognised income at or below the threshold", "recognised_income": 0,
-            "threshold": 1_196_007, "benefit_year": 2025, "annual_amount": 754_000, "monthly_amount": None,
-            "amount_basis": "education activity support for high school, per year (figure unverified)",
-            "amount_source": "unverified", "decision_comment": "재학 확인"}, attempt=1))
+    notice_id = education_notice(client, login("caseworker"), "홍통지")
     sign_in(page, server)
-    page.goto(f"{server}/notices/{out['notice_id']}")
+    page.goto(f"{server}/notices/{notice_id}")
     assert page.locator("#notice-outcome").inner_text() == "지급 결정"
     assert page.locator("#notice-amount").inner_text() == "754,000원 / 연"
     assert "홍통지 (700101-1******)" == page.locator("#notice-recipient").inner_text()
