@@ -15,8 +15,8 @@ from bokji.applications import service as applications
 from bokji.identity.service import Principal
 from bokji.notices.models import DecisionNotice
 from bokji.payments.models import PaymentSchedule
+from bokji.privacy import access_log
 from bokji.registry.models import Person
-from bokji.scope import policy
 from bokji.steps import service as steps
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -112,7 +112,7 @@ def of_person(session: SessionDep, who: Annotated[Principal, Depends(requires(*C
     """A person's applications (as applicant or household member), newest first. Logged with its purpose."""
     person, found = applications.of_person(session, person_id, who)
     for member in {person.id} | {m for a in found for m in a.member_ids}:  # whose data the answer shows
-        policy.record(session, who, purpose=purpose, action="list_applications", person_id=member)
+        access_log.record(session, who.username, purpose=purpose, action="list_applications", person_id=member)
     return [_out(session, a) for a in found]
 
 
@@ -123,5 +123,5 @@ def read(application_id: Id, session: SessionDep,
     """The application, its cases, their payment set-up and notices. Logged with its purpose."""
     application = applications.get_for(session, application_id, who)
     for person_id in application.member_ids:
-        policy.record(session, who, purpose=purpose, action="read_application", person_id=person_id)
+        access_log.record(session, who.username, purpose=purpose, action="read_application", person_id=person_id)
     return _out(session, application)

@@ -16,6 +16,7 @@ from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.instances.models import InstanceStatus
 from bokji.linkage import service as evidence
+from bokji.privacy import access_log
 from bokji.scope import policy
 
 router = APIRouter(prefix="/instances", tags=["evidence"])
@@ -49,8 +50,8 @@ def case_evidence(instance_id: Id, session: SessionDep,
         used.setdefault(u.evidence_id, []).append(u.element_id)
     rows = evidence.used_by(session, instance.id)
     for person_id in {r.person_id for r in rows}:
-        policy.record(session, who, purpose=purpose, action="read_evidence", person_id=person_id,
-                      instance_id=instance.id)
+        access_log.record(session, who.username, purpose=purpose, action="read_evidence", person_id=person_id,
+                          instance_id=instance.id)
     return [EvidenceOut(id=str(r.id), person_id=str(r.person_id), data_type=r.data_type, value=r.value,
                         reference_period=r.reference_period, source=r.source, source_agency=r.source_agency,
                         request_id=r.request_id, retrieved_at=r.retrieved_at, legal_basis=r.legal_basis,

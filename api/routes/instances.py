@@ -133,7 +133,7 @@ def get_instance(
     instance_id: Id, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE_READERS))],
 ) -> InstanceOut:
     """Status, stage, what it waits for and the element history (no personal data: aggregate grade)."""
-    instance = instances.get_for(session, instance_id, who, policy.Grade.AGGREGATE, purpose="", action="")
+    instance = instances.get_for(session, instance_id, who, policy.Grade.AGGREGATE)
     return _out(session, instance, detail=True)
 
 
@@ -174,6 +174,6 @@ def operator_actions(
     instance_id: Id, session: SessionDep,
     who: Annotated[Principal, Depends(requires(R.SUPERVISOR, R.ADMIN, R.AUDITOR))],
 ) -> list[ActionOut]:
-    instance = instances.get_for(session, instance_id, who, policy.Grade.FULL, purpose="", action="",
+    instance = instances.get_for(session, instance_id, who, policy.Grade.FULL,
                                  kind=policy.Kind.LOG)
     return [ActionOut.model_validate(a, from_attributes=True) for a in instances.actions(session, instance.id)]

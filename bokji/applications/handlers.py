@@ -16,9 +16,8 @@ from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import registry as data_types
 from bokji.payments.models import PaymentSchedule
-from bokji.privacy import purposes
+from bokji.privacy import access_log, purposes
 from bokji.registry.models import Person
-from bokji.scope import policy
 
 DEFAULT_LINKAGE_DEADLINE = "P3D"
 
@@ -87,8 +86,8 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     if missing_people:
         raise Invalid(f"member {missing_people[0]} is not in the registry", field="member_ids")
     for person in people.values():  # birth dates are personal data: the read is logged like any other
-        policy.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
-                      action="read_person", purpose=purposes.of_case(instance.business_key, instance.id))
+        access_log.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
+                          action="read_person", purpose=purposes.of_case(instance.business_key, instance.id))
     # A direct start (tests, designers' test runs) may name the data types; an application never does.
     wanted = data.get("data_types") or [e for e in service.required_evidence if e in data_types.DATA_TYPES]
     consents = data.get("consents") or {}

@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.linkage import service as evidence
-from bokji.privacy import purposes
+from bokji.privacy import access_log, purposes
 from bokji.registry.models import Person
-from bokji.scope import policy
 from bokji.tasks.models import HumanTask
 
 
@@ -60,7 +59,8 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({e.person_id for e in used})))}
     purpose = purposes.of_case(instance.business_key, instance.id)  # the case the task belongs to
     for person_id in people:
-        policy.record(session, who, purpose=purpose, action="read_case", person_id=person_id, instance_id=instance.id)
+        access_log.record(session, who.username, purpose=purpose, action="read_case", person_id=person_id,
+                          instance_id=instance.id)
     return CaseSummary(
         service=f"{data.get('service_name') or ''} ({data['service_code']})".strip(),
         application_number=data.get("application_number"),

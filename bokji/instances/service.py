@@ -27,6 +27,7 @@ from bokji.instances.models import (
     OperatorAction,
     ProcessInstance,
 )
+from bokji.privacy import access_log
 from bokji.scope import policy
 from processes.calculations import Calculations
 from processes.runtime import EMPTY, Run
@@ -40,15 +41,16 @@ def get(session: Session, instance_id: uuid.UUID | str) -> ProcessInstance:
 
 
 def get_for(session: Session, instance_id: uuid.UUID | str, who: Principal, need: policy.Grade, *,
-            purpose: str, action: str, kind: policy.Kind = policy.Kind.CASE) -> ProcessInstance:
-    """The instance if `who` may see it at `need` (404 worded as for an unknown id otherwise); masked or
-    more on the case is written to the access log."""
+            kind: policy.Kind = policy.Kind.CASE, purpose: str | None = None,
+            action: str | None = None) -> ProcessInstance:
+    """The instance if `who` may see it at `need` (404 worded as for an unknown id otherwise). Reading the
+    case's personal data (masked or more) is written to the access log with `purpose` and `action`."""
     instance = get(session, instance_id)
-    if kind is policy.Kind.CASE:
-        policy.case(session, who, instance, need, purpose=purpose, action=action)
-    else:
-        policy.require(session, who, kind, need, office=instance.office, ministry=instance.ministry,
-                       what="instance", ident=instance_id, field="instance_id")
+    policy.require(session, who, kind, need, office=instance.office, ministry=instance.ministry,
+                   what="instance", ident=instance_id, field="instance_id")
+    if kind is policy.Kind.CASE and need >= policy.Grade.MASKED:
+        access_log.record(session, who.username, purpose=purpose, action=action or "read_case",
+                          instance_id=instance.id)
     return instance
 
 

@@ -12,10 +12,9 @@ from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import client, registry
 from bokji.linkage import service as evidence
-from bokji.privacy import protection, purposes
+from bokji.privacy import access_log, protection, purposes
 from bokji.registry.models import Person
 from bokji.rules.calculations import assessment_date
-from bokji.scope import policy
 
 
 def _round_started(data: dict[str, Any]) -> datetime | None:
@@ -50,8 +49,8 @@ def collect(ctx: HandlerContext) -> dict[str, Any]:
         return {}  # not asked: it will be listed as missing, for the caseworker to take from a document
     instance = ctx.session.get(ProcessInstance, instance_id)
     # Who asked and why: the caseworker who opened the case, for this case's investigation.
-    policy.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
-                  purpose=purposes.of_case(instance.business_key, instance.id), action=f"linkage:{kind.code}")
+    access_log.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
+                      purpose=purposes.of_case(instance.business_key, instance.id), action=f"linkage:{kind.code}")
     period = evidence.reference_period(kind, assessment_date(ctx.input))
     try:
         answer = client.call(kind, {"registration_number": protection.reveal(person.rrn_ciphertext),
@@ -128,8 +127,8 @@ def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any
         if reuse is not None:
             evidence.use(ctx.session, instance_id, reuse.id, "investigation")
             continue
-        policy.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
-                      purpose=purposes.of_case(instance.business_key, instance.id), action=f"linkage:{kind.code}")
+        access_log.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
+                          purpose=purposes.of_case(instance.business_key, instance.id), action=f"linkage:{kind.code}")
         asks.append((person, f"{ctx.job_id}:{n}"))
     if not asks:
         return {}

@@ -12,6 +12,7 @@ from bokji.identity.service import Principal
 from bokji.ids import get_or_404
 from bokji.instances.models import ProcessInstance
 from bokji.notices.models import OUTCOME_KO, DecisionNotice
+from bokji.privacy import access_log
 from bokji.registry.models import Person
 from bokji.scope import policy
 
@@ -35,7 +36,7 @@ def printable(session: Session, notice_id: str, *, who: Principal, purpose: str)
     person = session.get(Person, notice.recipient_id)
     service = session.get(CatalogService, notice.service_code)
     application = applications.of_instance(session, notice.instance_id)
-    policy.record(session, who, purpose=purpose, action="print_notice", person_id=person.id,
-                  instance_id=instance.id)
+    access_log.record(session, who.username, purpose=purpose, action="print_notice", person_id=person.id,
+                      instance_id=instance.id)
     return PrintableNotice(notice, OUTCOME_KO[notice.outcome], service.name_ko if service else notice.service_code,
                            person.name, person.rrn_masked, application.number if application else None)

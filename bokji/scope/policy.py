@@ -12,8 +12,8 @@ Grades, each including the ones before it:
 Each role reaches a kind of subject in its own offices (its office and the offices under it), in its
 ministry's services, or everywhere: the table RULES, written from the role rules in the README.
 Out of scope answers 404 worded exactly as for an id that does not exist, so nobody learns what exists
-in another office. Every grant of masked or more on a case or a person writes the access log with a
-purpose.
+in another office. Reading a case at masked or more, or a person, writes the access log with a purpose
+(bokji/privacy/access_log.py: `instances.get_for` and the registry do).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from bokji.db import utcnow
 from bokji.errors import Invalid, NotFound
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal
-from bokji.offices.models import Office
-from bokji.privacy import access_log
+from bokji.offices import service as offices
 from bokji.scope.models import CounterGrant
 
 
@@ -73,7 +72,8 @@ RULES: dict[Role, dict[Kind, Reach]] = {
 
 
 def _reaches(who: Principal, kind: Kind) -> list[Reach]:
-    rules = [RULES.get(Role._value2member_map_.get(r), {}) for r in who.roles]  # type: ignore[arg-type]
+    # Roles are StrEnum members: a role name from the token finds its rules directly.
+    rules = [RULES.get(r, {}) for r in who.roles]  # type: ignore[call-overload]
     return [r[kind] for r in rules if kind in r]
 
 
@@ -81,12 +81,7 @@ def offices_of(session: Session, who: Principal) -> frozenset[str]:
     """The person's office and every office under it (asked once per unit of work)."""
     cache = session.info.setdefault("scope_offices", {})
     if who.user_id not in cache:
-        if not who.office:
-            cache[who.user_id] = frozenset()
-        else:
-            tree = select(Office.code).where(Office.code == who.office).cte("tree", recursive=True)
-            tree = tree.union_all(select(Office.code).where(Office.parent_code == tree.c.code))
-            cache[who.user_id] = frozenset(session.scalars(select(tree.c.code)))
+        cache[who.user_id] = frozenset(offices.under(session, who.office) if who.office else ())
     return cache[who.user_id]
 
 
@@ -124,25 +119,6 @@ def visible(session: Session, who: Principal, kind: Kind, need: Grade, office_co
         if reach.ministry >= need and who.ministry and ministry_column is not None:
             conditions.append(ministry_column == who.ministry)
     return or_(*conditions) if conditions else false()
-
-
-# ---- the access log ------------------------------------------------------------------------------------
-def record(session: Session, who: Principal | str, *, purpose: str | None, action: str,
-           person_id: uuid.UUID | None = None, household_id: uuid.UUID | None = None,
-           instance_id: uuid.UUID | None = None) -> None:
-    """One access-log row (bokji/privacy/access_log.py) for `who`."""
-    access_log.record(session, who.username if isinstance(who, Principal) else who, purpose=purpose, action=action,
-                      person_id=person_id, household_id=household_id, instance_id=instance_id)
-
-
-def case(session: Session, who: Principal, instance, need: Grade, *, purpose: str, action: str,
-         field: str = "instance_id") -> Grade:
-    """Check one case (404 when out of scope); masked or more is written to the access log."""
-    have = require(session, who, Kind.CASE, need, office=instance.office, ministry=instance.ministry,
-                   what="instance", ident=instance.id, field=field)
-    if need >= Grade.MASKED:
-        record(session, who, purpose=purpose, action=action, instance_id=instance.id)
-    return have
 
 
 # ---- the registry ------------------------------------------------------------------------------------------

@@ -55,7 +55,11 @@ def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal,
         raise Invalid("data must be a JSON object", field="data")
     definition = definitions.get_version(session, key, version)
     specs = definitions.specs_of(session, definition)
-    office = _office_of_case(session, data, office or definition.office or actor.office)
+    applicant = _applicant(session, data)
+    if applicant is not None:
+        office = applicant.office
+    else:
+        office = _declared_office(session, office or definition.office or actor.office)
     ministry = ministry or definition.ministry or actor.ministry
     if ministry is None:
         raise Invalid(f"process '{key}' has no owning ministry; deploy it again with camunda:property ministry",
@@ -73,13 +77,17 @@ def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal,
     return instance
 
 
-def _office_of_case(session: Session, data: dict[str, Any], declared: str | None) -> str:
-    applicant = data.get("applicant_id")
-    if applicant is not None:
-        person = session.get(Person, parse_uuid(str(applicant), what="person", field="data.applicant_id"))
-        if person is None:
-            raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")
-        return person.office
+def _applicant(session: Session, data: dict[str, Any]) -> Person | None:
+    """The person the start data names as applicant (whose residence office the case belongs to)."""
+    if data.get("applicant_id") is None:
+        return None
+    person = session.get(Person, parse_uuid(str(data["applicant_id"]), what="person", field="data.applicant_id"))
+    if person is None:
+        raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")
+    return person
+
+
+def _declared_office(session: Session, declared: str | None) -> str:
     if declared is None:
         raise Invalid("office: the process has no applicant and declares no office; name the office the case "
                       "belongs to", field="office")
@@ -114,11 +122,10 @@ def start_requested(session: Session, *, key: str, data: dict[str, Any], actor: 
                       field=f"data.{unknown[0]}")
     if office is not None and not actor.has_any({"admin"}):
         policy.check_own_office(session, actor, office)
-    if data.get("applicant_id") is not None and not actor.has_any({"admin"}):
-        person = session.get(Person, parse_uuid(str(data["applicant_id"]), what="person", field="data.applicant_id"))
-        if person is None or policy.grade(session, actor, policy.Kind.PERSON, office=person.office) \
-                < policy.Grade.CHANGE:
-            raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")
+    applicant = _applicant(session, data)
+    if applicant is not None and not actor.has_any({"admin"}) and policy.grade(
+            session, actor, policy.Kind.PERSON, office=applicant.office) < policy.Grade.CHANGE:
+        raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")  # as if unknown
     return start(session, key=key, data=data, actor=actor, business_key=business_key, version=definition.version,
                  office=office)
 
@@ -287,7 +294,7 @@ def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Pri
 
 # ---- operators ----------------------------------------------------------------------------------------
 def _may_operate(session: Session, instance_id: uuid.UUID | str, actor: Principal) -> None:
-    instances.get_for(session, instance_id, actor, policy.Grade.CHANGE, purpose="", action="",
+    instances.get_for(session, instance_id, actor, policy.Grade.CHANGE,
                       kind=policy.Kind.OPERATION)
 
 
