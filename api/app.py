@@ -37,7 +37,7 @@ from api.routes import (
 from api.security import SecurityHeaders, error_headers
 from bokji.config import ROOT, get_settings
 from bokji.db import unit_of_work
-from bokji.errors import BokjiError, NotFound, TooManyAttempts
+from bokji.errors import BokjiError, NotFound, TooManyAttempts, field_path
 from bokji.steps.service import deploy_directory
 from processes.evaluator import warm_sandbox
 
@@ -108,8 +108,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(RequestValidationError)
     def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or "body",
-             "reason": e["msg"]}
+            {"field": field_path(e["loc"]) or "body", "reason": e["msg"]}
             for e in exc.errors()
         ]
         message = "invalid request: " + "; ".join(f"{e['field']}: {e['reason']}" for e in errors)

@@ -73,6 +73,7 @@ def cmd_seed_demo(args) -> int:
     from bokji.db import unit_of_work
     from bokji.identity.service import seed_demo_users
     from bokji.offices.service import load as load_offices
+    from bokji.rules.parameters import load as load_parameters
     from bokji.steps.service import deploy_directory
 
     with unit_of_work() as session:
@@ -80,7 +81,9 @@ def cmd_seed_demo(args) -> int:
         created = seed_demo_users(session)
         result = deploy_directory(session, get_settings().bpmn_dir)
         services = load_catalog(session)
-    print(f"demo users created: {', '.join(created) or 'none (already there)'}; catalog: {services} services")
+        figures = load_parameters(session)
+    print(f"demo users created: {', '.join(created) or 'none (already there)'}; catalog: {services} services; "
+          f"rule parameters: {figures}")
     if result is not None:
         print(f"process library: {'deployed' if result.created else 'unchanged'}")
     return 0
@@ -233,7 +236,35 @@ def cmd_screen(args) -> int:
         raise _Usage(f"--on {args.on}: expected YYYY-MM-DD") from None
     with unit_of_work() as session:
         result = screen(session, household, on).to_dict()
-    _json(result)
+    if not args.text:
+        _json(result)
+        return 0
+    period = {"month": "a month", "year": "a year", None: ""}
+    print(f"screening on {result['on']} (parameters {result['parameter_year']}), household of "
+          f"{result['household_size']}")
+    for r in result["results"]:
+        amount = (f"{r['expected_amount']:,} won {period[r['period']]}" if r["expected_amount"] is not None
+                  else r["payment"].replace("_", " ") if r["status"] == "eligible" else "")
+        months = f" for {r['duration_months']} months" if r["duration_months"] else ""
+        flag = " [unverified]" if r["unverified"] else ""
+        print(f"\n{r['code']}  {r['name_ko']}: {r['status']}  {amount}{months}{flag}")
+        for reason in r["reasons"]:
+            print(f"  - {reason}")
+        if args.trace:
+            for step in r["assessment"]["trace"]:
+                result_text = "" if step["result"] is None else f" = {step['result']:,}"
+                print(f"      {step['text']}{result_text}{' (unverified)' if step['unverified'] else ''}")
+    return 0
+
+
+def cmd_rules(args) -> int:
+    from bokji.db import unit_of_work
+    from bokji.rules import parameters
+
+    path = Path(args.file) if args.file else parameters.DATA_FILE
+    with unit_of_work() as session:
+        count = parameters.load(session, path)
+    print(f"rule parameters loaded: {count} figures from {path.name}")
     return 0
 
 
@@ -347,10 +378,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.set_defaults(fn=cmd_instance)
 
-    p = sub.add_parser("screen", help="which services could a household get (prints JSON)")
+    p = sub.add_parser("screen", help="which services could a household get, with amounts (prints JSON)")
     p.add_argument("household", help="household JSON file (README: Screening)")
     p.add_argument("--on", help="application date YYYY-MM-DD (default today)")
+    p.add_argument("--text", action="store_true", help="a readable list: status, amount with unit and period, "
+                                                       "reasons")
+    p.add_argument("--trace", action="store_true", help="with --text: every calculation step")
     p.set_defaults(fn=cmd_screen)
+
+    p = sub.add_parser("rules", help="load the benefit rule parameters (dated, sourced figures)")
+    p.add_argument("action", choices=["load"])
+    p.add_argument("file", nargs="?", help="parameters JSON (default bokji/rules/parameters.json)")
+    p.set_defaults(fn=cmd_rules)
 
     p = sub.add_parser("catalog", help="load the service catalog, or generate a synthetic one")
     p.add_argument("action", choices=["load", "generate"])

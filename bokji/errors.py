@@ -50,3 +50,14 @@ class TooManyAttempts(BokjiError):
     def __init__(self, message: str, *, retry_after: int, **detail: Any) -> None:
         super().__init__(message, retry_after=retry_after, **detail)
         self.retry_after = retry_after
+
+
+def field_path(loc: tuple[object, ...] | list[object]) -> str:
+    """A validator's location as the field path our messages use: ("members", 1, "age") → members[1].age."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in ("body", "query", "path"):
+            path += f".{part}" if path else str(part)
+    return path

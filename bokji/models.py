@@ -13,6 +13,7 @@ from bokji.offices.models import Office
 from bokji.payments.models import PaymentSchedule
 from bokji.privacy.access_log import AccessLog
 from bokji.registry.models import Household, Membership, Person, Residence
+from bokji.rules.models import RuleParameter
 from bokji.scope.models import CounterGrant
 from bokji.tasks.models import HumanTask
 
@@ -20,5 +21,5 @@ __all__ = [
     "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "CounterGrant", "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask",
     "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule", "Person",
-    "ProcessInstance", "Residence", "RevokedToken", "User",
+    "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "User",
 ]

@@ -9,7 +9,7 @@ BOKJI_HANDLER_MODULES; each exposes `HANDLERS`, a list of `Handler`s.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from bokji.applications import handlers as intake
 from bokji.config import get_settings
@@ -18,8 +18,8 @@ from bokji.jobs.handlers import Handler
 from bokji.linkage import handlers as linkage
 from bokji.notices import handlers as notices
 from bokji.payments import handlers as payments
+from bokji.rules import benefits
 from bokji.rules import calculations as rules
-from bokji.rules import recognised_income
 from processes.calculations import Calculation, Calculations
 
 BUILT_IN: tuple[Handler, ...] = (
@@ -35,9 +35,12 @@ BUILT_IN: tuple[Handler, ...] = (
     Handler("notice.compose", notices.compose),
 )
 
+# The benefit rules: `benefit.assess` runs the case's own (by its catalog rule's kind); each rule is
+# also listed under its own name and version (bokji/rules/benefits.py RULES).
 CALCULATIONS: Calculations = {c.name: c for c in (
-    Calculation(recognised_income.NAME, recognised_income.VERSION, rules.recognised_income_of),
-    Calculation(rules.INCOME_LIMIT, rules.INCOME_LIMIT_VERSION, rules.income_limit),
+    Calculation(rules.ASSESS, rules.ASSESS_VERSION, rules.assess),
+    Calculation(rules.AMOUNT, rules.AMOUNT_VERSION, rules.amount),
+    *(Calculation(rule.name, rule.version, partial(rules.assess, kind=kind)) for kind, rule in benefits.RULES.items()),
     Calculation(rules.REVIEW_ROUND, rules.REVIEW_ROUND_VERSION, rules.review_round),
 )}
 

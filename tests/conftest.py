@@ -261,14 +261,16 @@ def simulator(spawn):
 
 @pytest.fixture
 def library() -> None:
-    """The process library deployed and the service catalog loaded, as at every start-up."""
+    """The process library deployed, the service catalog and the rule parameters loaded, as at every start-up."""
     from bokji.catalog import service as catalog
     from bokji.db import unit_of_work
+    from bokji.rules import parameters
     from bokji.steps.service import deploy_directory
 
     with unit_of_work() as session:
         deploy_directory(session, ROOT / "processes" / "bpmn")
         catalog.load(session)
+        parameters.load(session)
 
 
 @pytest.fixture

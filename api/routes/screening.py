@@ -9,13 +9,14 @@ from pydantic import BaseModel, Field
 from api.deps import STAFF, R, SessionDep, requires
 from bokji.catalog import service as catalog
 from bokji.identity.service import Principal
+from bokji.rules.household import Household
 from bokji.screening.service import screen
 
 router = APIRouter(tags=["screening"])
 
 
 class ScreeningIn(BaseModel):
-    household: dict[str, Any] = Field(description="the household JSON format (README: Screening)")
+    household: Household = Field(description="the household format (README: Screening)")
     on: date | None = Field(None, description="application date; parameters of that year are used")
 
 

@@ -18,6 +18,7 @@ from bokji.linkage import registry as data_types
 from bokji.payments.models import PaymentSchedule
 from bokji.privacy import access_log, purposes
 from bokji.registry.models import Person
+from bokji.rules import parameters
 
 DEFAULT_LINKAGE_DEADLINE = "P3D"
 
@@ -95,14 +96,15 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     applicant = people.get(str(data.get("applicant_id"))) or people[str(members[0])]
     overlaps = _overlaps(ctx, service, [p.id for p in people.values()], data.get("application_id"))
     rule = service.rule
+    params = parameters.year_of(ctx.session, on)
+    minimum_age = params.value("basic_pension.minimum_age") if rule["kind"] == "basic_pension" and \
+        params.has("basic_pension.minimum_age") else None
     return {
         "service_code": service.code,
         "service_name": service.name_ko,
         "ministry": service.ministry,
-        "rule_kind": rule["kind"],
+        "rule": dict(rule),  # which rule of bokji/rules/benefits.py decides, and its settings
         "benefit": rule.get("benefit") or service.code,
-        "income_limit_percent": rule.get("percent"),
-        "income_limit_source": rule.get("source"),
         "data_types": list(wanted),
         # One bulk query per data type for the whole household: half the jobs of one per member.
         "linkage_requests": ([{"person_ids": [str(m) for m in members], "data_type": t} for t in wanted]
@@ -113,8 +115,8 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
         "has_consent_missing": bool(consent_missing),
         "applicant_id": str(applicant.id),
         "applicant_age": _age(applicant.birth_date, on),
-        "minimum_age": case.get("minimum_age"),
-        "children_under_18": sum(1 for p in people.values() if _age(p.birth_date, on) < 18),
+        # The age check before the investigation uses the same parameter as the rule (None: no age limit).
+        "minimum_age": minimum_age,
         "household_size": len(members),
         "approval_limit": case.get("approval_limit"),
         "payment_kind": case.get("payment_kind", "cash"),

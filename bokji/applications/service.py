@@ -26,7 +26,7 @@ from bokji.instances.models import ProcessInstance
 from bokji.linkage import registry as data_types
 from bokji.registry import service as registry
 from bokji.registry.models import Person
-from bokji.rules.parameters import STANDARD_MEDIAN_INCOME
+from bokji.rules import parameters
 from bokji.scope import policy
 
 PURPOSE = "intake"  # bokji/privacy/purposes.py
@@ -97,11 +97,11 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         raise Invalid("an application is a JSON object", field="body")
     on = _date(body.get("application_date"))
     services = _services(session, body.get("services"))
-    if on.year not in STANDARD_MEDIAN_INCOME and any(s.rule.get("kind") != "none" for s in services):
+    if not parameters.year_of(session, on).has("nblss.median") and any(s.rule.get("kind") != "none"
+                                                                       for s in services):
         # Parameters are chosen by the application date; without that year's figures no case could be
         # decided, so the application is refused here rather than failing later in every case.
-        known = ", ".join(str(y) for y in sorted(STANDARD_MEDIAN_INCOME))
-        raise Invalid(f"application_date {on}: no rule parameters for {on.year} are encoded (known: {known}); "
+        raise Invalid(f"application_date {on}: no rule parameters for {on.year} are loaded (bokji rules load); "
                       f"the figures for {on.year} must be entered first", field="application_date")
     # Unknown, or another office's person not looked up at this counter: the same 404 either way.
     unknown = NotFound(f"person {body.get('applicant_id')} not found", field="applicant_id")

@@ -21,9 +21,11 @@ from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid, NotFound
 from bokji.linkage.registry import DATA_TYPES
 from bokji.payments.models import PAYMENT_KINDS
+from bokji.rules.benefits import RULES
+
+RULE_KINDS = set(RULES)  # each names a rule in bokji/rules/benefits.py
 
 DATA_FILE = Path(__file__).parent / "services.json"
-RULE_KINDS = {"nblss", "income_percent", "none"}
 NBLSS_BENEFITS = {"livelihood", "medical", "housing", "education"}
 REQUIRED = ("code", "ministry", "name_ko", "name_en", "purpose_group", "process_key", "legal_basis", "rule")
 
@@ -181,12 +183,13 @@ def generate_synthetic(services: int = 292, ministries: int = 17, seed: int = 7)
     groups = ["income_support", "medical", "housing", "education", "child_rearing", "employment",
               "old_age_income", "disability", "care", "energy"]
     entries = list(real["services"])
+    kinds = sorted(RULE_KINDS)
     for i in range(len(entries), services):
-        kind = rng.choice(["income_percent", "income_percent", "nblss", "none"])
+        kind = kinds[i % len(kinds)]  # cycle through every rule kind (bench/screening.py measures them all)
         rule = ({"kind": "income_percent", "percent": rng.choice([30, 40, 50, 60, 70, 80, 100, 120, 150])}
                 if kind == "income_percent" else
                 {"kind": "nblss", "benefit": rng.choice(sorted(NBLSS_BENEFITS))} if kind == "nblss" else
-                {"kind": "none"})
+                {"kind": kind})
         entries.append({
             "code": f"SYN-{i:03d}", "ministry": codes[i % len(codes)], "name_ko": f"합성 서비스 {i}",
             "name_en": f"Synthetic service {i}", "purpose_group": rng.choice(groups),

@@ -15,7 +15,7 @@ from bokji.ids import get_or_404, parse_uuid
 from bokji.offices import service as offices
 from bokji.privacy import access_log, protection
 from bokji.registry.models import Household, Membership, Person, Residence
-from bokji.rules.parameters import REGION_CLASSES
+from bokji.rules.household import REGION_CLASSES
 
 ROLES = ("head", "member")
 

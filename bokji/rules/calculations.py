@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from bokji.errors import Invalid
-from bokji.rules import parameters, recognised_income
+from bokji.rules import benefits, parameters
+from bokji.rules.household import Household, parse
 
 
 def assessment_date(data: dict[str, Any]) -> date:
@@ -25,43 +26,78 @@ def assessment_date(data: dict[str, Any]) -> date:
         raise Invalid(f"{name} must be an ISO date (YYYY-MM-DD)", field=name) from None
 
 
-def recognised_income_of(data: dict[str, Any]) -> dict[str, Any]:
-    """Task data: `household_means` (see HouseholdMeans) and the application or assessment date."""
-    means = data.get("household_means")
-    if not isinstance(means, dict):
-        raise Invalid("household_means must be an object with region_class, size and the amounts",
-                      field="household_means")
-    on = assessment_date(data)
-    unknown = set(means) - set(recognised_income.HouseholdMeans.__dataclass_fields__)
-    if unknown:
-        raise Invalid(f"unknown household_means fields: {', '.join(sorted(unknown))}", field="household_means")
-    result = recognised_income.calculate(recognised_income.HouseholdMeans(**means), on)
-    return {"recognised_income": result.total, "benefit_year": result.parameter_year,
-            "household_size": means.get("size"), "recognised_income_detail": result.to_dict()}
+ASSESS = "benefit.assess"
+ASSESS_VERSION = "2025.1"
+AMOUNT = "benefit.amount"
+AMOUNT_VERSION = "2025.1"
 
 
-INCOME_LIMIT = "bokji.income_limit"
-INCOME_LIMIT_VERSION = "2025.1"
+def _case_of(data: dict[str, Any], household: Household) -> benefits.Case:
+    rule = data.get("rule")
+    if not isinstance(rule, dict) or rule.get("kind") not in benefits.RULES:
+        raise Invalid(f"rule must be the catalog service's rule (kinds: {', '.join(sorted(benefits.RULES))})",
+                      field="rule")
+    index = {m.person_id: i for i, m in enumerate(household.members) if m.person_id}
+    applicant = index.get(str(data.get("applicant_id"))) if data.get("applicant_id") else None
+    children = None
+    if data.get("child_ids") is not None:
+        missing = [c for c in data["child_ids"] if str(c) not in index]
+        if missing:
+            raise Invalid(f"child {missing[0]} is not a member of the household", field="child_ids")
+        children = tuple(index[str(c)] for c in data["child_ids"])
+    return benefits.Case(on=assessment_date(data), rule=rule, applicant=applicant, children=children)
 
 
-def income_limit(data: dict[str, Any]) -> dict[str, Any]:
-    """A service's income limit as a share of the standard median income (percent from the catalog).
+def _household_of(data: dict[str, Any]) -> Household:
+    doc = data.get("household")
+    if not isinstance(doc, dict):
+        raise Invalid("household must be the household document the investigation builds", field="household")
+    household = parse(doc, prefix="household")
+    # The housing survey may correct the rent and deposit the application stated.
+    rent, deposit = data.get("monthly_rent"), data.get("rental_deposit")
+    if household.housing is not None and (rent is not None or deposit is not None):
+        household = household.model_copy(update={"housing": household.housing.model_copy(update={
+            **({"monthly_rent": rent} if rent is not None else {}),
+            **({"deposit": deposit} if deposit is not None else {})})})
+    return household
 
-    Task data: `benefit_year` and `household_size` (from recognised income), `income_limit_percent` and
-    `income_limit_source` (from intake). The median is published; the percent usually is not.
-    """
-    percent = data.get("income_limit_percent")
-    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 200:
-        raise Invalid("income_limit_percent must be a whole percent 1-200", field="income_limit_percent")
-    year, size = data.get("benefit_year"), data.get("household_size")
-    median = parameters.STANDARD_MEDIAN_INCOME.get(year, {}).get(size)
-    source = str(data.get("income_limit_source") or "unverified")
-    if median is None:
-        return {"threshold": None, "median": None, "percent": percent,
-                "threshold_basis": f"unverified: no {year} median for a household of {size}"}
-    return {"threshold": recognised_income.won(median * percent / 100), "median": median, "percent": percent,
-            "threshold_basis": f"{percent} % of the {year} standard median income ({parameters.REFERENCE}); "
-                               f"percent: {source}"}
+
+def _basis(found: benefits.Assessment) -> tuple[str | None, str]:
+    """The amount's basis as a sentence (the step that produced it) and where its figures come from."""
+    step = next((s for s in reversed(found.trace) if s.result == found.amount), None) if found.amount else None
+    source = (f"parameters {found.parameter_year}" if not found.unverified
+              else "unverified: " + ", ".join(found.unverified))
+    return (step.text if step else None), source
+
+
+def assess(data: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
+    """The service's rule on the case's household (task data: `household`, the year's `parameters`,
+    `rule`, `applicant_id`, `child_ids`, the application or assessment date). `kind` forces one rule
+    (each rule is also registered under its own name)."""
+    household = _household_of(data)
+    case = _case_of(data if kind is None else {**data, "rule": {**(data.get("rule") or {}), "kind": kind}}, household)
+    found = benefits.assess(household, parameters.from_task(data), case)
+    basis, source = _basis(found)
+    reason = found.reasons[0].text if found.reasons else None
+    return {
+        "eligibility": found.status, "reason": reason, "reasons": [r.text for r in found.reasons],
+        "recognised_income": found.tested_income, "threshold": found.threshold, "benefit_year": found.parameter_year,
+        "household_size": household.size,
+        "threshold_basis": f"{found.calculation}, parameters {found.parameter_year}"
+                           + ("" if not found.unverified else "; unverified: " + ", ".join(found.unverified)),
+        "monthly_amount": found.amount if found.period == "month" else None,
+        "annual_amount": found.amount if found.period == "year" else None,
+        "amount_basis": basis, "amount_source": source, "benefit_duration_months": found.duration_months,
+        "missing_information": list(found.missing), "assessment": found.to_dict(),
+    }
+
+
+def amount(data: dict[str, Any]) -> dict[str, Any]:
+    """The amount again, after a step that may have changed its inputs (the housing survey's rent, a
+    review's new figures): the same rule as `assess`, only its amount fields."""
+    out = assess(data)
+    return {k: out[k] for k in ("monthly_amount", "annual_amount", "amount_basis", "amount_source",
+                                 "benefit_duration_months", "assessment")}
 
 
 REVIEW_ROUND = "bokji.review_round"

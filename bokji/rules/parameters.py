@@ -1,73 +1,169 @@
-"""Effective-dated parameter tables for the basic livelihood security (국민기초생활보장) rules.
+"""Benefit rule parameters: dated, sourced figures stored as data (table `rule_parameter`).
 
-Sources: ../shared/reference/welfare-system-anchors.md §3 (which cites the MOHW releases). Parameters
-are chosen by the application date or the benefit month, never by today's date.
+The committed file parameters.json is the seed a policy team edits (`bokji rules load`); the designer
+studio will edit the same rows later without a redeploy. Parameters are chosen by the application
+date or the benefit month, never by today's date. A figure whose confidence is not `high` is
+`unverified`: every trace step that uses it says so, and staff screens badge it.
+
+Calculations never read the database: the caller hands them a `ParameterSet` — screening reads it
+here, a case gets it in its task data (`for_task`) before any calculation or DMN table runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from bokji.errors import Invalid
+from bokji.rules.models import RuleParameter
 
-REFERENCE = "welfare-system-anchors.md §3"
+DATA_FILE = Path(__file__).parent / "parameters.json"
+CONFIDENCE = ("high", "medium", "low")
+YEARS = range(2000, 2100)
 
-# Standard median income (기준 중위소득), KRW per month, by year and household size. The MOHW
-# notice for a year applies from 1 January to 31 December of that year.
-STANDARD_MEDIAN_INCOME: dict[int, dict[int, int]] = {
-    2024: {1: 2_228_445, 2: 3_682_609, 3: 4_714_657, 4: 5_729_913, 5: 6_695_735, 6: 7_618_369},
-    2025: {1: 2_392_013, 2: 3_932_658, 3: 5_025_353, 4: 6_097_773, 5: 7_108_192, 6: 8_064_805},
-}
 
-# Selection thresholds as a share of the median (unchanged 2024 -> 2025).
-THRESHOLD_PERCENT: dict[str, int] = {"livelihood": 32, "medical": 40, "housing": 48, "education": 50}
+class MissingParameter(Exception):
+    """A rule needs a figure the reference does not give for the year: the case needs information."""
 
-# Monthly conversion rates of property into income (재산의 소득환산율).
-CONVERSION_RATE: dict[str, Decimal] = {
-    "residential": Decimal("0.0104"),
-    "general": Decimal("0.0417"),
-    "financial": Decimal("0.0626"),
-    "car": Decimal("1.00"),
-}
-
-EARNED_INCOME_COUNTED = Decimal("0.70")  # the general 30 % earned-income deduction
-
-REGION_CLASSES = ("seoul", "gyeonggi", "metropolitan", "other")
+    def __init__(self, name: str, year: int) -> None:
+        super().__init__(f"{name}@{year}")
+        self.name, self.year = name, year
 
 
 @dataclass(frozen=True)
-class RegionAmounts:
-    basic_property: int  # 기본재산액
-    residential_cap: int  # 주거용재산 한도액
+class Parameter:
+    name: str
+    year: int
+    value: Any
+    unit: str
+    source: str
+    confidence: str
 
-
-# Livelihood, housing and education benefits, from 2023 (medical may differ: unverified).
-REGION_AMOUNTS_FROM_2023: dict[str, RegionAmounts] = {
-    "seoul": RegionAmounts(99_000_000, 172_000_000),
-    "gyeonggi": RegionAmounts(80_000_000, 151_000_000),
-    "metropolitan": RegionAmounts(77_000_000, 146_000_000),  # metropolitan cities, Sejong, Changwon
-    "other": RegionAmounts(53_000_000, 112_000_000),
-}
+    @property
+    def unverified(self) -> bool:
+        return self.confidence != "high"
 
 
 @dataclass(frozen=True)
 class ParameterSet:
+    """Every parameter in force in one year."""
+
     year: int
-    median: dict[int, int]
-    region: dict[str, RegionAmounts]
-    conversion: dict[str, Decimal]
-    earned_income_counted: Decimal
-    source: str = REFERENCE
+    items: dict[str, Parameter] = field(default_factory=dict)
+
+    def get(self, name: str) -> Parameter:
+        found = self.items.get(name)
+        if found is None:
+            raise MissingParameter(name, self.year)
+        return found
+
+    def value(self, name: str) -> Any:
+        return self.get(name).value
+
+    def has(self, name: str) -> bool:
+        return name in self.items
 
 
-def parameters_on(on: date) -> ParameterSet:
-    """The parameters in force on `on` (an application date or a benefit month)."""
-    if on.year not in STANDARD_MEDIAN_INCOME:
-        known = ", ".join(str(y) for y in sorted(STANDARD_MEDIAN_INCOME))
-        raise Invalid(f"no standard median income for {on.year} (known years: {known})", field="date")
-    if on.year < 2023:
-        raise Invalid("regional property amounts before 2023 are not encoded", field="date")
-    return ParameterSet(on.year, STANDARD_MEDIAN_INCOME[on.year], REGION_AMOUNTS_FROM_2023, CONVERSION_RATE,
-                        EARNED_INCOME_COUNTED)
+def _by_year(entry: dict[str, Any], key: str, year: str, where: str) -> Any:
+    value = entry.get(key)
+    if isinstance(value, dict):
+        if year not in value:
+            raise Invalid(f"{where}.{key} has no entry for {year}", field=f"{where}.{key}")
+        value = value[year]
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{where}.{key} is required (a text, or one per year)", field=f"{where}.{key}")
+    return value
+
+
+def parse(document: Any) -> list[RuleParameter]:
+    """Validate the parameter file; every error names the entry and the field."""
+    if not isinstance(document, dict) or not isinstance(document.get("parameters"), list):
+        raise Invalid("a parameter file is an object with a 'parameters' list", field="parameters")
+    rows, seen = [], set()
+    for i, entry in enumerate(document["parameters"]):
+        where = f"parameters[{i}]"
+        if not isinstance(entry, dict):
+            raise Invalid(f"{where} must be an object", field=where)
+        name = entry.get("name")
+        if not isinstance(name, str) or "." not in name:
+            raise Invalid(f"{where}.name must be a dotted name like 'nblss.median'", field=f"{where}.name")
+        years = entry.get("years")
+        if not isinstance(years, dict) or not years:
+            raise Invalid(f"{where}.years must map a year to its value", field=f"{where}.years")
+        for year, value in years.items():
+            if not (year.isdigit() and int(year) in YEARS):
+                raise Invalid(f"{where}.years: '{year}' is not a year", field=f"{where}.years")
+            if (name, int(year)) in seen:
+                raise Invalid(f"{where}: {name} for {year} appears twice", field=f"{where}.name")
+            seen.add((name, int(year)))
+            confidence = _by_year(entry, "confidence", year, where)
+            if confidence not in CONFIDENCE:
+                raise Invalid(f"{where}.confidence must be one of {', '.join(CONFIDENCE)}",
+                              field=f"{where}.confidence")
+            rows.append(RuleParameter(name=name, year=int(year), value=value, unit=_by_year(entry, "unit", year, where),
+                                      source=_by_year(entry, "source", year, where), confidence=confidence))
+    return rows
+
+
+def load(session: Session, path: Path = DATA_FILE) -> int:
+    """Replace the parameter table with the file's (one transaction: readers see the old or the new set)."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise Invalid(f"{path.name}: cannot read the parameters ({exc})", file=path.name) from None
+    rows = parse(document)
+    session.execute(delete(RuleParameter))
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
+
+
+def _sets(rows: list[RuleParameter]) -> dict[int, ParameterSet]:
+    sets: dict[int, dict[str, Parameter]] = {}
+    for row in rows:
+        sets.setdefault(row.year, {})[row.name] = Parameter(row.name, row.year, row.value, row.unit, row.source,
+                                                            row.confidence)
+    return {year: ParameterSet(year, items) for year, items in sets.items()}
+
+
+def from_file(year: int, path: Path = DATA_FILE) -> ParameterSet:
+    """The file's parameters of one year, without the database (rule tests, benchmarks' baselines)."""
+    return _sets(parse(json.loads(path.read_text()))).get(year) or ParameterSet(year)
+
+
+_cache: dict[str, Any] = {"stamp": None, "sets": {}}
+
+
+def year_of(session: Session, on: date) -> ParameterSet:
+    """The parameters in force on `on`; re-read only when the table changed (one cheap query to know)."""
+    stamp = tuple(session.execute(select(func.count(), func.max(RuleParameter.loaded_at))).one())
+    if _cache["stamp"] != stamp:
+        _cache.update(stamp=stamp, sets=_sets(list(session.scalars(select(RuleParameter)))))
+    return _cache["sets"].get(on.year) or ParameterSet(on.year)
+
+
+def for_task(params: ParameterSet) -> dict[str, Any]:
+    """The set as task data: values by name (DMN cells and scripts read `parameters["nblss.median"]`),
+    and each figure's source and confidence beside them."""
+    return {"parameter_year": params.year,
+            "parameters": {name: p.value for name, p in params.items.items()},
+            "parameter_basis": {name: {"unit": p.unit, "source": p.source, "confidence": p.confidence}
+                                for name, p in params.items.items()}}
+
+
+def from_task(data: dict[str, Any]) -> ParameterSet:
+    """The set a case carries in its task data (see `for_task`)."""
+    values, basis, year = data.get("parameters"), data.get("parameter_basis"), data.get("parameter_year")
+    if not isinstance(values, dict) or not isinstance(basis, dict) or not isinstance(year, int):
+        raise Invalid("parameters, parameter_basis and parameter_year must be in the task data "
+                      "(the investigation puts them there)", field="parameters")
+    return ParameterSet(year, {name: Parameter(name, year, value, str(basis.get(name, {}).get("unit", "")),
+                                               str(basis.get(name, {}).get("source", "")),
+                                               str(basis.get(name, {}).get("confidence", "low")))
+                               for name, value in values.items()})
