@@ -12,6 +12,30 @@ DATA_TYPES = ["earned_income", "pension", "property", "vehicles", "deposits"]
 PURPOSE = {"purpose": "decision"}
 
 
+def _agency(number: str, agency: str, data_type: str) -> dict:
+    from simulator.app import Query, answer
+
+    query = Query(registration_number=number, period="2024", request_id="probe", consent_reference="probe")
+    return answer(agency, data_type, query)["value"]
+
+
+def test_simulator_cars_have_engine_size_age_and_use():
+    # What these numbers were answered before cars had details: the values (and who has no car) stay.
+    before = {"520101-1234507": [2_000_000, 9_000_000], "520101-1234512": [], "520101-1234533": [4_000_000]}
+    for number, values in before.items():
+        assert [c["value"] for c in _agency(number, "vehicle", "vehicles")["cars"]] == values
+    assert _agency("520101-1234507", "nts", "earned_income") == {"monthly": 850_000}
+    assert _agency("520101-1234554", "finance", "deposits") == {"financial": 18_000_000}
+    cars = [c for serial in range(10_000, 10_300)
+            for c in _agency(rrn("600101", "1", str(serial)), "vehicle", "vehicles")["cars"]]
+    assert cars and all(set(c) == {"value", "engine_cc", "age_years", "use"} for c in cars)
+    assert {c["engine_cc"] for c in cars} == {998, 1598, 1999, 2497, 3342}
+    assert {c["use"] for c in cars} == {"private", "business", "disability"}
+    assert all(0 <= c["age_years"] <= 20 for c in cars) and len({c["age_years"] for c in cars}) > 10
+    number = rrn("600101", "1", "10001")
+    assert _agency(number, "vehicle", "vehicles") == _agency(number, "vehicle", "vehicles")  # deterministic
+
+
 
 def _household(client, cw) -> list[str]:
     ids = []
