@@ -95,6 +95,7 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     applicant = people.get(str(data.get("applicant_id"))) or people[str(members[0])]
     overlaps = _overlaps(ctx, service, [p.id for p in people.values()], data.get("application_id"))
     rule = service.rule
+    levels = data.get("school_levels") or {}
     return {
         "service_code": service.code,
         "service_name": service.name_ko,
@@ -126,6 +127,9 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
         "has_overlap": bool(overlaps),
         # Every name a later step reads exists from here on (a missing one would be a NameError there).
         **{name: data.get(name) for name in fields.FIELDS if name != "obligor_ids"},
+        # until the education rule reads school_levels (lead): the DMN service_amount reads one level,
+        # that of the first covered pupil in the members' order.
+        "school_level": next((levels[str(m)] for m in members if str(m) in levels), None),
         "monthly_amount": None, "annual_amount": None, "amount_basis": None, "amount_source": None,
         "obligor_excluded": False, "review_round": 0, "review_terminated": False,
     }
