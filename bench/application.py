@@ -56,14 +56,16 @@ def submit(count: int, services: list[str]) -> None:
             child, _ = registry.register_person(session, registration_number=_rrn(n, True), name=f"c{n}",
                                                 office=who.office, actor="bench")
             registry.create_household(session, members=[{"person_id": str(parent.id), "role": "head"},
-                                                        {"person_id": str(child.id), "role": "member"}],
+                                                        {"person_id": str(child.id), "role": "member",
+                                                         "relation": "child"}],
                                       address="bench", region_class="other", office=who.office,
                                       valid_from=date(2024, 1, 1), actor="bench")
         t0 = time.perf_counter()
         with unit_of_work() as session:
             steps.apply(session, {
                 "applicant_id": str(parent.id), "application_date": "2025-03-10", "services": services,
-                "consents": {"deposits": f"CONSENT-{n}"}, "details": {"school_level": "middle"}}, actor=who)
+                "consents": {"deposits": f"CONSENT-{n}"},
+                "details": {"school_levels": {str(child.id): "middle"}}}, actor=who)
         times.append((time.perf_counter() - t0) * 1000)
     print(" ".join(f"{t:.3f}" for t in times))
 

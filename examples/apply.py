@@ -47,12 +47,13 @@ def main() -> int:
 
     mother, child = person("850315-2345678", "김엄마"), person("120420-4345678", "김아이")
     call("POST", "/registry/households", again_ok=True, json={
-        "members": [{"person_id": mother["id"], "role": "head"}, {"person_id": child["id"], "role": "member"}],
+        "members": [{"person_id": mother["id"], "role": "head"}, {"person_id": child["id"], "role": "member",
+                                                                           "relation": "child"}],
         "address": "전라남도 목포시 예시로 1", "region_class": "other", "valid_from": "2024-01-01"})
     application = call("POST", "/applications", json={
         "applicant_id": mother["id"], "application_date": "2025-03-10",
         "services": ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"],
-        "consents": {"deposits": "CONSENT-EXAMPLE-1"}, "details": {"school_level": "middle"}})
+        "consents": {"deposits": "CONSENT-EXAMPLE-1"}, "details": {"school_levels": {child["id"]: "middle"}}})
     print(json.dumps({"number": application["number"],
                       "cases": [{k: c[k] for k in ("service_code", "instance_id", "stage", "status")}
                                 for c in application["cases"]]}, ensure_ascii=False, indent=2))

@@ -49,6 +49,18 @@ def _seed(rrn: str, data_type: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+ENGINE_CC = (998, 1598, 1999, 2497, 3342)  # typical 경차 / 소형 / 중형 / 대형 displacements
+CAR_USES = ("private", "private", "private", "private", "business", "disability")
+
+
+def _cars(rrn: str, values: list[int]) -> list[dict[str, Any]]:
+    """Each car's engine size, age and use, from a random stream of its own: every other answer (and
+    which persons have cars at all) stays what it was before cars had these details."""
+    rng = _seed(rrn, "vehicles:details")
+    return [{"value": value, "engine_cc": rng.choice(ENGINE_CC), "age_years": rng.randint(0, 20),
+             "use": rng.choice(CAR_USES)} for value in values]
+
+
 def answer(agency: str, data_type: str, query: Query) -> dict[str, Any]:
     """The same registration number always gets the same answer (synthetic, not real data)."""
     rng = _seed(query.registration_number, data_type)
@@ -62,7 +74,8 @@ def answer(agency: str, data_type: str, query: Query) -> dict[str, Any]:
         "pension": {"monthly": rng.choice([0, 0, 320_000, 560_000])},
         "holdings": {"residential": rng.choice([0, 0, 95_000_000, 180_000_000]),
                      "general": rng.choice([0, 0, 12_000_000])},
-        "vehicles": {"cars": [{"value": v} for v in rng.choice([[], [], [4_000_000], [2_000_000, 9_000_000]])]},
+        "vehicles": {"cars": _cars(query.registration_number,
+                                   rng.choice([[], [], [4_000_000], [2_000_000, 9_000_000]]))},
         "deposits": {"financial": rng.choice([300_000, 2_500_000, 18_000_000])},
         "household": {"members": rng.randint(1, 5), "address": f"synthetic address {rng.randint(1, 999)}"},
     }[data_type]

@@ -42,10 +42,14 @@ def _person(client, cw, number: str, name: str) -> str:
     return r.json()["id"]
 
 
-def _household(client, cw, *people: str, region: str = "other") -> str:
+def _household(client, cw, *people: str, region: str = "other", relations: tuple[str, ...] = (),
+               locality: str | None = None) -> str:
+    """The first person heads it; `relations` are the others' relations to the head (default other)."""
     r = client.post("/registry/households", headers=cw, json={
-        "members": [{"person_id": people[0], "role": "head"}, *({"person_id": p} for p in people[1:])],
-        "address": "전라남도 목포시 1", "region_class": region, "valid_from": "2024-01-01"})
+        "members": [{"person_id": people[0], "role": "head"},
+                    *({"person_id": p, "relation": relations[i] if relations else None}
+                      for i, p in enumerate(people[1:]))],
+        "address": "전라남도 목포시 1", "region_class": region, "locality": locality, "valid_from": "2024-01-01"})
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -53,7 +57,7 @@ def _household(client, cw, *people: str, region: str = "other") -> str:
 def _mother_and_child(client, cw) -> tuple[str, str]:
     mother = _person(client, cw, _poor("850315", "2"), "김엄마")
     child = _person(client, cw, _poor("120420", "4"), "김아이")  # 12 on the application date
-    _household(client, cw, mother, child)
+    _household(client, cw, mother, child, relations=("child",), locality="small_city")
     return mother, child
 
 
@@ -96,7 +100,7 @@ def test_one_application_three_services_shared_investigation(client, login, plat
     cw, sv = login("caseworker"), login("supervisor")
     mother, child = _mother_and_child(client, cw)
     services = ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"]
-    application = _apply(client, cw, mother, services, details={"school_level": "middle"})
+    application = _apply(client, cw, mother, services, details={"school_levels": {child: "middle"}})
     assert application["number"].startswith("A20250310-") and application["region_class"] == "other"
     assert sorted(application["member_ids"]) == sorted([mother, child])
     case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
@@ -172,9 +176,9 @@ def test_one_application_three_services_shared_investigation(client, login, plat
 
 def test_supervisor_returns_and_caseworker_adjusts_then_rejection_notice(client, login, platform):
     cw, sv = login("caseworker"), login("supervisor")
-    mother, _child = _mother_and_child(client, cw)
+    mother, child = _mother_and_child(client, cw)
     application = _apply(client, cw, mother, ["MOHW-NBLSS-LIVELIHOOD", "MOE-EDUCATION-COST"],
-                         details={"school_level": "middle"})
+                         details={"school_levels": {child: "middle"}})
     case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
     livelihood = case["MOHW-NBLSS-LIVELIHOOD"]
     _complete(client, sv, livelihood, "review", APPROVE)  # the supervisor decided this case as caseworker…
@@ -294,9 +298,16 @@ def test_periodic_review_ends_the_benefit(client, login, platform):
     ({"applicant_id": "not-an-id"}, "applicant_id"),
     ({"application_date": "10/03/2025"}, "application_date"),
     ({"application_date": "2026-11-28"}, "application_date"),  # no 2026 figures in the reference yet
-    ({"services": ["MOHW-NBLSS-EDUCATION"]}, "details.school_level"),
+    ({"services": ["MOHW-NBLSS-EDUCATION"]}, "details.school_levels"),
+    ({"services": ["MOHW-NBLSS-EDUCATION"], "details": {"school_levels": {}}}, "details.school_levels"),
+    ({"details": {"school_levels": ["middle"]}}, "details.school_levels"),
+    ({"details": {"school_levels": {"pupil-1": "middle"}}}, "details.school_levels.pupil-1"),
+    ({"details": {"school_level": "middle"}}, "details.school_level"),  # the old question is gone
     ({"services": ["MOHW-NBLSS-HOUSING"], "details": {"monthly_rent": -5}}, "details.monthly_rent"),
-    ({"details": {"school_level": "university"}}, "details.school_level"),
+    ({"services": ["MOHW-NBLSS-HOUSING"], "details": {"monthly_rent": 0, "rental_deposit": -1}},
+     "details.rental_deposit"),
+    ({"details": {"rental_deposit": "5백만원"}}, "details.rental_deposit"),
+    ({"details": {"rental_deposit": 1.5}}, "details.rental_deposit"),
     ({"details": {"favourite_colour": "blue"}}, "details.favourite_colour"),
     ({"consents": {"jewels": "C-1"}}, "consents.jewels"),
     ({"consents": {"deposits": ""}}, "consents.deposits"),
@@ -314,6 +325,63 @@ def test_bad_applications_are_refused_naming_the_field(client, login, library, c
     with unit_of_work() as session:
         assert session.execute(text("SELECT count(*) FROM application")).scalar() == 0
         assert session.execute(text("SELECT count(*) FROM process_instance")).scalar() == 0
+
+
+def test_school_levels_name_members_of_the_household_and_deposits_are_optional(client, login, library):
+    cw = login("caseworker")
+    mother = _person(client, cw, rrn("800101", "2"), "박엄마")
+    son, daughter = _person(client, cw, rrn("120101", "3"), "박아들"), _person(client, cw, rrn("140101", "4"), "박딸")
+    neighbour = _person(client, cw, rrn("130101", "3"), "이웃집")
+    household = _household(client, cw, mother, son, daughter, relations=("child", "child"))
+    # The daughter left before the application date: no longer a member then.
+    assert client.post(f"/registry/households/{household}/leave", headers=cw,
+                       json={"person_id": daughter, "valid_to": "2025-01-01"}).status_code == 200
+    body = {"applicant_id": mother, "application_date": "2025-03-10", "services": ["MOHW-NBLSS-EDUCATION"]}
+    for pupil in (neighbour, daughter):
+        r = client.post("/applications", headers=cw, json={**body, "details": {"school_levels": {
+            son: "middle", pupil: "elementary"}}})
+        assert r.status_code == 422 and r.json()["field"] == f"details.school_levels.{pupil}", r.text
+        assert "not a member" in r.json()["message"]
+    r = client.post("/applications", headers=cw, json={**body, "details": {"school_levels": {son: "university"}}})
+    assert r.status_code == 422 and r.json()["field"] == f"details.school_levels.{son}"
+    with unit_of_work() as session:
+        assert session.execute(text("SELECT count(*) FROM application")).scalar() == 0
+
+    # Housing asks for the deposit but does not need it; the case data carries both answers, and the
+    # one school level the amount table reads until it reads school_levels.
+    r = client.post("/applications", headers=cw, json={**body, "services": ["MOHW-NBLSS-HOUSING"],
+                                                       "details": {"monthly_rent": 150_000}})
+    assert r.status_code == 201, r.text
+    r = client.post("/applications", headers=cw, json={
+        **body, "services": ["MOHW-NBLSS-EDUCATION", "MOHW-NBLSS-HOUSING"],
+        "details": {"school_levels": {son.upper(): "middle"}, "monthly_rent": 0, "rental_deposit": 30_000_000}})
+    assert r.status_code == 201, r.text
+    with unit_of_work() as session:
+        details = session.execute(text("SELECT details FROM application WHERE id = :i"),
+                                  {"i": r.json()["id"]}).scalar()
+    assert details == {"school_levels": {son: "middle"}, "monthly_rent": 0, "rental_deposit": 30_000_000}
+
+
+def test_the_case_data_carries_the_first_pupils_level_for_the_amount_table(library):
+    """Until the education rule reads school_levels (lead), intake gives the case `school_level`: the
+    level of the first covered pupil in the members' order."""
+    from bokji.applications.handlers import register
+    from bokji.jobs.handlers import HandlerContext
+    from bokji.registry import service as registry
+
+    with unit_of_work() as session:
+        ids = sorted(str(registry.register_person(session, registration_number=rrn(front, "3"), name=front,
+                                                  actor="test", office="central")[0].id)
+                     for front in ("120101", "140101", "100101"))
+    data = {"member_ids": ids, "application_date": "2025-03-10"}
+    instance_id = start_case("nblss_education", data)
+    levels = {ids[2]: "high", ids[1]: "elementary"}  # the first member is no pupil
+    with unit_of_work() as session:
+        out = register(HandlerContext(session=session, job_id="j", instance_id=instance_id, business_key=None,
+                                      element_id="register", topic="intake.register", attempt=1,
+                                      input={**data, "school_levels": levels, "rental_deposit": 5_000_000}))
+    assert out["school_level"] == "elementary" and out["school_levels"] == levels
+    assert out["rental_deposit"] == 5_000_000 and out["service_code"] == "MOHW-NBLSS-EDUCATION"
 
 
 def test_applicant_without_household_and_obligor_inside_it(client, login, library):
@@ -431,13 +499,13 @@ def test_benefits_of_one_purpose_are_flagged_for_the_caseworker(client, login, p
     from bokji.tasks.models import HumanTask
 
     cw = login("caseworker")
-    mother, _child = _mother_and_child(client, cw)
-    first = _apply(client, cw, mother, ["MOHW-NBLSS-EDUCATION"], details={"school_level": "middle"})
+    mother, child = _mother_and_child(client, cw)
+    first = _apply(client, cw, mother, ["MOHW-NBLSS-EDUCATION"], details={"school_levels": {child: "middle"}})
     education = first["cases"][0]["instance_id"]
     _complete(client, cw, education, "review", APPROVE)
     wait_for(lambda: _stage_reached(education, "review"), timeout=60, what="education granted")
     second = _apply(client, cw, mother, ["MOE-EDUCATION-COST", "MOHW-NBLSS-HOUSING", "MOHW-NBLSS-EDUCATION"],
-                    details={"school_level": "middle", "monthly_rent": 200_000})
+                    details={"school_levels": {child: "middle"}, "monthly_rent": 200_000})
     case = {c["service_code"]: c["instance_id"] for c in second["cases"]}
     _complete(client, cw, case["MOHW-NBLSS-HOUSING"], "housing_survey",
               {"monthly_rent": 200_000, "dwelling_condition": "good", "survey_comment": ""})
@@ -467,10 +535,10 @@ def test_workers_killed_mid_payment_setup(client, login, platform, spawn):
     from tests.conftest import DATABASE_URL, RUNNING
 
     cw, sv = login("caseworker"), login("supervisor")
-    mother, _child = _mother_and_child(client, cw)
+    mother, child = _mother_and_child(client, cw)
     services = ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"]
     case = {c["service_code"]: c["instance_id"]
-            for c in _apply(client, cw, mother, services, details={"school_level": "middle"})["cases"]}
+            for c in _apply(client, cw, mother, services, details={"school_levels": {child: "middle"}})["cases"]}
     _complete(client, cw, case["MOGEF-SINGLE-PARENT"], "family_check",
               {"single_parent_confirmed": "yes", "family_comment": "확인 (checked)"})
     blocker = create_engine(DATABASE_URL).connect()

@@ -12,6 +12,30 @@ DATA_TYPES = ["earned_income", "pension", "property", "vehicles", "deposits"]
 PURPOSE = {"purpose": "decision"}
 
 
+def _agency(number: str, agency: str, data_type: str) -> dict:
+    from simulator.app import Query, answer
+
+    query = Query(registration_number=number, period="2024", request_id="probe", consent_reference="probe")
+    return answer(agency, data_type, query)["value"]
+
+
+def test_simulator_cars_have_engine_size_age_and_use():
+    # What these numbers were answered before cars had details: the values (and who has no car) stay.
+    before = {"520101-1234507": [2_000_000, 9_000_000], "520101-1234512": [], "520101-1234533": [4_000_000]}
+    for number, values in before.items():
+        assert [c["value"] for c in _agency(number, "vehicle", "vehicles")["cars"]] == values
+    assert _agency("520101-1234507", "nts", "earned_income") == {"monthly": 850_000}
+    assert _agency("520101-1234554", "finance", "deposits") == {"financial": 18_000_000}
+    cars = [c for serial in range(10_000, 10_300)
+            for c in _agency(rrn("600101", "1", str(serial)), "vehicle", "vehicles")["cars"]]
+    assert cars and all(set(c) == {"value", "engine_cc", "age_years", "use"} for c in cars)
+    assert {c["engine_cc"] for c in cars} == {998, 1598, 1999, 2497, 3342}
+    assert {c["use"] for c in cars} == {"private", "business", "disability"}
+    assert all(0 <= c["age_years"] <= 20 for c in cars) and len({c["age_years"] for c in cars}) > 10
+    number = rrn("600101", "1", "10001")
+    assert _agency(number, "vehicle", "vehicles") == _agency(number, "vehicle", "vehicles")  # deterministic
+
+
 
 def _household(client, cw) -> list[str]:
     ids = []
@@ -192,3 +216,100 @@ def test_redis_flushed_mid_investigation(client, login, platform):
     redis_connection().flushall()
     wait_for(lambda: _decided(instance_id), timeout=90, what="the investigation after FLUSHALL")
     _exactly_once(instance_id, len(members) * len(DATA_TYPES))
+
+
+def _item(person_id: str, data_type: str, value: dict):
+    import uuid
+
+    from bokji.linkage.models import Evidence
+
+    return Evidence(id=uuid.uuid4(), person_id=uuid.UUID(person_id), data_type=data_type, value=value)
+
+
+def test_the_household_document_attributes_each_fact_to_its_member():
+    import pytest
+
+    from bokji.errors import Invalid
+    from bokji.linkage.household import MemberFacts, from_evidence
+
+    head, child = "f0000000-0000-4000-8000-000000000000", "10000000-0000-4000-8000-000000000000"
+    members = [MemberFacts(child, 15, "child"), MemberFacts(head, 44, "head")]
+    items = [
+        _item(head, "earned_income", {"monthly": 1_800_000}), _item(head, "pension", {"monthly": 0}),
+        _item(head, "property", {"residential": 95_000_000, "general": 12_000_000}),
+        _item(head, "vehicles", {"cars": [{"value": 4_000_000, "engine_cc": 1598, "age_years": 7, "use": "private"}]}),
+        _item(head, "deposits", {"financial": 2_500_000}),
+        _item(child, "business_income", {"monthly": 400_000}),
+        # Recorded before cars had details, or from a document: unknown, never made up.
+        _item(child, "vehicles", {"cars": [{"value": 900_000}], "document": "등록원부.pdf"}),
+        _item(child, "insured_wage", {"insured": True, "monthly_wage": 1_500_000}),  # not part of the document
+    ]
+    case = {"monthly_rent": 0, "rental_deposit": 30_000_000, "school_levels": {child: "middle"}}
+    doc = from_evidence(items, members=members, region_class="seoul", locality="large_city", case=case)
+    assert doc == {
+        "region_class": "seoul", "locality": "large_city",
+        "members": [
+            {"person_id": head, "age": 44, "relation": "head", "school_level": None,
+             "income": {"earned": 1_800_000, "business": 0, "property_income": 0, "public_transfer": 0,
+                        "other_income": 0},
+             "assets": {"residential": 95_000_000, "general": 12_000_000, "financial": 2_500_000},
+             "cars": [{"value": 4_000_000, "engine_cc": 1598, "age_years": 7, "use": "private"}]},
+            {"person_id": child, "age": 15, "relation": "child", "school_level": "middle",
+             "income": {"earned": 0, "business": 400_000, "property_income": 0, "public_transfer": 0,
+                        "other_income": 0},
+             "assets": {"residential": 0, "general": 0, "financial": 0},
+             "cars": [{"value": 900_000, "engine_cc": None, "age_years": None, "use": None}]}],
+        "debts": 0, "household_expenses": 0,
+        "housing": {"tenure": "rent", "monthly_rent": 0, "deposit": 30_000_000}}  # 전세: a deposit, no rent
+
+    # No evidence at all: every member still appears, with zeros; no rent or deposit: own.
+    bare = from_evidence([], members=members, region_class="other", locality=None, case={"monthly_rent": None})
+    assert [(m["person_id"], m["income"]["earned"], m["cars"]) for m in bare["members"]] == [(head, 0, []),
+                                                                                               (child, 0, [])]
+    assert bare["housing"] == {"tenure": "own", "monthly_rent": 0, "deposit": 0} and bare["locality"] is None
+    with pytest.raises(Invalid) as outsider:
+        from_evidence([_item("20000000-0000-4000-8000-000000000000", "earned_income", {"monthly": 1})],
+                      members=members, region_class="other", locality=None, case={})
+    assert outsider.value.detail["field"] == "evidence"
+
+
+def test_household_means_gives_the_household_document_from_evidence(client, login, platform):
+    cw = login("caseworker")
+    head, spouse = _household(client, cw)
+    r = client.post("/registry/households", headers=cw, json={
+        "members": [{"person_id": head, "role": "head"}, {"person_id": spouse, "relation": "spouse"}],
+        "address": "서울특별시 종로구 1", "region_class": "seoul", "locality": "large_city",
+        "valid_from": "2024-01-01"})
+    assert r.status_code == 201, r.text
+    instance_id = start_case("nblss_livelihood", business_key="APP-L-DOC", data={
+        "member_ids": [head, spouse], "applicant_id": spouse, "data_types": DATA_TYPES,
+        "consents": {"deposits": "C-1"}, "application_date": "2025-03-10", "region_class": "seoul",
+        "linkage_deadline": "PT60S", "monthly_rent": 300_000})
+
+    def result():
+        with unit_of_work() as session:
+            return session.execute(text("SELECT result FROM job WHERE instance_id = :i AND status = 'done' "
+                                        "AND topic = 'linkage.household_means'"), {"i": instance_id}).scalar()
+
+    out = wait_for(result, timeout=60, what="the household means")
+    doc = out["household"]
+    assert (doc["region_class"], doc["locality"]) == ("seoul", "large_city")
+    assert [(m["person_id"], m["relation"], m["age"]) for m in doc["members"]] == \
+        [(head, "head", 73), (spouse, "spouse", 69)]  # born 1952-01-01 and 1955-05-05; on 2025-03-10
+    assert doc["housing"] == {"tenure": "rent", "monthly_rent": 300_000, "deposit": 0}
+    rows = {(r["person_id"], r["data_type"]): r["value"] for r in _evidence(client, cw, instance_id)}
+    for member in doc["members"]:
+        person = member["person_id"]
+        assert member["income"]["earned"] == rows[(person, "earned_income")]["monthly"]
+        assert member["income"]["public_transfer"] == rows[(person, "pension")]["monthly"]
+        assert member["assets"] == {"residential": rows[(person, "property")]["residential"],
+                                    "general": rows[(person, "property")]["general"],
+                                    "financial": rows[(person, "deposits")]["financial"]}
+        assert member["cars"] == rows[(person, "vehicles")]["cars"]  # with engine size, age and use
+    # and the parameters of the assessment date, for every rule and table after it
+    assert out["parameter_year"] == 2025 and out["parameters"]["nblss.median"]["2"] == 3_932_658
+    assert out["parameter_basis"]["housing.reference_rent"]["confidence"] == "medium"
+    with unit_of_work() as session:
+        read = session.execute(text("SELECT count(*) FROM access_log WHERE action = 'read_household' "
+                                    "AND purpose = :i AND actor = 'worker:caseworker'"), {"i": instance_id}).scalar()
+    assert read >= 1  # the registry read for the case is logged, with the case as its purpose

@@ -137,10 +137,10 @@ def test_decision_form_shows_the_case_with_unverified_figures_marked(server, pag
     from tests.test_applications import _mother_and_child
 
     cw = login("caseworker")
-    mother, _child = _mother_and_child(client, cw)
+    mother, child = _mother_and_child(client, cw)
     r = client.post("/applications", headers=cw, json={
         "applicant_id": mother, "application_date": "2025-03-10", "services": ["MOHW-NBLSS-EDUCATION"],
-        "consents": {"deposits": "CONSENT-1"}, "details": {"school_level": "high"}})
+        "consents": {"deposits": "CONSENT-1"}, "details": {"school_levels": {child: "high"}}})
     assert r.status_code == 201, r.text
     instance_id = r.json()["cases"][0]["instance_id"]
 

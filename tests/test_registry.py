@@ -146,3 +146,89 @@ def test_reads_need_a_purpose_and_are_logged(client, login):
     assert [(log.actor, log.action, str(log.person_id)) for log in logs] == \
         [("caseworker", "read_person", person["id"])]
     assert logs[0].purpose == PURPOSE["purpose"]
+
+
+def test_relations_and_locality_are_recorded_and_kept(client, login):
+    cw = login("caseworker")
+    head = _register(client, cw, rrn("480101", "1"), "김할배")
+    spouse = _register(client, cw, rrn("500202", "2"), "이할매")
+    grandchild = _register(client, cw, rrn("120303", "3"), "김손자")
+    lodger = _register(client, cw, rrn("800404", "1"), "박동거")
+    r = client.post("/registry/households", headers=cw, json={
+        "members": [{"person_id": head["id"], "role": "head"},
+                    {"person_id": spouse["id"], "relation": "spouse"},
+                    {"person_id": grandchild["id"], "relation": "grandchild"}],
+        "address": "전라남도 해남군 1", "region_class": "other", "locality": "rural", "valid_from": "2024-01-01"})
+    assert r.status_code == 201, r.text
+    hid = r.json()["id"]
+    # Joining without a relation (callers that predate relations) records "other".
+    assert client.post(f"/registry/households/{hid}/join", headers=cw,
+                       json={"person_id": lodger["id"], "valid_from": "2024-02-01"}).status_code == 201
+
+    def on(day: str) -> dict:
+        r = client.get(f"/registry/households/{hid}", params={"on": day, **PURPOSE}, headers=cw)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def relations(view: dict) -> dict:
+        return {m["name"]: m["relation"] for m in view["members"]}
+
+    view = on("2024-03-01")
+    assert relations(view) == {"김할배": "head", "이할매": "spouse", "김손자": "grandchild", "박동거": "other"}
+    assert view["residence"]["locality"] == "rural" and view["residence"]["region_class"] == "other"
+
+    # A correction keeps the relation; a move records the new locality, or none when not known.
+    row = next(h for h in view["history"] if h.get("person_id") == grandchild["id"])
+    assert client.post(f"/registry/memberships/{row['membership_id']}/corrections", headers=cw,
+                       json={"valid_from": "2024-01-05", "reason": "전입일 확인"}).status_code == 201
+    assert relations(on("2024-03-01"))["김손자"] == "grandchild"
+    assert client.post(f"/registry/households/{hid}/moves", headers=cw, json={
+        "address": "광주광역시 1", "region_class": "metropolitan", "locality": "large_city",
+        "valid_from": "2024-06-01"}).status_code == 201
+    assert client.post(f"/registry/households/{hid}/moves", headers=cw, json={
+        "address": "광주광역시 2", "region_class": "metropolitan", "valid_from": "2024-09-01"}).status_code == 201
+    assert on("2024-07-01")["residence"]["locality"] == "large_city"
+    assert on("2024-10-01")["residence"]["locality"] is None  # never guessed from the region class
+    assert relations(on("2024-10-01"))["이할매"] == "spouse"  # moves leave the members as they are
+
+    # A head change: the new head is "head", the old one "other"; the others keep theirs.
+    r = client.post(f"/registry/households/{hid}/head", headers=cw,
+                    json={"person_id": spouse["id"], "valid_from": "2025-01-01"})
+    assert r.status_code == 200 and "other" in r.json()["note"]
+    assert relations(on("2025-02-01")) == {"김할배": "other", "이할매": "head", "김손자": "grandchild",
+                                            "박동거": "other"}
+    assert relations(on("2024-12-31"))["김할배"] == "head"  # the past is as it was
+
+
+def test_bad_relations_and_localities_are_422_naming_the_field(client, login):
+    cw = login("caseworker")
+    a = _register(client, cw, rrn("700101", "1"), "한사람")
+    b = _register(client, cw, rrn("720101", "2"), "두사람")
+    body = {"members": [{"person_id": a["id"], "role": "head"}, {"person_id": b["id"], "relation": "cousin"}],
+            "address": "부산 1", "region_class": "metropolitan", "valid_from": "2025-01-01"}
+
+    def refused(r, field: str) -> None:
+        assert r.status_code == 422 and r.json()["field"] == field, r.text
+
+    refused(client.post("/registry/households", json=body, headers=cw), "members[1].relation")
+    members = [{"person_id": a["id"], "role": "head"}, {"person_id": b["id"], "relation": "head"}]
+    refused(client.post("/registry/households", json={**body, "members": members}, headers=cw),
+            "members[1].relation")  # one head only
+    members = [{"person_id": a["id"], "role": "head", "relation": "spouse"}, {"person_id": b["id"]}]
+    refused(client.post("/registry/households", json={**body, "members": members}, headers=cw),
+            "members[0].relation")
+    members = [{"person_id": a["id"], "role": "head"}]
+    refused(client.post("/registry/households", json={**body, "members": members, "locality": "village"},
+                        headers=cw), "locality")
+    with unit_of_work() as session:
+        assert session.scalar(text("SELECT count(*) FROM household")) == 0  # nothing of the refused ones stays
+    r = client.post("/registry/households", json={**body, "members": members}, headers=cw)
+    assert r.status_code == 201, r.text
+    hid = r.json()["id"]
+    refused(client.post(f"/registry/households/{hid}/join", headers=cw,
+                        json={"person_id": b["id"], "valid_from": "2025-02-01", "relation": "boss"}), "relation")
+    refused(client.post(f"/registry/households/{hid}/join", headers=cw,
+                        json={"person_id": b["id"], "valid_from": "2025-02-01", "relation": "head"}), "relation")
+    refused(client.post(f"/registry/households/{hid}/moves", headers=cw, json={
+        "address": "부산 2", "region_class": "metropolitan", "locality": "metropolis",
+        "valid_from": "2025-03-01"}), "locality")

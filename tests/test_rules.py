@@ -204,7 +204,7 @@ def test_a_2024_young_earner_needs_the_missing_youth_deduction():
 def test_the_car_rule_of_each_year(year, car, converted):
     found = nblss(household(person(40), cars=[car]), "livelihood", year)
     assert found.tested_income == converted
-    assert "nblss.car_general_property@%d" % year in found.unverified or car.get("use") == "disability"
+    assert f"nblss.car_general_property@{year}" in found.unverified or car.get("use") == "disability"
 
 
 def test_a_costly_car_without_its_engine_size_needs_it():

@@ -88,15 +88,22 @@ def get_person(person_id: Id, purpose: Purpose, session: SessionDep, who: Worker
     return _person(registry.get_person(session, person_id, actor=who.username, purpose=purpose))
 
 
+RELATION = Field(None, description="relation to the head: spouse, child, grandchild, parent, sibling, other "
+                                   "(the head's is always head; left out: other)")
+LOCALITY = Field(None, description="large_city (대도시), small_city (중소도시) or rural (농어촌); left out: unknown")
+
+
 class MemberIn(BaseModel):
     person_id: str
     role: str = "member"
+    relation: str | None = RELATION
 
 
 class HouseholdIn(BaseModel):
     members: list[MemberIn]
     address: str
     region_class: str
+    locality: str | None = LOCALITY
     office: str | None = None
     valid_from: date
 
@@ -110,7 +117,8 @@ def create_household(body: HouseholdIn, session: SessionDep, who: Worker) -> dic
     office = policy.check_own_office(session, who, body.office or _office(who))
     household = registry.create_household(
         session, members=[m.model_dump() for m in body.members], address=body.address,
-        region_class=body.region_class, office=office, valid_from=body.valid_from, actor=who.username)
+        region_class=body.region_class, locality=body.locality, office=office, valid_from=body.valid_from,
+        actor=who.username)
     return {"id": str(household.id)}
 
 
@@ -126,6 +134,7 @@ def get_household(household_id: Id, purpose: Purpose, session: SessionDep, who: 
 class JoinIn(BaseModel):
     person_id: str
     valid_from: date
+    relation: str | None = RELATION
 
 
 class LeaveIn(BaseModel):
@@ -141,6 +150,7 @@ class HeadIn(BaseModel):
 class MoveIn(BaseModel):
     address: str
     region_class: str
+    locality: str | None = LOCALITY
     office: str | None = None
     valid_from: date
 
@@ -156,7 +166,7 @@ def join(household_id: Id, body: JoinIn, session: SessionDep, who: Worker) -> di
     _household(session, who, household_id, policy.Grade.CHANGE)
     policy.person(session, who, _find(session, Person, body.person_id, "person"), policy.Grade.CHANGE)
     row = registry.join(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
-                        actor=who.username)
+                        relation=body.relation, actor=who.username)
     return {"membership_id": row.id}
 
 
@@ -170,10 +180,13 @@ def leave(household_id: Id, body: LeaveIn, session: SessionDep, who: Worker) -> 
 
 @router.post("/households/{household_id}/head")
 def change_head(household_id: Id, body: HeadIn, session: SessionDep, who: Worker) -> dict[str, str]:
+    """The person becomes the head; the old head stays a member with relation "other" (their relation
+    to the new head is not known); the other members keep theirs."""
     _household(session, who, household_id, policy.Grade.CHANGE)
     registry.change_head(session, household_id, person_id=body.person_id, valid_from=body.valid_from,
                          actor=who.username)
-    return {"status": "ok"}
+    return {"status": "ok", "note": "the former head is now a member with relation 'other'; the other members "
+                                    "keep their relation (recorded to the former head)"}
 
 
 @router.post("/households/{household_id}/moves", status_code=201)
@@ -181,7 +194,8 @@ def move(household_id: Id, body: MoveIn, session: SessionDep, who: Worker) -> di
     """A move, by the office responsible now; moving out names the new office (the case follows it)."""
     _household(session, who, household_id, policy.Grade.CHANGE)
     row = registry.move(session, household_id, address=body.address, region_class=body.region_class,
-                        office=body.office or _office(who), valid_from=body.valid_from, actor=who.username)
+                        locality=body.locality, office=body.office or _office(who), valid_from=body.valid_from,
+                        actor=who.username)
     return {"residence_id": row.id}
 
 

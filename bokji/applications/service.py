@@ -125,6 +125,10 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
             needed.setdefault(name, []).append(service.code)
     details = fields.clean(body.get("details"), needed)
     member_ids = {m["person_id"] for m in household.members}
+    for person_id in details.get("school_levels", {}):
+        if person_id not in member_ids:
+            raise Invalid(f"details.school_levels.{person_id} is not a member of the applicant's household on {on}",
+                          field=f"details.school_levels.{person_id}")
     for i, obligor in enumerate(details.get("obligor_ids", [])):
         _person(session, obligor, f"details.obligor_ids[{i}]")
         if obligor in member_ids:

@@ -6,6 +6,7 @@ names not declared here, and an application for that service without the answer 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -15,10 +16,24 @@ from bokji.rules.recognised_income import whole_won
 SCHOOL_LEVELS = ("elementary", "middle", "high")
 
 
-def _school_level(value: Any, field: str) -> str:
-    if value not in SCHOOL_LEVELS:
-        raise Invalid(f"{field} must be one of {', '.join(SCHOOL_LEVELS)}", field=field)
-    return value
+def _school_levels(value: Any, field: str) -> dict[str, str]:
+    """Each pupil of the household (person id) → their school level. Whether each is a member of the
+    household on the application date is checked where the household is known (applications.submit)."""
+    if not isinstance(value, dict) or not value:
+        raise Invalid(f"{field} must be an object of person id → school level ({', '.join(SCHOOL_LEVELS)}) "
+                      "with at least one pupil", field=field)
+    levels: dict[str, str] = {}
+    for key, level in value.items():
+        try:
+            person_id = str(uuid.UUID(str(key)))
+        except ValueError:
+            raise Invalid(f"{field}.{key}: not a person id", field=f"{field}.{key}") from None
+        if level not in SCHOOL_LEVELS:
+            raise Invalid(f"{field}.{key} must be one of {', '.join(SCHOOL_LEVELS)}", field=f"{field}.{key}")
+        if person_id in levels:
+            raise Invalid(f"{field}.{key}: the same person twice", field=f"{field}.{key}")
+        levels[person_id] = level
+    return levels
 
 
 def _person_ids(value: Any, field: str) -> list[str]:
@@ -28,10 +43,13 @@ def _person_ids(value: Any, field: str) -> list[str]:
 
 
 FIELDS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
-    "school_level": ("school level of the pupil (elementary, middle, high)", _school_level),
+    "school_levels": ("each pupil's school level: person id → elementary, middle or high", _school_levels),
     "monthly_rent": ("monthly rent paid, whole won", whole_won),
+    "rental_deposit": ("rental deposit (보증금), whole won", whole_won),
     "obligor_ids": ("persons liable to support the household (first-degree relatives outside it)", _person_ids),
 }
+# Asked by a service but may be left out: a household may have no obligors, a tenant no deposit.
+OPTIONAL = {"obligor_ids", "rental_deposit"}
 
 
 def clean(details: Any, needed: dict[str, list[str]]) -> dict[str, Any]:
@@ -45,8 +63,8 @@ def clean(details: Any, needed: dict[str, list[str]]) -> dict[str, Any]:
             raise Invalid(f"details.{name} is not a known question (known: {', '.join(sorted(FIELDS))})",
                           field=f"details.{name}")
     for name, services in needed.items():
-        if name == "obligor_ids":
-            continue  # optional: a household may have no obligors
+        if name in OPTIONAL:
+            continue
         if details.get(name) is None:
             raise Invalid(f"details.{name} ({FIELDS[name][0]}) is needed by {', '.join(services)}",
                           field=f"details.{name}")

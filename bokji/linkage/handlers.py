@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bokji.db import lock_record
@@ -11,9 +11,11 @@ from bokji.errors import Invalid
 from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import client, registry
+from bokji.linkage import household as household_document
 from bokji.linkage import service as evidence
 from bokji.privacy import access_log, protection, purposes
 from bokji.registry.models import Person
+from bokji.rules import parameters
 from bokji.rules.calculations import assessment_date
 
 
@@ -80,32 +82,37 @@ def summarise(ctx: HandlerContext) -> dict[str, Any]:
 
 
 def household_means(ctx: HandlerContext) -> dict[str, Any]:
-    """The decision's input built from evidence only (never from raw job results), recording the use."""
+    """The decision's input built from evidence only (never from raw job results), recording the use:
+    `household` (each member's evidence, with the registry's ages, relations and locality and the
+    application's answers: bokji/linkage/household.py) and the parameters of the date the case is
+    assessed on (bokji/rules/parameters.py), so every rule and DMN table after it reads the same figures."""
     instance_id = uuid.UUID(ctx.instance_id)
     members = list(ctx.input.get("member_ids") or [])
-    means: dict[str, Any] = {"region_class": ctx.input.get("region_class"), "size": len(members), "earned": 0,
-                             "business": 0, "public_transfer": 0, "residential": 0, "general": 0, "financial": 0,
-                             "car": 0}
-    for item in evidence.latest(evidence.used_by(ctx.session, instance_id, "investigation",
-                                                    _round_started(ctx.input))):
-        v = item.value
-        if item.data_type == "earned_income":
-            means["earned"] += int(v.get("monthly", 0))
-        elif item.data_type == "business_income":
-            means["business"] += int(v.get("monthly", 0))
-        elif item.data_type == "pension":
-            means["public_transfer"] += int(v.get("monthly", 0))
-        elif item.data_type == "property":
-            means["residential"] += int(v.get("residential", 0))
-            means["general"] += int(v.get("general", 0))
-        elif item.data_type == "deposits":
-            means["financial"] += int(v.get("financial", 0))
-        elif item.data_type == "vehicles":
-            means["car"] += sum(int(c.get("value", 0)) for c in v.get("cars", []))
-        else:
-            continue
+    items = [item for item in evidence.latest(evidence.used_by(ctx.session, instance_id, "investigation",
+                                                               _round_started(ctx.input)))
+             if item.data_type in household_document.USED_TYPES]
+    for item in items:
         evidence.use(ctx.session, instance_id, item.id, ctx.element_id)
-    return {"household_means": means}
+    document = _household(ctx, instance_id, members, items)
+    return {"household": document,
+            **parameters.for_task(parameters.year_of(ctx.session, assessment_date(ctx.input)))}
+
+
+def _household(ctx: HandlerContext, instance_id: uuid.UUID, members: list[str], items: list[Any]) -> dict[str, Any]:
+    instance = ctx.session.get(ProcessInstance, instance_id)
+    try:
+        applied = date.fromisoformat(str(ctx.input.get("application_date")))
+    except ValueError:
+        raise Invalid("application_date must be an ISO date (YYYY-MM-DD)", field="application_date") from None
+    facts = household_document.registry_facts(
+        ctx.session, members, applicant=ctx.input.get("applicant_id") or (members[0] if members else None),
+        application_date=applied, assessment_date=assessment_date(ctx.input), actor=f"worker:{instance.started_by}",
+        purpose=purposes.of_case(instance.business_key, instance.id), instance_id=instance.id)
+    # The registry's residence on the application date; a case without a registered household (a
+    # direct start) keeps the region class it was started with.
+    return household_document.from_evidence(items, members=facts.members,
+                                            region_class=facts.region_class or ctx.input.get("region_class"),
+                                            locality=facts.locality, case=ctx.input)
 
 
 def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from bokji.ids import get_or_404, parse_uuid
 from bokji.offices import service as offices
 from bokji.privacy import access_log, protection
 from bokji.registry.models import Household, Membership, Person, Residence
-from bokji.rules.household import REGION_CLASSES
+from bokji.rules.household import LOCALITIES, REGION_CLASSES, RELATIONS
 
 ROLES = ("head", "member")
 
@@ -95,8 +95,29 @@ def _check_region(region_class: str) -> None:
         raise Invalid(f"region_class must be one of {', '.join(REGION_CLASSES)}", field="region_class")
 
 
+def _check_locality(locality: str | None) -> str | None:
+    if locality is not None and locality not in LOCALITIES:
+        raise Invalid(f"locality must be one of {', '.join(LOCALITIES)}, or left out when not known", field="locality")
+    return locality
+
+
+def _relation(role: str, relation: str | None, field: str) -> str:
+    """The head's relation is always "head"; a member recorded without one is "other" (callers that
+    predate relations keep working)."""
+    if role == "head":
+        if relation not in (None, "head"):
+            raise Invalid(f"{field}: the head's relation is 'head'", field=field)
+        return "head"
+    if relation is None:
+        return "other"
+    if relation not in RELATIONS or relation == "head":
+        raise Invalid(f"{field} must be one of {', '.join(r for r in RELATIONS if r != 'head')} "
+                      "(relation to the head)", field=field)
+    return relation
+
+
 def create_household(session: Session, *, members: list[dict[str, Any]], address: str, region_class: str,
-                     valid_from: date, actor: str, office: str) -> Household:
+                     valid_from: date, actor: str, office: str, locality: str | None = None) -> Household:
     if not members:
         raise Invalid("a household has at least one member", field="members")
     heads = [m for m in members if m.get("role") == "head"]
@@ -105,16 +126,18 @@ def create_household(session: Session, *, members: list[dict[str, Any]], address
     if not (address or "").strip():
         raise Invalid("address is required", field="address")
     _check_region(region_class)
+    _check_locality(locality)
     household = Household(recorded_by=actor, office=offices.check(session, office))
     session.add(household)
     session.flush()
     for i, member in enumerate(members):
         if member.get("role") not in ROLES:
             raise Invalid(f"members[{i}].role must be head or member", field=f"members[{i}].role")
+        relation = _relation(member["role"], member.get("relation"), f"members[{i}].relation")
         _join(session, household.id, _person(session, member.get("person_id"), f"members[{i}].person_id"),
-              member["role"], valid_from, actor)
+              member["role"], relation, valid_from, actor)
     session.add(Residence(household_id=household.id, address=address.strip(), region_class=region_class,
-                          office=office, valid_from=valid_from, recorded_by=actor))
+                          locality=locality, office=office, valid_from=valid_from, recorded_by=actor))
     session.flush()
     return household
 
@@ -123,14 +146,14 @@ def _household(session: Session, household_id: Any) -> Household:
     return get_or_404(session, Household, household_id, what="household", field="household_id")
 
 
-def _join(session: Session, household_id: uuid.UUID, person: Person, role: str, valid_from: date, actor: str,
-          reason: str | None = None) -> Membership:
+def _join(session: Session, household_id: uuid.UUID, person: Person, role: str, relation: str, valid_from: date,
+          actor: str, reason: str | None = None) -> Membership:
     clash = _overlapping(session, person.id, valid_from, None)
     if clash is not None:
         raise Conflict(f"person {person.id} already belongs to household {clash.household_id} on {valid_from}",
                        field="person_id")
-    row = Membership(household_id=household_id, person_id=person.id, role=role, valid_from=valid_from,
-                     recorded_by=actor, reason=reason)
+    row = Membership(household_id=household_id, person_id=person.id, role=role, relation=relation,
+                     valid_from=valid_from, recorded_by=actor, reason=reason)
     person.office = session.get(Household, household_id).office
     session.add(row)
     session.flush()
@@ -138,11 +161,15 @@ def _join(session: Session, household_id: uuid.UUID, person: Person, role: str, 
 
 
 def join(session: Session, household_id: str, *, person_id: str, valid_from: date, actor: str,
-         role: str = "member") -> Membership:
+         role: str = "member", relation: str | None = None) -> Membership:
     household = _household(session, household_id)
     if role != "member":
         raise Invalid("join as 'member'; change the head with change_head", field="role")
-    return _join(session, household.id, _person(session, person_id, "person_id"), role, valid_from, actor)
+    if relation == "head":
+        raise Invalid("a member joins with a relation to the head; change the head with change_head",
+                      field="relation")
+    return _join(session, household.id, _person(session, person_id, "person_id"), role,
+                 _relation(role, relation, "relation"), valid_from, actor)
 
 
 def _open_membership(session: Session, household_id: uuid.UUID, person_id: uuid.UUID, on: date) -> Membership:
@@ -161,8 +188,8 @@ def _end(session: Session, row: Membership, valid_to: date, actor: str, reason: 
     if valid_to <= row.valid_from:
         raise Invalid(f"valid_to must be after the membership began ({row.valid_from})", field="valid_to")
     ended = Membership(household_id=row.household_id, person_id=row.person_id, role=row.role,
-                       valid_from=row.valid_from, valid_to=valid_to, corrects=row.id, reason=reason,
-                       recorded_by=actor)
+                       relation=row.relation, valid_from=row.valid_from, valid_to=valid_to, corrects=row.id,
+                       reason=reason, recorded_by=actor)
     session.add(ended)
     session.flush()
     return ended
@@ -178,6 +205,10 @@ def leave(session: Session, household_id: str, *, person_id: str, valid_to: date
 
 
 def change_head(session: Session, household_id: str, *, person_id: str, valid_from: date, actor: str) -> None:
+    """From `valid_from` the person is the head (relation "head") and the old head a member with
+    relation "other": how the old head is related to the new one is not known here. The other members
+    keep the relation they were recorded with, which was to the old head (record them anew if it
+    changed)."""
     household = _household(session, household_id)
     new_head = _person(session, person_id, "person_id")
     old = session.scalars(
@@ -188,23 +219,24 @@ def change_head(session: Session, household_id: str, *, person_id: str, valid_fr
     member = _open_membership(session, household.id, new_head.id, valid_from)
     if old is None or old.person_id == new_head.id:
         raise Conflict("this person is already the head (or the household has no head then)", field="person_id")
-    for row, role in ((old, "member"), (member, "head")):
+    for row, role, relation in ((old, "member", "other"), (member, "head", "head")):
         _end(session, row, valid_from, actor, f"became {role} on {valid_from}")
-        session.add(Membership(household_id=household.id, person_id=row.person_id, role=role,
+        session.add(Membership(household_id=household.id, person_id=row.person_id, role=role, relation=relation,
                                valid_from=valid_from, recorded_by=actor, reason=f"became {role}"))
     session.flush()
 
 
 def move(session: Session, household_id: str, *, address: str, region_class: str, valid_from: date, actor: str,
-         office: str) -> Residence:
+         office: str, locality: str | None = None) -> Residence:
     """A new residence; the household and its members now belong to the office responsible for it."""
     household = _household(session, household_id)
     if not (address or "").strip():
         raise Invalid("address is required", field="address")
     _check_region(region_class)
+    _check_locality(locality)
     household.office = offices.check(session, office)
-    row = Residence(household_id=household.id, address=address.strip(), region_class=region_class, office=office,
-                    valid_from=valid_from, recorded_by=actor)
+    row = Residence(household_id=household.id, address=address.strip(), region_class=region_class,
+                    locality=locality, office=office, valid_from=valid_from, recorded_by=actor)
     session.add(row)
     members = select(Membership.person_id).where(Membership.household_id == household.id, _current(Membership),
                                                  Membership.valid_to.is_(None))
@@ -228,7 +260,8 @@ def correct_membership(session: Session, membership_id: int, *, actor: str, reas
     clash = _overlapping(session, row.person_id, start, end, ignore=row.id)
     if clash is not None:
         raise Conflict(f"the corrected dates overlap membership {clash.id}", field="valid_from")
-    fixed = Membership(household_id=row.household_id, person_id=row.person_id, role=row.role, valid_from=start,
+    fixed = Membership(household_id=row.household_id, person_id=row.person_id, role=row.role,
+                       relation=row.relation, valid_from=start,
                        valid_to=end, corrects=row.id, reason=reason.strip(), recorded_by=actor)
     session.add(fixed)
     session.flush()
@@ -254,7 +287,7 @@ def household_on(session: Session, household_id: str, on: date, *, actor: str, p
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({r.person_id for r in rows})))}
     members = [
         {"person_id": str(r.person_id), "name": people[r.person_id].name, "masked": people[r.person_id].rrn_masked,
-         "role": r.role, "since": r.valid_from.isoformat()}
+         "role": r.role, "relation": r.relation, "since": r.valid_from.isoformat()}
         for r in rows
         if r.id not in corrected and r.valid_from <= on and (r.valid_to is None or r.valid_to > on)
     ]
@@ -263,18 +296,19 @@ def household_on(session: Session, household_id: str, on: date, *, actor: str, p
                                 Residence.valid_from <= on)
         .order_by(Residence.valid_from.desc(), Residence.id.desc()).limit(1)
     ).first()
-    history = [{"membership_id": r.id, "person_id": str(r.person_id), "role": r.role,
+    history = [{"membership_id": r.id, "person_id": str(r.person_id), "role": r.role, "relation": r.relation,
                 "valid_from": r.valid_from.isoformat(), "valid_to": r.valid_to.isoformat() if r.valid_to else None,
                 "corrects": r.corrects, "superseded": r.id in corrected, "reason": r.reason,
                 "recorded_at": r.recorded_at.isoformat(), "recorded_by": r.recorded_by} for r in rows]
-    history += [{"residence_id": r.id, "address": r.address, "region_class": r.region_class,
+    history += [{"residence_id": r.id, "address": r.address, "region_class": r.region_class, "locality": r.locality,
                  "valid_from": r.valid_from.isoformat(), "recorded_at": r.recorded_at.isoformat(),
                  "recorded_by": r.recorded_by}
                 for r in session.scalars(select(Residence).where(Residence.household_id == household.id)
                                          .order_by(Residence.id))]
     return HouseholdView(str(household.id), on.isoformat(), members,
                          {"address": residence.address, "region_class": residence.region_class,
-                          "office": residence.office, "since": residence.valid_from.isoformat()} if residence else None,
+                          "locality": residence.locality, "office": residence.office,
+                          "since": residence.valid_from.isoformat()} if residence else None,
                          history)
 
 
