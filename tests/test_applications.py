@@ -43,7 +43,7 @@ def _person(client, cw, number: str, name: str) -> str:
 
 
 def _household(client, cw, *people: str, region: str = "other", relations: tuple[str, ...] = (),
-               locality: str | None = None) -> str:
+               locality: str | None = "small_city") -> str:  # 목포시: a smaller city
     """The first person heads it; `relations` are the others' relations to the head (default other)."""
     r = client.post("/registry/households", headers=cw, json={
         "members": [{"person_id": people[0], "role": "head"},
@@ -134,8 +134,8 @@ def test_one_application_three_services_shared_investigation(client, login, plat
             livelihood["payment"]["pay_day"], livelihood["payment"]["first_month"]) == \
         ("cash", 1_258_451, "month", 20, "2025-03")
     assert (education["payment"]["amount"], education["payment"]["period"]) == (679_000, "year")
-    assert "unverified" in education["payment"]["amount_basis"]
-    assert (single["payment"]["amount"], single["payment"]["period"]) == (210_000, "month")  # one child under 18
+    assert "education activity support for middle school" in education["payment"]["amount_basis"]  # sourced: high
+    assert (single["payment"]["amount"], single["payment"]["period"]) == (230_000, "month")  # one child, 2025
     for c in got.values():
         (notice,) = c["notices"]
         assert notice["outcome"] == "granted"
@@ -362,9 +362,8 @@ def test_school_levels_name_members_of_the_household_and_deposits_are_optional(c
     assert details == {"school_levels": {son: "middle"}, "monthly_rent": 0, "rental_deposit": 30_000_000}
 
 
-def test_the_case_data_carries_the_first_pupils_level_for_the_amount_table(library):
-    """Until the education rule reads school_levels (lead), intake gives the case `school_level`: the
-    level of the first covered pupil in the members' order."""
+def test_the_case_data_carries_each_pupils_level(library):
+    """Intake gives the case each pupil's level (`school_levels`): the household document takes them."""
     from bokji.applications.handlers import register
     from bokji.jobs.handlers import HandlerContext
     from bokji.registry import service as registry
@@ -380,7 +379,7 @@ def test_the_case_data_carries_the_first_pupils_level_for_the_amount_table(libra
         out = register(HandlerContext(session=session, job_id="j", instance_id=instance_id, business_key=None,
                                       element_id="register", topic="intake.register", attempt=1,
                                       input={**data, "school_levels": levels, "rental_deposit": 5_000_000}))
-    assert out["school_level"] == "elementary" and out["school_levels"] == levels
+    assert out["school_levels"] == levels and "school_level" not in out
     assert out["rental_deposit"] == 5_000_000 and out["service_code"] == "MOHW-NBLSS-EDUCATION"
 
 
@@ -456,32 +455,38 @@ def test_housing_survey_basic_pension_age_check_and_employment_plan(client, logi
     _household(client, cw, elder)
     application = _apply(client, cw, elder, ["MOHW-NBLSS-HOUSING", "MOHW-BASIC-PENSION", "MOEL-EMPLOYMENT-SUPPORT"],
                          details={"monthly_rent": 300_000})
+    young = _person(client, cw, _poor("900101", "1"), "최청년")  # 35: employment support, too young for a pension
+    _household(client, cw, young)
+    second = _apply(client, cw, young, ["MOHW-BASIC-PENSION", "MOEL-EMPLOYMENT-SUPPORT"])["cases"]
+    too_young, job_seeker = (next(c["instance_id"] for c in second if c["service_code"] == code)
+                             for code in ("MOHW-BASIC-PENSION", "MOEL-EMPLOYMENT-SUPPORT"))
     case = {c["service_code"]: c["instance_id"] for c in application["cases"]}
     # The surveyor finds a lower rent than declared; it is paid up to the reference rent.
     _complete(client, cw, case["MOHW-NBLSS-HOUSING"], "housing_survey",
               {"monthly_rent": 250_000, "dwelling_condition": "needs_repair", "survey_comment": "누수 (leak)"})
-    _complete(client, cw, case["MOEL-EMPLOYMENT-SUPPORT"], "counselling",
+    _complete(client, cw, job_seeker, "counselling",
               {"plan_agreed": "no", "plan_summary": "구직 의사 없음 (not seeking work)"})
     for code in ("MOHW-NBLSS-HOUSING", "MOHW-BASIC-PENSION"):
         _complete(client, cw, case[code], "review", APPROVE)
-
-    young = _person(client, cw, _poor("900101", "1"), "최청년")
-    _household(client, cw, young)
-    too_young = _apply(client, cw, young, ["MOHW-BASIC-PENSION"])["cases"][0]["instance_id"]
 
     def ended(instance_id: str) -> bool:
         with unit_of_work() as session:
             return session.execute(text("SELECT status FROM process_instance WHERE id = :i"),
                                    {"i": instance_id}).scalar() == "completed"
 
-    for instance_id in (case["MOHW-BASIC-PENSION"], case["MOEL-EMPLOYMENT-SUPPORT"], too_young):
+    for instance_id in (case["MOHW-BASIC-PENSION"], case["MOEL-EMPLOYMENT-SUPPORT"], too_young, job_seeker):
         wait_for(lambda instance_id=instance_id: ended(instance_id), timeout=60, what="case ended")
     wait_for(lambda: _stage_reached(case["MOHW-NBLSS-HOUSING"], "review"), timeout=60, what="housing granted")
     got = {c["service_code"]: c for c in _read(client, cw, application["id"])["cases"]}
-    assert got["MOHW-NBLSS-HOUSING"]["payment"]["amount"] == 189_000  # 1 person, other regions (unverified)
+    assert got["MOHW-NBLSS-HOUSING"]["payment"]["amount"] == 191_000  # 2025 reference rent, 1 person, 4급지
     assert got["MOHW-BASIC-PENSION"]["payment"]["amount"] == 342_510
+    # 75 is outside employment support's 15-69: refused by its rule, no counselling
     assert [n["outcome"] for n in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"]] == ["not_eligible"]
-    assert "not seeking work" in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"][0]["text_ko"]
+    assert "15-69" in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"][0]["text_ko"]
+    with unit_of_work() as session:
+        plan = session.execute(text("SELECT outcome, text_ko FROM decision_notice WHERE instance_id = :i"),
+                               {"i": job_seeker}).one()
+    assert plan[0] == "not_eligible" and "not seeking work" in plan[1]
     with unit_of_work() as session:
         notice = session.execute(text("SELECT outcome, text_ko FROM decision_notice WHERE instance_id = :i"),
                                  {"i": too_young}).one()

@@ -38,20 +38,24 @@ def test_multi_instance_completes_when_another_process_restores_it():
 
 def test_periodic_review_recomputes_the_variant_amount_from_the_new_figures():
     """A housing case reviewed: re-investigation (its jobs completed here by hand), eligibility again,
-    then the housing amount again from service_amount — a household grown to two since the grant
+    then the housing amount again from the service's rule — a household grown to two since the grant
     gets the two-person reference rent."""
+    from bokji.rules import parameters
+
     files = {p.name: p.read_bytes() for p in (ROOT / "processes" / "bpmn").iterdir()}
     files.update({p.name: p.read_bytes() for p in (ROOT / "forms").glob("*.form")})
     specs = check_bundle(files, find_form=lambda k: files.get(f"{k}.form")).specs["module_periodic_review"]
     run = Run.start(specs, calculations=CALCULATIONS, data={
         "review_interval": "PT0S", "review_round": 0, "linkage_deadline": "PT1H",
         "linkage_requests": [{"person_id": "p1", "data_type": "earned_income"}], "application_date": "2025-03-10",
-        "rule_kind": "nblss", "benefit": "housing", "service_code": "MOHW-NBLSS-HOUSING", "school_level": None,
-        "region_class": "seoul", "children_under_18": 0, "monthly_rent": 500_000,
-        "monthly_amount": 369_000, "annual_amount": None})  # granted as one person: the 1-person reference rent
+        "rule": {"kind": "nblss", "benefit": "housing"}, "service_code": "MOHW-NBLSS-HOUSING",
+        "region_class": "seoul", "monthly_rent": 500_000,
+        "monthly_amount": 352_000, "annual_amount": None})  # granted as one person: the 1-person reference rent
     waits = run.advance().automated
+    grown = {"region_class": "seoul", "members": [{"age": 40}, {"age": 12, "relation": "child"}],
+             "housing": {"tenure": "rent", "monthly_rent": 500_000}}
     for element, result in (("collect", {}), ("summarise", {"has_missing": False, "missing_evidence": []}),
-                            ("means", {"household_means": {"region_class": "seoul", "size": 2}})):
+                            ("means", {"household": grown, **parameters.for_task(parameters.from_file(2025))})):
         (wait,) = [w for w in waits if w.element_id == element]
         run.complete_automated_task(wait.task_id, result)
         waits = run.advance().automated
@@ -60,4 +64,5 @@ def test_periodic_review_recomputes_the_variant_amount_from_the_new_figures():
     data = run.wf.get_task_from_id(uuid.UUID(adjust.task_id)).data  # what the payment.adjust job will read
     assert data["review_round"] == 1 and data["eligibility"] == "eligible"
     assert data["assessment_date"] == "2025-03-10"  # round 1 of a PT0S interval covers the application date
-    assert (data["monthly_amount"], data["amount_source"]) == (414_000, "unverified")
+    assert data["monthly_amount"] == 395_000  # the 2025 Seoul 2-person reference rent
+    assert data["amount_source"].startswith("unverified: housing.reference_rent@2025")

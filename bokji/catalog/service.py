@@ -143,6 +143,11 @@ class Entry:
     purpose_group: str
     rule: dict[str, Any]
     synthetic: bool
+    rule_key: str = ""  # the rule as canonical JSON: services with the same rule decide alike
+
+    def names(self) -> dict[str, Any]:
+        return {"code": self.code, "name_ko": self.name_ko, "name_en": self.name_en, "ministry": self.ministry,
+                "purpose_group": self.purpose_group, "synthetic": self.synthetic}
 
 
 _snapshot: tuple[tuple, tuple[Entry, ...]] | None = None
@@ -157,7 +162,7 @@ def snapshot(session: Session) -> tuple[Entry, ...]:
     if _snapshot is None or _snapshot[0] != stamp:
         rows = all_services(session)
         _snapshot = (stamp, tuple(Entry(r.code, r.ministry, r.name_ko, r.name_en, r.purpose_group, dict(r.rule),
-                                        r.synthetic) for r in rows))
+                                        r.synthetic, json.dumps(r.rule, sort_keys=True)) for r in rows))
     return _snapshot[1]
 
 

@@ -24,7 +24,9 @@ SEOUL = ZoneInfo("Asia/Seoul")
 def outcome_of(data: dict[str, Any]) -> str:
     if data.get("review_terminated"):
         return "terminated"
-    if data.get("obligor_excluded") or data.get("eligibility") != "eligible":
+    # A rule that needed information it lacked leaves the decision to the caseworker: their decision
+    # is the outcome (approved with an amount, or rejected).
+    if data.get("obligor_excluded") or data.get("eligibility") == "not_eligible":
         return "not_eligible"
     if data.get("decision") != "approve":
         return "rejected"
@@ -38,7 +40,7 @@ def reasons_of(data: dict[str, Any], outcome: str) -> list[dict[str, str]]:
         figures = (f" (소득인정액 {income:,}원, 선정기준 {threshold:,}원, {data.get('benefit_year')}년 기준)"
                    if isinstance(income, int) and isinstance(threshold, int) else "")
         reasons.append({"text": f"{data['reason']}{figures}",
-                        "source": str(data.get("threshold_basis") or data.get("income_limit_source") or "")})
+                        "source": str(data.get("threshold_basis") or "")})
     if data.get("obligor_excluded"):
         reasons.append({"text": str(data.get("obligor_reason")), "source": str(data.get("obligor_source"))})
     if data.get("amount_basis") and outcome == "granted":

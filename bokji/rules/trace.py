@@ -7,7 +7,7 @@ a step using a figure whose confidence is not high is `unverified`, and so is th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -44,6 +44,10 @@ class Step:
     def text(self) -> str:
         return render(self.id, self.params)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "params": self.params, "result": self.result, "parameters": self.parameters,
+                "unverified": self.unverified, "text": self.text}
+
 
 @dataclass
 class Assessment:
@@ -62,9 +66,10 @@ class Assessment:
     unverified: list[str] = field(default_factory=list)  # parameters and assumptions not confirmed
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["reasons"] = [{**asdict(r), "text": r.text} for r in self.reasons]
-        out["trace"] = [{**asdict(s), "text": s.text} for s in self.trace]
+        # By hand, not dataclasses.asdict: screening turns hundreds of these into JSON per request.
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["reasons"] = [{"id": r.id, "params": r.params, "text": r.text} for r in self.reasons]
+        out["trace"] = [s.to_dict() for s in self.trace]
         return out
 
 

@@ -7,8 +7,7 @@ periodic review use. Results: eligible first, then by expected amount, then by c
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -20,26 +19,12 @@ from bokji.rules import benefits, parameters, recognised_income
 from bokji.rules.household import Household, parse
 from bokji.rules.trace import Tracer
 
-
-@dataclass
-class ServiceResult:
-    code: str
-    name_ko: str
-    name_en: str
-    ministry: str
-    purpose_group: str
-    status: str  # eligible | not_eligible | needs_information
-    expected_amount: int | None
-    period: str | None  # month | year
-    payment: str  # cash | in_kind | qualification
-    duration_months: int | None
-    reasons: list[str]
-    threshold: int | None
-    tested_income: int | None
-    missing: list[str]
-    unverified: list[str]
-    assessment: dict[str, Any]  # the rule's whole result: message ids with parameters, the trace
-    synthetic: bool = False
+# What each service's result holds: the catalog entry's names (code, names, ministry, purpose group,
+# synthetic), then the rule's result (shared by
+# services with the same rule): status, expected_amount (whole won per period), period (month | year),
+# payment (cash | in_kind | qualification), duration_months, reasons (texts), threshold, tested_income,
+# missing (what the rule needs: a field or a parameter name@year), unverified (figures and assumptions
+# not confirmed) and assessment (the rule's whole result: message ids with parameters, the trace).
 
 
 @dataclass
@@ -48,10 +33,20 @@ class Screening:
     household_size: int
     parameter_year: int
     recognised_income: dict[str, Any] | None  # the basic livelihood method's, shown once
-    results: list[ServiceResult] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: services with the same rule share one result (a deep copy of 292 traces would cost
+        # more than screening itself).
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _result(found: benefits.Assessment) -> dict[str, Any]:
+    return {"status": found.status, "expected_amount": found.amount, "period": found.period,
+            "payment": found.payment, "duration_months": found.duration_months,
+            "reasons": [r.text for r in found.reasons], "threshold": found.threshold,
+            "tested_income": found.tested_income, "missing": found.missing, "unverified": found.unverified,
+            "assessment": found.to_dict()}
 
 
 def _nblss_income(household: Household, params: parameters.ParameterSet) -> dict[str, Any] | None:
@@ -61,7 +56,7 @@ def _nblss_income(household: Household, params: parameters.ParameterSet) -> dict
     except (parameters.MissingParameter, recognised_income.NeedsField):
         return None
     return {**asdict(found), "parameter_year": params.year, "calculation": t.result.calculation,
-            "trace": [{**asdict(s), "text": s.text} for s in t.result.trace]}
+            "trace": [s.to_dict() for s in t.result.trace]}
 
 
 def screen(session: Session, household_doc: Any, on: date) -> Screening:
@@ -71,17 +66,12 @@ def screen(session: Session, household_doc: Any, on: date) -> Screening:
         raise Unavailable("the service catalog is empty (bokji catalog load)", field="catalog")
     params = parameters.year_of(session, on)
     screening = Screening(on.isoformat(), household.size, params.year, _nblss_income(household, params))
-    memo: dict[str, benefits.Assessment] = {}  # rules are pure: services with the same rule share a result
+    memo: dict[str, dict[str, Any]] = {}  # rules are pure: services with the same rule share one result
     for service in services:
-        key = json.dumps(service.rule, sort_keys=True)
-        if key not in memo:
-            memo[key] = benefits.assess(household, params, benefits.Case(on=on, rule=service.rule))
-        found = memo[key]
-        screening.results.append(ServiceResult(
-            service.code, service.name_ko, service.name_en, service.ministry, service.purpose_group, found.status,
-            found.amount, found.period, found.payment, found.duration_months, [r.text for r in found.reasons],
-            found.threshold, found.tested_income, list(found.missing), list(found.unverified), found.to_dict(),
-            synthetic=service.synthetic))
+        if service.rule_key not in memo:
+            case = benefits.Case(on=on, rule=service.rule)
+            memo[service.rule_key] = _result(benefits.assess(household, params, case))
+        screening.results.append(service.names() | memo[service.rule_key])
     order = {"eligible": 0, "needs_information": 1, "not_eligible": 2}
-    screening.results.sort(key=lambda r: (order[r.status], -(r.expected_amount or 0), r.code))
+    screening.results.sort(key=lambda r: (order[r["status"]], -(r["expected_amount"] or 0), r["code"]))
     return screening
