@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bokji.applications.models import ApplicationCase
+from bokji.applications.service import age
 from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid
@@ -20,10 +21,6 @@ from bokji.privacy import access_log, purposes
 from bokji.registry.models import Person
 
 DEFAULT_LINKAGE_DEADLINE = "P3D"
-
-
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def _service(ctx: HandlerContext, instance: ProcessInstance) -> CatalogService:
@@ -112,9 +109,9 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
         "consent_missing": consent_missing,
         "has_consent_missing": bool(consent_missing),
         "applicant_id": str(applicant.id),
-        "applicant_age": _age(applicant.birth_date, on),
+        "applicant_age": age(applicant.birth_date, on),
         "minimum_age": case.get("minimum_age"),
-        "children_under_18": sum(1 for p in people.values() if _age(p.birth_date, on) < 18),
+        "children_under_18": sum(1 for p in people.values() if age(p.birth_date, on) < 18),
         "household_size": len(members),
         "approval_limit": case.get("approval_limit"),
         "payment_kind": case.get("payment_kind", "cash"),

@@ -31,7 +31,10 @@ FIELDS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "school_level": ("school level of the pupil (elementary, middle, high)", _school_level),
     "monthly_rent": ("monthly rent paid, whole won", whole_won),
     "obligor_ids": ("persons liable to support the household (first-degree relatives outside it)", _person_ids),
+    # Which children a child benefit's case is for; without it, every member under 18 (bokji/applications).
+    "child_ids": ("the children the child benefits are for (household members)", _person_ids),
 }
+OPTIONAL = ("obligor_ids", "child_ids")  # a household may have no obligors; children default to those under 18
 
 
 def clean(details: Any, needed: dict[str, list[str]]) -> dict[str, Any]:
@@ -45,8 +48,8 @@ def clean(details: Any, needed: dict[str, list[str]]) -> dict[str, Any]:
             raise Invalid(f"details.{name} is not a known question (known: {', '.join(sorted(FIELDS))})",
                           field=f"details.{name}")
     for name, services in needed.items():
-        if name == "obligor_ids":
-            continue  # optional: a household may have no obligors
+        if name in OPTIONAL:
+            continue
         if details.get(name) is None:
             raise Invalid(f"details.{name} ({FIELDS[name][0]}) is needed by {', '.join(services)}",
                           field=f"details.{name}")
