@@ -4,6 +4,7 @@ from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog.models import CatalogService
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
+from bokji.entitlements.models import Entitlement
 from bokji.identity.models import LoginThrottle, RevokedToken, User
 from bokji.instances.models import ElementHistory, Incident, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
@@ -19,7 +20,7 @@ from bokji.tasks.models import HumanTask
 
 __all__ = [
     "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "CounterGrant", "DecisionNotice",
-    "Definition", "Deployment", "Document", "ElementHistory", "Evidence", "EvidenceUse", "Household", "HumanTask",
-    "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule", "Person",
-    "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "User",
+    "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
+    "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",
+    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "User",
 ]

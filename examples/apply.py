@@ -1,5 +1,6 @@
 """Try an application against a running bokji (`make run`): register a mother and her child, their
-household, and apply for three services at once. Prints the application with its cases.
+household, and apply for three services at once. Prints the application with its cases (run again,
+the application already made: the household holds those three cases).
 
     .venv/bin/python examples/apply.py [--url http://127.0.0.1:8000]
 
@@ -29,7 +30,7 @@ def main() -> int:
 
     def call(method: str, path: str, *, again_ok: bool = False, **kwargs) -> dict:
         r = api.request(method, path, **kwargs)
-        if again_ok and r.status_code == 409:  # a second run: the person or household is already there
+        if again_ok and r.status_code == 409:  # a second run: the person, household or application is there
             return r.json()
         if r.status_code >= 400:
             print(f"{method} {path}: {r.status_code} {r.text}", file=sys.stderr)
@@ -50,11 +51,20 @@ def main() -> int:
         "members": [{"person_id": mother["id"], "role": "head"}, {"person_id": child["id"], "role": "member",
                                                                            "relation": "child"}],
         "address": "전라남도 목포시 예시로 1", "region_class": "other", "valid_from": "2024-01-01"})
-    application = call("POST", "/applications", json={
+    application = call("POST", "/applications", again_ok=True, json={
         "applicant_id": mother["id"], "application_date": "2025-03-10",
         "services": ["MOHW-NBLSS-LIVELIHOOD", "MOHW-NBLSS-EDUCATION", "MOGEF-SINGLE-PARENT"],
         "consents": {"deposits": "CONSENT-EXAMPLE-1"}, "details": {"school_levels": {child["id"]: "middle"}}})
-    print(json.dumps({"number": application["number"],
+    already = "number" not in application
+    if already:
+        # A second run: the household already has these cases open, and one unit holds one case per
+        # service; the refusal names the application that holds them, shown here instead.
+        if not application.get("application_number"):
+            print(f"POST /applications: {application['message']}", file=sys.stderr)
+            return 1
+        found = call("GET", "/applications", params={"person_id": mother["id"], "purpose": "consultation"})
+        application = next(a for a in found if a["number"] == application["application_number"])
+    print(json.dumps({"number": application["number"], "already_applied": already,
                       "cases": [{k: c[k] for k in ("service_code", "instance_id", "stage", "status")}
                                 for c in application["cases"]]}, ensure_ascii=False, indent=2))
     return 0

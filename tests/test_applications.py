@@ -353,7 +353,7 @@ def test_school_levels_name_members_of_the_household_and_deposits_are_optional(c
                                                        "details": {"monthly_rent": 150_000}})
     assert r.status_code == 201, r.text
     r = client.post("/applications", headers=cw, json={
-        **body, "services": ["MOHW-NBLSS-EDUCATION", "MOHW-NBLSS-HOUSING"],
+        **body, "services": ["MOHW-NBLSS-EDUCATION"],
         "details": {"school_levels": {son.upper(): "middle"}, "monthly_rent": 0, "rental_deposit": 30_000_000}})
     assert r.status_code == 201, r.text
     with unit_of_work() as session:
@@ -504,13 +504,19 @@ def test_benefits_of_one_purpose_are_flagged_for_the_caseworker(client, login, p
     from bokji.tasks.models import HumanTask
 
     cw = login("caseworker")
-    mother, child = _mother_and_child(client, cw)
-    first = _apply(client, cw, mother, ["MOHW-NBLSS-EDUCATION"], details={"school_levels": {child: "middle"}})
+    # Two children: the same child's education benefit twice is refused (one per child and service, see
+    # tests/test_entitlements.py), so the second application is for the other child.
+    mother = _person(client, cw, _poor("850315", "2"), "김엄마")
+    child = _person(client, cw, _poor("120420", "4"), "김아이")
+    younger = _person(client, cw, _poor("150901", "3"), "김둘째")
+    _household(client, cw, mother, child, younger)
+    first = _apply(client, cw, mother, ["MOHW-NBLSS-EDUCATION"], details={"school_levels": {child: "middle"},
+                                                                          "child_ids": [child]})
     education = first["cases"][0]["instance_id"]
     _complete(client, cw, education, "review", APPROVE)
     wait_for(lambda: _stage_reached(education, "review"), timeout=60, what="education granted")
     second = _apply(client, cw, mother, ["MOE-EDUCATION-COST", "MOHW-NBLSS-HOUSING", "MOHW-NBLSS-EDUCATION"],
-                    details={"school_levels": {child: "middle"}, "monthly_rent": 200_000})
+                    details={"school_levels": {younger: "middle"}, "monthly_rent": 200_000, "child_ids": [younger]})
     case = {c["service_code"]: c["instance_id"] for c in second["cases"]}
     _complete(client, cw, case["MOHW-NBLSS-HOUSING"], "housing_survey",
               {"monthly_rent": 200_000, "dwelling_condition": "good", "survey_comment": ""})

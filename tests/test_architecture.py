@@ -96,6 +96,9 @@ def test_only_processes_imports_spiffworkflow_and_processes_knows_no_domain():
     ("job", "status", "bokji.jobs.models:JobStatus"),
     ("job", "kind", "bokji.jobs.models:JobKind"),
     ("login_throttle", "kind", "bokji.identity.models:ThrottleKind"),
+    ("entitlement", "status", "bokji.entitlements.models:EntitlementStatus"),
+    ("entitlement", "unit", "bokji.entitlements.models:Unit"),
+    ("catalog_service", "unit", "bokji.entitlements.models:Unit"),
 ])
 def test_statuses_are_checked_by_the_database_against_the_models_enums(table, column, enum):
     import importlib
@@ -110,3 +113,30 @@ def test_statuses_are_checked_by_the_database_against_the_models_enums(table, co
                                   {"n": f"ck_{table}_{column}"}).scalar()
     assert definition is not None, f"no CHECK constraint on {table}.{column}"
     assert set(re.findall(r"'([^']*)'", definition)) == values, definition
+
+
+def test_the_entitlement_table_the_migration_makes_is_the_one_the_model_declares():
+    """The model's DDL, made in a scratch schema of the migrated database, gives the same indexes and
+    constraints (the unique open-case index, the benefit-month exclusion, the checks) as the migration."""
+    import re
+
+    from bokji.db import get_engine
+    from bokji.entitlements.models import Entitlement
+
+    def shape(conn, schema: str) -> dict[str, str]:
+        found = conn.execute(text(
+            "SELECT conname, pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.relname = 'entitlement' AND n.nspname = :s "
+            "UNION ALL SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'entitlement' "
+            "AND schemaname = :s"), {"s": schema}).all()
+        return {name: re.sub(rf"\b{schema}\.", "", definition) for name, definition in found}
+
+    with get_engine().connect() as conn, conn.begin():
+        migrated = shape(conn, "public")
+        conn.execute(text("CREATE SCHEMA model_check"))
+        conn.execute(text("SET LOCAL search_path TO model_check, public"))
+        Entitlement.__table__.create(conn)
+        declared = shape(conn, "model_check")
+        conn.rollback()
+    assert {"uq_entitlement_open_unit", "ex_entitlement_benefit_months", "ck_entitlement_status"} <= set(migrated)
+    assert declared == migrated

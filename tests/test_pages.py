@@ -130,7 +130,8 @@ def test_process_diagram_page_draws_the_variant_and_links_its_modules(server, pa
 
 def test_decision_form_shows_the_case_with_unverified_figures_marked(server, page, client, login, platform):
     """The caseworker deciding an education benefit sees the recognised income, the threshold, the
-    per-school amount marked unverified and the evidence — and that read is logged with the task."""
+    per-school amount (a published figure: no badge), the trace step by step and the evidence — and that
+    read is logged with the task."""
     from sqlalchemy import text
 
     from bokji.db import unit_of_work
@@ -157,7 +158,7 @@ def test_decision_form_shows_the_case_with_unverified_figures_marked(server, pag
     assert "1,966,329원" in page.locator("#case-threshold").inner_text()  # 50 % of the 2025 2-person median
     assert page.locator("#case-threshold [data-unverified]").count() == 0  # a published figure
     amount = page.locator("#case-amount")
-    assert "754,000원" in amount.inner_text() and amount.locator("[data-unverified]").count() == 1
+    assert "768,000원" in amount.inner_text() and amount.locator("[data-unverified]").count() == 0
     assert page.locator("#case-evidence tbody tr").count() == 12  # 2 members × 6 data types
     assert page.locator("#case-trace li").count() >= 5
     with unit_of_work() as session:
@@ -178,16 +179,16 @@ def test_the_readme_example_application_runs_against_the_api(server, library):
 
     from bokji.config import ROOT
 
-    numbers = set()
-    for _ in range(2):  # a second run finds the family registered and applies again
+    runs = []
+    for _ in range(2):  # a second run finds the family registered and its application made (409: shown)
         out = subprocess.run([sys.executable, str(ROOT / "examples" / "apply.py"), "--url", server],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         body = json.loads(out.stdout)
         assert [c["service_code"] for c in body["cases"]] == ["MOGEF-SINGLE-PARENT", "MOHW-NBLSS-EDUCATION",
                                                               "MOHW-NBLSS-LIVELIHOOD"]
-        numbers.add(body["number"])
-    assert len(numbers) == 2
+        runs.append((body["number"], body["already_applied"]))
+    assert runs == [(runs[0][0], False), (runs[0][0], True)]
 
 
 def test_printable_decision_notice(server, page, client, login, library):

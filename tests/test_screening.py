@@ -144,6 +144,8 @@ def test_catalog_rows_and_validation(library):
         (("case", "payment_kind"), "bitcoin", "services[0].case.payment_kind"),
         (("case", "review_interval"), "6 months", "services[0].case.review_interval"),
         (("case", "approval_limit"), -1, "services[0].case.approval_limit"),
+        (("unit",), "family", "services[0].unit"),
+        (("unit",), None, "services[0].unit"),
     ):
         document = json.loads(catalog.DATA_FILE.read_text())
         target = document["services"][0]
@@ -160,6 +162,10 @@ def test_synthetic_full_size_catalog(client, login, library):
     assert len(document["services"]) == 292 and len(document["ministries"]) == 17 and document["synthetic"]
     rows = catalog.parse(document)
     assert all(r.synthetic for r in rows)
+    # The real entries keep their units; the synthetic ones declare none and are a household's.
+    units = {r.code: r.unit for r in rows}
+    assert (units["MOHW-BASIC-PENSION"], units["MOE-EDUCATION-COST"], units["SYN-100"]) == ("person", "child",
+                                                                                            "household")
     with unit_of_work() as session:
         session.execute(catalog.delete(catalog.CatalogService))
         session.add_all(rows)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bokji.applications.models import ApplicationCase
+from bokji.applications.service import age
 from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid
@@ -21,10 +22,6 @@ from bokji.registry.models import Person
 from bokji.rules import parameters
 
 DEFAULT_LINKAGE_DEADLINE = "P3D"
-
-
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def _service(ctx: HandlerContext, instance: ProcessInstance) -> CatalogService:
@@ -114,7 +111,7 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
         "consent_missing": consent_missing,
         "has_consent_missing": bool(consent_missing),
         "applicant_id": str(applicant.id),
-        "applicant_age": _age(applicant.birth_date, on),
+        "applicant_age": age(applicant.birth_date, on),
         # The age check before the investigation uses the same parameter as the rule (None: no age limit).
         "minimum_age": minimum_age,
         "household_size": len(members),

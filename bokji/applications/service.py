@@ -3,6 +3,10 @@
 Each case runs its own variant process; the investigation is shared because evidence belongs to the
 person, not to the case: the first case to need a fact collects it and every other case of the
 application uses that same evidence (see `bokji/linkage/handlers.py`).
+
+A case is for a beneficiary unit — the household, the applicant, or each child covered, as the catalog's
+`unit` says — and a unit holds one open case or active entitlement per service (`bokji/entitlements`):
+an application asking again for a unit already held is refused as a whole (409).
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from sqlalchemy.orm import Session
 from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
-from bokji.errors import Invalid, NotFound
+from bokji.entitlements import service as entitlements
+from bokji.entitlements.models import Entitlement, Unit
+from bokji.errors import Conflict, Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404, parse_uuid
 from bokji.instances.models import ProcessInstance
 from bokji.linkage import registry as data_types
+from bokji.privacy import access_log
 from bokji.registry import service as registry
 from bokji.registry.models import Person
 from bokji.rules import parameters
@@ -78,6 +85,66 @@ def _person(session: Session, value: Any, field: str) -> Person:
     return person
 
 
+def age(born: date, on: date) -> int:
+    """Whole years on a date (a birthday counts from its day)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _child_ids(value: list[str], members: dict[str, str], on: date) -> list[str]:
+    """`details.child_ids`: household members on the application date, each once."""
+    for i, child in enumerate(value):
+        field = f"details.child_ids[{i}]"
+        if child not in members:
+            raise Invalid(f"{field} is not a member of the applicant's household on {on}", field=field)
+        if child in value[:i]:
+            raise Invalid(f"{field} is listed twice", field=field)
+    return value
+
+
+def _claims(session: Session, services: list[CatalogService], *, applicant: Person, household_id: uuid.UUID,
+            members: dict[str, str], child_ids: list[str] | None, on: date, actor: Principal
+            ) -> list[tuple[entitlements.Claim, ...]]:
+    """Per service, the units its case is for: the household, the applicant, or each child covered —
+    those named in `details.child_ids`, else every member under 18 on the application date."""
+    under_18: list[str] | None = None
+    out = []
+    for i, service in enumerate(services):
+        unit = Unit(service.unit)
+        if unit is Unit.HOUSEHOLD:
+            out.append((entitlements.Claim(service.code, unit, household_id, "this household"),))
+            continue
+        if unit is Unit.PERSON:
+            out.append((entitlements.Claim(service.code, unit, applicant.id, "this person"),))
+            continue
+        if child_ids is None and under_18 is None:
+            people = session.scalars(select(Person).where(Person.id.in_([uuid.UUID(m) for m in members]))).all()
+            for person in people:  # birth dates are personal data: each read is logged
+                access_log.record(session, actor.username, purpose=PURPOSE, action="read_person", person_id=person.id)
+            under_18 = sorted(str(p.id) for p in people if age(p.birth_date, on) < 18)
+        children = child_ids if child_ids is not None else under_18
+        if not children:
+            raise Invalid(f"services[{i}]: {service.code} is a benefit per child, and the household has no member "
+                          f"under 18 on {on}; name the children in details.child_ids", field=f"services[{i}]")
+        out.append(tuple(entitlements.Claim(service.code, unit, uuid.UUID(c), f"the child {members[c]}")
+                         for c in children))
+    return out
+
+
+def _refusal(session: Session, actor: Principal, index: int, service_code: str, service_name: str,
+             claim: entitlements.Claim, held: Entitlement | None) -> Conflict:
+    """The 409 for a unit already held: the earlier application's number only for who may see it."""
+    said = f"services[{index}]: {claim.words} already has an open case or an active entitlement for " \
+           f"{service_name} ({service_code})"
+    detail: dict[str, Any] = {"field": f"services[{index}]", "service_code": service_code, "unit": str(claim.unit)}
+    if held is None:  # the other submission rolled back after the unique index refused this one
+        return Conflict(f"{said}: another application for it was being submitted at the same moment; "
+                        "submit again", **detail)
+    if policy.grade(session, actor, policy.Kind.CASE, office=held.office) >= policy.Grade.MASKED:
+        number = session.get(Application, held.application_id).number
+        return Conflict(f"{said}: application {number}", application_number=number, **detail)
+    return Conflict(f"{said}, held at another office", **detail)  # neither its number nor which office
+
+
 @dataclass(frozen=True)
 class CaseToStart:
     """One service of an application: the process that runs its case, and what it starts with."""
@@ -88,6 +155,9 @@ class CaseToStart:
     data: dict[str, Any]
     office: str  # the applicant's residence office: whose case it is
     ministry: str  # the catalog service's
+    index: int  # its place in the body's `services` (what a refusal names)
+    service_name: str
+    claims: tuple[entitlements.Claim, ...]  # the units the case is for
 
 
 def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Application, list[CaseToStart]]:
@@ -124,7 +194,8 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         for name in (service.extra.get("case") or {}).get("application_fields", []):
             needed.setdefault(name, []).append(service.code)
     details = fields.clean(body.get("details"), needed)
-    member_ids = {m["person_id"] for m in household.members}
+    members = {m["person_id"]: m["name"] for m in household.members}  # the names word a refusal
+    member_ids = set(members)
     for person_id in details.get("school_levels", {}):
         if person_id not in member_ids:
             raise Invalid(f"details.school_levels.{person_id} is not a member of the applicant's household on {on}",
@@ -134,7 +205,18 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         if obligor in member_ids:
             raise Invalid(f"details.obligor_ids[{i}] is a member of the household, not an obligor",
                           field=f"details.obligor_ids[{i}]")
+    child_ids = _child_ids(details["child_ids"], members, on) if "child_ids" in details else None
     consents = _consents(body.get("consents"))
+    claims = _claims(session, services, applicant=applicant, household_id=household_id, members=members,
+                     child_ids=child_ids, on=on, actor=actor)
+    # Last of the checks: a unit already held refuses the whole application. Locked first, so that a
+    # second submission for the same unit waits here until this one commits, then sees its rows.
+    entitlements.lock(session, [c for mine in claims for c in mine])
+    for i, (service, mine) in enumerate(zip(services, claims, strict=True)):
+        for claim in mine:
+            held = entitlements.holder(session, claim)
+            if held is not None:
+                raise _refusal(session, actor, i, service.code, service.name_ko, claim, held)
 
     application = Application(
         id=uuid.uuid4(), number=f"A{on:%Y%m%d}-{secrets.token_hex(4).upper()}", applicant_id=applicant.id,
@@ -147,18 +229,34 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
     if counter_grant is not None:
         counter_grant.application_id = application.id
     cases = []
-    for service in services:
+    for i, (service, mine) in enumerate(zip(services, claims, strict=True)):
         data = {"application_id": str(application.id), "application_number": application.number,
                 "service_code": service.code, "applicant_id": str(applicant.id),
                 "member_ids": [str(m) for m in application.member_ids], "region_class": application.region_class,
-                "application_date": on.isoformat(), "consents": consents, **details}
+                "application_date": on.isoformat(), "consents": consents, **details,
+                # Whom the case is for; a child benefit's calculations read the children it covers.
+                "unit": service.unit, "unit_ids": [str(c.unit_id) for c in mine]}
+        data.pop("child_ids", None)
+        if service.unit == Unit.CHILD:
+            data["child_ids"] = [str(c.unit_id) for c in mine]
         cases.append(CaseToStart(service.code, service.process_key, f"{application.number}/{service.code}", data,
-                                 application.office, service.ministry))
+                                 application.office, service.ministry, i, service.name_ko, mine))
     return application, cases
 
 
-def add_case(session: Session, application: Application, service_code: str, instance_id: uuid.UUID) -> None:
-    session.add(ApplicationCase(application_id=application.id, service_code=service_code, instance_id=instance_id))
+def add_case(session: Session, application: Application, case: CaseToStart, instance_id: uuid.UUID, *,
+             actor: Principal) -> None:
+    """Record the started case and take its units (status open). The unique index refusing one (another
+    submission got past the lock) is the same 409 as the check in `submit`; the caller's transaction,
+    and with it the whole application, rolls back."""
+    session.add(ApplicationCase(application_id=application.id, service_code=case.service_code,
+                                instance_id=instance_id))
+    try:
+        entitlements.take(session, case.claims, application_id=application.id, instance_id=instance_id,
+                          office=application.office)
+    except entitlements.Held as held:
+        raise _refusal(session, actor, case.index, case.service_code, case.service_name, held.claim,
+                       held.holder) from None
 
 
 def get(session: Session, application_id: str) -> Application:

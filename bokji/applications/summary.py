@@ -30,12 +30,14 @@ class CaseSummary:
     eligibility: str | None
     reason: str | None
     recognised_income: int | None
-    income_parts: dict[str, Any]
+    parameter_year: int | None
     threshold: int | None
     threshold_basis: str | None
     threshold_unverified: bool
     calculation: str | None
-    trace: list[dict[str, Any]]
+    trace: list[dict[str, Any]]  # steps: id, params, result, text, unverified
+    missing_information: list[str]  # what the rule needed and lacked (a field, or a parameter name@year)
+    unverified_figures: list[str]  # parameters and assumptions the result rests on that are not confirmed
     amount: int | None
     amount_period: str | None
     amount_basis: str | None
@@ -53,7 +55,7 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
     data = instances.load_run(session, instance).human_task_data(str(task.id))
     if not data.get("service_code"):
         return None
-    detail = data.get("recognised_income_detail") or {}
+    assessment = data.get("assessment") or {}
     monthly, annual = data.get("monthly_amount"), data.get("annual_amount")
     used = evidence.used_by(session, instance.id)
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({e.person_id for e in used})))}
@@ -66,11 +68,12 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
         application_number=data.get("application_number"),
         eligibility=data.get("eligibility"), reason=data.get("reason"),
         recognised_income=data.get("recognised_income"),
-        income_parts={k: detail.get(k) for k in ("income_evaluation", "property_income", "parameter_year")
-                      if detail.get(k) is not None},
+        parameter_year=assessment.get("parameter_year"),
         threshold=data.get("threshold"), threshold_basis=data.get("threshold_basis"),
         threshold_unverified=unverified(data.get("threshold_basis")),
-        calculation=detail.get("calculation"), trace=list(detail.get("trace") or []),
+        calculation=assessment.get("calculation"), trace=list(assessment.get("trace") or []),
+        missing_information=list(data.get("missing_information") or []),
+        unverified_figures=list(assessment.get("unverified") or []),
         amount=monthly if monthly is not None else annual,
         amount_period="month" if monthly is not None else "year" if annual is not None else None,
         amount_basis=data.get("amount_basis") or (data.get("reason") if monthly is not None else None),

@@ -47,9 +47,12 @@ FIELDS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "monthly_rent": ("monthly rent paid, whole won", whole_won),
     "rental_deposit": ("rental deposit (보증금), whole won", whole_won),
     "obligor_ids": ("persons liable to support the household (first-degree relatives outside it)", _person_ids),
+    # Which children a child benefit's case is for; without it, every member under 18 (bokji/applications).
+    "child_ids": ("the children the child benefits are for (household members)", _person_ids),
 }
-# Asked by a service but may be left out: a household may have no obligors, a tenant no deposit.
-OPTIONAL = {"obligor_ids", "rental_deposit"}
+# Asked by a service but may be left out: a household may have no obligors, a tenant no deposit; the
+# children a child-unit service covers default to those under 18.
+OPTIONAL = {"obligor_ids", "rental_deposit", "child_ids"}
 
 
 def clean(details: Any, needed: dict[str, list[str]]) -> dict[str, Any]:

@@ -8,10 +8,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bokji.db import Base, utcnow
+from bokji.entitlements.models import Unit
+from bokji.instances.models import one_of
 
 
 class CatalogService(Base):
     __tablename__ = "catalog_service"
+    __table_args__ = (one_of("unit", Unit),)
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     ministry: Mapped[str] = mapped_column(String(16), index=True)
@@ -19,6 +22,7 @@ class CatalogService(Base):
     ministry_name_en: Mapped[str] = mapped_column(String(200))
     name_ko: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(16), default=Unit.HOUSEHOLD)  # whom one entitlement belongs to
     purpose_group: Mapped[str] = mapped_column(String(64), index=True)  # for overlap checks
     process_key: Mapped[str] = mapped_column(String(200))
     processing_days: Mapped[int | None]  # statutory processing days; None = unverified

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bokji.catalog.fields import FIELDS
 from bokji.catalog.models import CatalogService
+from bokji.entitlements.models import Unit
 from bokji.errors import Invalid, NotFound
 from bokji.linkage.registry import DATA_TYPES
 from bokji.payments.models import PAYMENT_KINDS
@@ -101,13 +102,19 @@ def parse(document: Any) -> list[CatalogService]:
         if days is not None and not (isinstance(days, int) and days > 0):
             raise Invalid(f"{where}.processing_days must be a positive whole number or null (unverified)",
                           field=f"{where}.processing_days")
+        unit = entry.get("unit", Unit.HOUSEHOLD.value if synthetic or entry.get("synthetic") else None)
+        if not isinstance(unit, str) or unit not in {u.value for u in Unit}:
+            # Whom one entitlement belongs to decides which applications are refused as a second one
+            # (bokji/entitlements): a real service must say it; a synthetic one is a household's.
+            raise Invalid(f"{where}.unit must be one of {', '.join(u.value for u in Unit)}", field=f"{where}.unit")
         _check_rule(entry["rule"], where)
         _check_evidence(entry.get("required_evidence"), where)
         _check_case(entry.get("case"), where)
-        extra = {k: v for k, v in entry.items() if k not in {*REQUIRED, "processing_days", "required_evidence"}}
+        extra = {k: v for k, v in entry.items()
+                 if k not in {*REQUIRED, "unit", "processing_days", "required_evidence"}}
         rows.append(CatalogService(
             code=entry["code"], ministry=entry["ministry"], ministry_name_ko=ministry["ko"],
-            ministry_name_en=ministry["en"], name_ko=entry["name_ko"], name_en=entry["name_en"],
+            ministry_name_en=ministry["en"], name_ko=entry["name_ko"], name_en=entry["name_en"], unit=unit,
             purpose_group=entry["purpose_group"], process_key=entry["process_key"], processing_days=days,
             required_evidence=list(entry.get("required_evidence") or []), legal_basis=entry["legal_basis"],
             rule=entry["rule"], extra=extra, synthetic=synthetic or bool(entry.get("synthetic")),

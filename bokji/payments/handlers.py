@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from bokji.db import utcnow
+from bokji.entitlements import service as entitlements
 from bokji.errors import Invalid
 from bokji.jobs.handlers import HandlerContext
 from bokji.payments.models import PAYMENT_KINDS, PaymentSchedule
@@ -49,6 +50,16 @@ def setup(ctx: HandlerContext) -> dict[str, Any]:
         # an open question in the reference (§3.5), so the entitlement is recorded and flagged.
         basis = f"zero amount (policy for zero or small amounts unverified); {basis}"
     start = date.fromisoformat(str(data["application_date"]))
+    duration = data.get("benefit_duration_months")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or duration < 1):
+        raise Invalid("benefit_duration_months must be a whole number of months, 1 or more",
+                      field="benefit_duration_months")
+    # The case's units become active from the month of application, or from the month after an earlier
+    # entitlement of the same unit ended if that one still covers it (a re-application after a
+    # termination); the schedule starts with them. A case started without an application (a test's or a
+    # designer's direct start) holds no units: nothing to activate, the schedule starts as before.
+    first = entitlements.activate(ctx.session, uuid.UUID(ctx.instance_id), first_month=start, months=duration)
+    start = first or start
     ctx.session.execute(insert(PaymentSchedule).values(
         id=uuid.uuid4(), instance_id=uuid.UUID(ctx.instance_id), service_code=str(data.get("service_code")),
         recipient_id=uuid.UUID(str(data.get("applicant_id"))), kind=kind, amount=amount, period=period,
@@ -77,4 +88,7 @@ def stop(ctx: HandlerContext) -> dict[str, Any]:
         schedule.status = "stopped"
         schedule.stopped_reason = str(ctx.input.get("review_comment") or "no longer eligible at review")[:300]
         schedule.updated_at = utcnow()
+        # Paid up to the end of the platform's current month; a new application may start after it.
+        entitlements.end(ctx.session, uuid.UUID(ctx.instance_id), on=entitlements.platform_today(),
+                         reason=schedule.stopped_reason)
     return {"payment_schedule_id": str(schedule.id)}

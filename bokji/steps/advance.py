@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bokji import registrations
 from bokji.db import utcnow
+from bokji.entitlements import service as entitlements
 from bokji.instances import service as instances
 from bokji.instances.models import ElementHistory, Incident, IncidentStatus, InstanceStatus, ProcessInstance
 from bokji.jobs import service as jobs
@@ -90,5 +91,7 @@ def advance_and_save(
         instance.next_timer_at = None
         instance.waiting_messages = []
         tasks.cancel_for_instance(session, instance.id)
+        # A case that ends with its units still open was never granted: they are free for a new application.
+        entitlements.release(session, instance.id, reason=entitlements.ENDED_WITHOUT_GRANT)
     instance.state = run.save()
     instance.updated_at = now

@@ -23,6 +23,7 @@ from bokji.applications.models import Application
 from bokji.db import lock_record, utcnow
 from bokji.definitions import service as definitions
 from bokji.definitions.models import Definition
+from bokji.entitlements import service as entitlements
 from bokji.errors import Conflict, Forbidden, Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
@@ -136,7 +137,10 @@ def apply(session: Session, body: Any, *, actor: Principal) -> Application:
     for case in cases:
         instance = start(session, key=case.process_key, data=case.data, actor=actor, business_key=case.business_key,
                          office=case.office, ministry=case.ministry)
-        applications.add_case(session, application, case.service_code, instance.id)
+        applications.add_case(session, application, case, instance.id, actor=actor)
+        if instance.status == InstanceStatus.COMPLETED:
+            # Ended within its start (no job on the way, so no payment set up): its units are free again.
+            entitlements.release(session, instance.id, reason=entitlements.ENDED_WITHOUT_GRANT)
     session.flush()
     return application
 
@@ -344,6 +348,7 @@ def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str 
     tasks.cancel_for_instance(session, instance.id)
     jobs.cancel_for_instance(session, instance.id)
     instances.cancel_incidents(session, instance.id, actor=actor.username)
+    entitlements.release(session, instance.id, reason=entitlements.CANCELLED)
     instances.record(session, "cancel", instance, actor, reason)
     return instance
 

@@ -1,0 +1,1 @@
+"""Entitlements: one open case or active benefit per beneficiary unit and service."""
