@@ -209,7 +209,9 @@ def test_printable_decision_notice(server, page, client, login, library):
     deadline = (date.today() + timedelta(days=90)).isoformat()
     assert deadline in page.locator("#notice-appeal").inner_text() or \
         (date.today() + timedelta(days=91)).isoformat() in page.locator("#notice-appeal").inner_text()
-    assert page.locator("#notice-reasons .unverified").count() == 1  # the amount's basis
+    # the citizen's letter says in a plain sentence that the amount's basis is still being confirmed
+    assert page.locator("#notice-reasons .being-confirmed").count() == 1
+    assert page.locator("#notice .unverified").count() == 0  # internal badges stay on the staff screens
     page.emulate_media(media="print")
     assert not page.locator(".site-header").is_visible() and page.locator("#notice").is_visible()
     with unit_of_work() as session:

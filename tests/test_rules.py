@@ -212,6 +212,25 @@ def test_a_costly_car_without_its_engine_size_needs_it():
     assert found.status == "needs_information" and found.missing == ["cars[0].engine_cc"]
 
 
+def test_a_large_household_with_a_car_and_a_flat():
+    # Gyeonggi, 6 persons, 2025. Earned 1.5 M (head, 45) → 1,050,000. Residential 120 M (under the
+    # 151 M cap) − 80 M basic → 40 M × 1.04 % = 416,000. A 1,998 cc car of 12 M is within 2025's
+    # 2,000 cc: general property, 12 M × 4.17 % = 500,400. Recognised income 1,966,400 ≤ the 6-person
+    # livelihood line 2,580,738: livelihood pays 614,338 a month; four pupils 487,000 × 2 + 679,000 +
+    # 768,000 = 2,421,000 a year.
+    doc = household(person(45, "head", income={"earned": 1_500_000}, assets={"residential": 120_000_000},
+                           cars=[{"value": 12_000_000, "engine_cc": 1998, "age_years": 6}]),
+                    person(43, "spouse"),
+                    *(person(age, "child", school_level=level)
+                      for age, level in ((7, "elementary"), (10, "elementary"), (13, "middle"), (16, "high"))),
+                    region="gyeonggi")
+    livelihood = nblss(doc, "livelihood")
+    assert (livelihood.tested_income, livelihood.threshold) == (1_966_400, 2_580_738)
+    assert (livelihood.status, livelihood.amount, livelihood.period) == ("eligible", 614_338, "month")
+    education = nblss(doc, "education")
+    assert (education.amount, education.period) == (2_421_000, "year")
+
+
 # --- housing benefit: rent subsidy -------------------------------------------------------------------
 @pytest.mark.parametrize(("region", "size"), [(r, s) for r in REFERENCE_RENT_2025 for s in range(1, 7)])
 def test_every_reference_rent_cell_2025(region, size):

@@ -19,6 +19,7 @@ from bokji.notices.models import OUTCOME_KO, DecisionNotice
 APPEAL_DAYS = 90
 APPEAL_BASIS = "unverified: 90 days from the notice (general administrative appeal period; confirm per service)"
 SEOUL = ZoneInfo("Asia/Seoul")
+BEING_CONFIRMED = "이 근거의 수치 일부는 아직 공식 고시로 확인하고 있습니다"
 
 
 def outcome_of(data: dict[str, Any]) -> str:
@@ -66,8 +67,9 @@ def compose(ctx: HandlerContext) -> dict[str, Any]:
              f"신청번호: {data.get('application_number') or ctx.business_key}"]
     if amount is not None:
         lines.append(f"급여액: {amount:,}원 ({'월' if period == 'month' else '연'})")
-    lines += [f"사유: {r['text']}" for r in reasons]
-    lines.append(f"이의신청: {deadline.isoformat()}까지 ({APPEAL_DAYS}일, 근거 미확인 unverified)")
+    for r in reasons:  # the citizen reads a basis still being confirmed as a plain sentence, not a badge
+        lines.append(f"사유: {r['text']}" + (f" ({BEING_CONFIRMED})" if "unverified" in r["source"] else ""))
+    lines.append(f"이의신청: {deadline.isoformat()}까지 ({APPEAL_DAYS}일; 이 기한의 법적 근거는 확인하고 있습니다)")
     ctx.session.execute(insert(DecisionNotice).values(
         id=uuid.uuid4(), request_id=ctx.job_id, instance_id=uuid.UUID(ctx.instance_id),
         service_code=str(data.get("service_code")), recipient_id=uuid.UUID(str(data.get("applicant_id"))),

@@ -167,8 +167,8 @@ def basic_pension(t: Tracer, household: Household, case: Case) -> None:
     minimum_age = t.value("basic_pension.minimum_age")
     if age < minimum_age:
         t.result.status = NOT_ELIGIBLE
-        t.step("age.check", age, minimum=minimum_age)
-        t.reason("reason.below_minimum_age", age=age, minimum=minimum_age)
+        t.step("age.check", age, minimum_age=minimum_age)
+        t.reason("reason.below_minimum_age", age=age, minimum_age=minimum_age)
         return
     spouse = household.spouse(me)
     unit = [me] if spouse is None else [me, spouse]
@@ -209,10 +209,10 @@ def basic_pension(t: Tracer, household: Household, case: Case) -> None:
             raise NeedsField(f"cars[{k}].engine_cc", "needs.car_engine")
         if car.engine_cc >= full_value_cc:
             full_cars += t.step("basic_pension.car_full", car.value, car=k, engine_cc=car.engine_cc,
-                                limit=full_value_cc)
+                                limit_cc=full_value_cc)
         else:
             general += t.step("basic_pension.car_general", car.value, car=k, engine_cc=car.engine_cc,
-                              limit=full_value_cc)
+                              limit_cc=full_value_cc)
     exemption = t.value("basic_pension.financial_exemption")
     rate = t.value("basic_pension.conversion_rate_yearly")
     base = max(general - basic + financial - exemption - debts, 0)

@@ -70,6 +70,13 @@ def _basis(found: benefits.Assessment) -> tuple[str | None, str]:
     return (step.text if step else None), source
 
 
+def _threshold_basis(found: benefits.Assessment) -> str:
+    """The line's basis: unverified only if a figure of the line itself is (not the amount's)."""
+    step = next((s for s in found.trace if s.id.startswith("threshold.") or s.id.endswith("selection_line")), None)
+    basis = f"{found.calculation}, parameters {found.parameter_year}"
+    return basis + (f"; unverified: {', '.join(step.parameters)}" if step is not None and step.unverified else "")
+
+
 def assess(data: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
     """The service's rule on the case's household (task data: `household`, the year's `parameters`,
     `rule`, `applicant_id`, `child_ids`, the application or assessment date). `kind` forces one rule
@@ -83,8 +90,7 @@ def assess(data: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
         "eligibility": found.status, "reason": reason, "reasons": [r.text for r in found.reasons],
         "recognised_income": found.tested_income, "threshold": found.threshold, "benefit_year": found.parameter_year,
         "household_size": household.size,
-        "threshold_basis": f"{found.calculation}, parameters {found.parameter_year}"
-                           + ("" if not found.unverified else "; unverified: " + ", ".join(found.unverified)),
+        "threshold_basis": _threshold_basis(found),
         "monthly_amount": found.amount if found.period == "month" else None,
         "annual_amount": found.amount if found.period == "year" else None,
         "amount_basis": basis, "amount_source": source, "benefit_duration_months": found.duration_months,

@@ -13,7 +13,7 @@ MESSAGES: dict[str, str] = {
     # reasons
     "reason.within_line": "income {income} won is at or below the line of {threshold} won",
     "reason.above_line": "income {income} won is above the line of {threshold} won",
-    "reason.below_minimum_age": "the applicant is {age}; the service starts at {minimum}",
+    "reason.below_minimum_age": "the applicant is {age}; the service starts at {minimum_age}",
     "reason.outside_age_range": "the applicant is {age}; the service is for ages {min}-{max}",
     "reason.no_child": "no child in the household the allowance could cover",
     "reason.no_pupil": "no member at elementary, middle or high school",
@@ -39,9 +39,10 @@ MESSAGES: dict[str, str] = {
                                  "line is not in the reference, the office decides",
     "needs.no_rule": "no eligibility rule is encoded for this service yet: ask the office",
     # trace steps
-    "threshold.nblss": "selection line: {percent} % of the {year} median {median} won for {size}",
-    "threshold.percent_of_median": "income line: {percent} % of the {year} median {median} won for {size}",
-    "age.check": "age {age} against the minimum age {minimum}",
+    "threshold.nblss": "selection line: {percent} % of the {year} median {median} won for a household of {size}",
+    "threshold.percent_of_median": "income line: {percent} % of the {year} median {median} won for a household "
+                                   "of {size}",
+    "age.check": "age {age} against the minimum age {minimum_age}",
     "nblss.earned.unattributed": "earned income {earned} won not attributed to a member counts at {counted}",
     "nblss.earned.member": "member {member}: earned {earned} won less {deduction} won counts at {counted}",
     "nblss.earned.youth_deduction": "member {member} (age {age}): youth deduction of {amount} won",
@@ -55,14 +56,14 @@ MESSAGES: dict[str, str] = {
     "nblss.debt_deduction": "debts of {amount} won deducted in the same order ({unused} won unused)",
     "nblss.car.disability": "car {car}: a disability car counts as general property",
     "nblss.car.low_value": "car {car}: value {value} won is under {limit} won: counts as general property",
-    "nblss.car.engine": "car {car}: {engine_cc} cc against the {limit} cc limit",
+    "nblss.car.engine": "car {car}: {engine_cc} cc against the {limit_cc} cc limit",
     "nblss.converted": "{kind} property {base} won converted at {rate} a month",
     "nblss.converted.car_general": "cars counted as general property ({base} won) converted at {rate} a month",
     "nblss.recognised_income": "recognised income = income evaluation {income_evaluation} + converted property "
                                "{property_income}",
     "livelihood.amount": "livelihood benefit = line {threshold} - recognised income {income}",
     "housing.actual_rent": "actual rent = rent {rent} won + deposit {deposit} won at {rate} a year ÷ 12",
-    "housing.reference_rent": "reference rent for {region_class}, {size} persons",
+    "housing.reference_rent": "reference rent for {region_class}, a household of {size}",
     "housing.self_payment": "self-payment = 30 % of income {income} above the livelihood line {livelihood_line}",
     "housing.amount": "rent subsidy = lower of actual {actual} and reference {reference} - self-payment "
                       "{self_payment}, at least {minimum}",
@@ -72,8 +73,8 @@ MESSAGES: dict[str, str] = {
     "basic_pension.earned": "member {member}: earned {earned} won less {deduction} won counts at {counted}",
     "basic_pension.other_income": "member {member}: business, property and public-transfer income in full",
     "basic_pension.unattributed_income": "income not attributed to a member, counted as the applicant's",
-    "basic_pension.car_full": "car {car}: {engine_cc} cc, at or above {limit} cc, counts at its full value",
-    "basic_pension.car_general": "car {car}: {engine_cc} cc, under {limit} cc, counts as general property",
+    "basic_pension.car_full": "car {car}: {engine_cc} cc, at or above {limit_cc} cc, counts at its full value",
+    "basic_pension.car_general": "car {car}: {engine_cc} cc, under {limit_cc} cc, counts as general property",
     "basic_pension.property": "property income = (general {general} - basic property {basic_property} ({locality}) "
                               "+ financial {financial} - {exemption} - debts {debts}) × {rate} ÷ 12",
     "basic_pension.recognised_income": "recognised income = {evaluation} + property {property} + cars {cars}",
@@ -117,11 +118,17 @@ MESSAGES: dict[str, str] = {
 
 
 # Parameters that are counts, ages or years, not amounts: shown without separators.
-NOT_AMOUNTS = {"year", "age", "member", "car", "size", "min", "max", "minimum", "parent_age", "children",
-               "dependants", "percent"}
+NOT_AMOUNTS = {"year", "age", "member", "car", "size", "min", "max", "minimum_age", "parent_age", "children",
+               "dependants", "percent", "engine_cc", "limit_cc"}
+RATES = {"rate", "counted", "reduction"}  # shares, shown as percentages
 
 
 def _format(name: str, value: Any) -> Any:
+    if name in RATES:
+        try:
+            return f"{float(value) * 100:g} %"
+        except (TypeError, ValueError):
+            return value
     if isinstance(value, int) and not isinstance(value, bool) and name not in NOT_AMOUNTS:
         return f"{value:,}"
     return value

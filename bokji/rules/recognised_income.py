@@ -94,7 +94,7 @@ def _car_counts_as_general(t: Tracer, car: Car, index: int) -> bool:
     if car.engine_cc is None:
         raise NeedsField(f"cars[{index}].engine_cc", "needs.car_engine")
     within = car.engine_cc <= limits["max_engine_cc"]
-    t.step("nblss.car.engine", car.value, car=index, engine_cc=car.engine_cc, limit=limits["max_engine_cc"],
+    t.step("nblss.car.engine", car.value, car=index, engine_cc=car.engine_cc, limit_cc=limits["max_engine_cc"],
            general=within)
     return within
 
