@@ -8,6 +8,7 @@ import pytest
 
 from bokji.catalog import service as catalog
 from bokji.config import ROOT
+from bokji.datafile import replace_all
 from bokji.db import unit_of_work
 from bokji.errors import Invalid
 
@@ -167,8 +168,7 @@ def test_synthetic_full_size_catalog(client, login, library):
     assert (units["MOHW-BASIC-PENSION"], units["MOE-EDUCATION-COST"], units["SYN-100"]) == ("person", "child",
                                                                                             "household")
     with unit_of_work() as session:
-        session.execute(catalog.delete(catalog.CatalogService))
-        session.add_all(rows)
+        replace_all(session, catalog.CatalogService, rows)
     r = client.post("/screening", json={"household": _example("single_elderly_seoul.json"), "on": "2025-03-01"},
                     headers=login("caseworker"))
     assert len(r.json()["results"]) == 292

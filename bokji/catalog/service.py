@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bokji.catalog.fields import FIELDS
 from bokji.catalog.models import CatalogService
+from bokji.datafile import read_json, replace_all
 from bokji.entitlements.models import Unit
 from bokji.errors import Invalid, NotFound
 from bokji.linkage.registry import DATA_TYPES
@@ -124,15 +125,7 @@ def parse(document: Any) -> list[CatalogService]:
 
 
 def load(session: Session, path: Path = DATA_FILE) -> int:
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise Invalid(f"{path.name}: cannot read the catalog ({exc})", file=path.name) from None
-    rows = parse(document)
-    session.execute(delete(CatalogService))
-    session.add_all(rows)
-    session.flush()
-    return len(rows)
+    return replace_all(session, CatalogService, parse(read_json(path, "catalog")))
 
 
 def all_services(session: Session) -> list[CatalogService]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bokji.datafile import read_json
 from bokji.errors import Invalid
 from bokji.offices.models import Office
 
@@ -18,10 +18,11 @@ DATA_FILE = Path(__file__).with_name("offices.json")
 def load(session: Session, path: Path = DATA_FILE) -> int:
     """Insert or update the offices of `path` (parents first); offices not in the file stay, since
     cases and users may still name them."""
-    try:
-        entries = json.loads(path.read_text())["offices"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise Invalid(f"{path.name}: cannot read the offices ({exc})", file=path.name) from None
+    document = read_json(path, "offices")
+    entries = document.get("offices") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise Invalid(f"{path.name}: the offices file is an object with an 'offices' list", file=path.name,
+                      field="offices")
     known = {e.get("code") for e in entries if isinstance(e, dict)}
     for i, entry in enumerate(entries):
         where = f"{path.name}: offices[{i}]"

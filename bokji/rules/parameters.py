@@ -11,15 +11,15 @@ here, a case gets it in its task data (`for_task`) before any calculation or DMN
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bokji.datafile import read_json, replace_all
 from bokji.errors import Invalid
 from bokji.rules.models import RuleParameter
 
@@ -112,16 +112,8 @@ def parse(document: Any) -> list[RuleParameter]:
 
 
 def load(session: Session, path: Path = DATA_FILE) -> int:
-    """Replace the parameter table with the file's (one transaction: readers see the old or the new set)."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise Invalid(f"{path.name}: cannot read the parameters ({exc})", file=path.name) from None
-    rows = parse(document)
-    session.execute(delete(RuleParameter))
-    session.add_all(rows)
-    session.flush()
-    return len(rows)
+    """Replace the parameter table with the file's."""
+    return replace_all(session, RuleParameter, parse(read_json(path, "parameters")))
 
 
 def _sets(rows: list[RuleParameter]) -> dict[int, ParameterSet]:
@@ -134,7 +126,7 @@ def _sets(rows: list[RuleParameter]) -> dict[int, ParameterSet]:
 
 def from_file(year: int, path: Path = DATA_FILE) -> ParameterSet:
     """The file's parameters of one year, without the database (rule tests, benchmarks' baselines)."""
-    return _sets(parse(json.loads(path.read_text()))).get(year) or ParameterSet(year)
+    return _sets(parse(read_json(path, "parameters"))).get(year) or ParameterSet(year)
 
 
 _cache: dict[str, Any] = {"stamp": None, "sets": {}}
