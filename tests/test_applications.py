@@ -610,3 +610,31 @@ def test_payment_setup_of_a_zero_amount_and_twice_for_one_case(client, login, li
         rows = session.execute(text("SELECT id::text, amount, amount_basis FROM payment_schedule")).all()
     assert len(rows) == 1 and rows[0][0] == out["payment_schedule_id"] and rows[0][1] == 0
     assert rows[0][2].startswith("zero amount (policy for zero or small amounts unverified)")
+
+
+def test_a_rule_that_needs_information_leaves_the_amount_to_the_caseworker(client, login, platform):
+    """MOE education cost: the income line is known, the amount is not (each education office sets it):
+    the case comes to the caseworker saying so; approving without an amount sends the task back, an
+    amount with its reason grants it."""
+    cw = login("caseworker")
+    mother, child = _mother_and_child(client, cw)
+    application = _apply(client, cw, mother, ["MOE-EDUCATION-COST"], details={"school_levels": {child: "middle"}})
+    instance_id = application["cases"][0]["instance_id"]
+    task = wait_for(lambda: _task(instance_id, "review"), timeout=60, what="the decision task")
+    with unit_of_work() as session:
+        from bokji.instances import service as instances
+
+        data = instances.load_run(session, instances.get(session, instance_id)).human_task_data(task)
+    assert data["eligibility"] == "needs_information"
+    assert data["missing_information"] == ["education_cost.amount@2025"]
+    r = client.post(f"/tasks/{task}/complete", headers=cw, json={"data": APPROVE})
+    assert r.status_code == 200, r.text
+    again = wait_for(lambda: _task(instance_id, "review"), timeout=60, what="the task back")
+    assert again != task  # a new task: approving cash needs an amount
+    _complete(client, cw, instance_id, "review", {**APPROVE, "amount_override": 300_000,
+                                                  "decision_comment": "교육청 지원액 (the office's amount)"})
+    wait_for(lambda: _read(client, cw, application["id"])["cases"][0]["status"] == "completed", timeout=60,
+             what="the case to end")
+    case = _read(client, cw, application["id"])["cases"][0]
+    assert case["payment"]["amount"] == 300_000 and "caseworker adjustment" in case["payment"]["amount_basis"]
+    assert [n["outcome"] for n in case["notices"]] == ["granted"]
