@@ -118,6 +118,60 @@ def test_parameters_are_read_from_the_table_and_a_new_load_is_seen(tmp_path):
         assert session.execute(text("SELECT count(*) FROM rule_parameter WHERE confidence <> 'high'")).scalar() > 10
 
 
+# Every figure of benefit-figures-2025.md's table that the rules use, typed from the reference.
+PUBLISHED_FIGURES = [
+    ("basic_pension.selection_line", 2025, {"single": 2_280_000, "couple": 3_648_000}),
+    ("basic_pension.selection_line", 2024, {"single": 2_130_000, "couple": 3_408_000}),
+    ("basic_pension.standard_amount", 2025, 342_510),
+    ("basic_pension.couple_reduction", 2025, 0.20),
+    ("basic_pension.full_amount_pension_percent", 2025, 150),
+    ("basic_pension.earned_income_deduction", 2025, {"amount": 1_120_000, "counted": 0.70}),
+    ("basic_pension.earned_income_deduction", 2024, {"amount": 1_100_000, "counted": 0.70}),
+    ("basic_pension.basic_property", 2025, {"large_city": 135_000_000, "small_city": 85_000_000,
+                                            "rural": 72_500_000}),
+    ("basic_pension.financial_exemption", 2025, 20_000_000),
+    ("basic_pension.conversion_rate_yearly", 2025, 0.04),
+    ("basic_pension.car_full_value_engine_cc", 2025, 3000),
+    ("basic_pension.minimum_age", 2025, 65),
+    ("housing.large_household", 2025, {"same_as_six_up_to": 7, "plus_percent": 10, "plus_up_to": 9}),
+    ("housing.self_payment_rate", 2025, 0.30),
+    ("housing.deposit_conversion_yearly", 2025, 0.04),
+    ("housing.minimum_payment", 2025, 10_000),
+    ("education.activity_support", 2025, EDUCATION[2025]),
+    ("education.activity_support", 2024, EDUCATION[2024]),
+    ("single_parent.income_percent", 2025, {"standard": 63, "young_parent": 65}),
+    ("single_parent.young_parent_max_age", 2025, 24),
+    ("single_parent.child_allowance", 2025, 230_000),
+    ("single_parent.child_allowance", 2024, 210_000),
+    ("single_parent.young_parent_allowance", 2025, 370_000),
+    ("single_parent.young_parent_allowance", 2024, 350_000),
+    ("single_parent.young_parent_infant_allowance", 2025, {"amount": 400_000, "under_age": 2}),
+    ("single_parent.car_limit", 2025, 10_000_000),
+    ("nblss.youth_deduction", 2025, {"amount": 400_000, "under_age": 30}),
+    ("nblss.elderly_deduction", 2025, {"amount": 200_000, "from_age": 65}),
+    ("nblss.car_general_property", 2025, {"max_engine_cc": 2000, "value_below": 5_000_000}),
+    ("nblss.car_general_property", 2024, {"max_engine_cc": 1600, "value_below": 2_000_000}),
+    ("nblss.obligor_exclusion", 2025, {"annual_income": 130_000_000, "general_property": 1_200_000_000}),
+    ("employment.age", 2025, {"min": 15, "max": 69}),
+    ("employment.asset_limit", 2025, {"standard": 400_000_000, "youth": 500_000_000}),
+    ("employment.allowance", 2025, {"monthly": 500_000, "months": 6, "per_dependant": 100_000, "max_monthly": 900_000}),
+    ("public_rental.asset_limit", 2024, {"assets": 345_000_000, "car": 37_080_000}),
+    ("education_cost.income_percent", 2025, 60),
+]
+
+
+@pytest.mark.parametrize(("name", "year", "value"), PUBLISHED_FIGURES)
+def test_every_published_figure_cell_by_cell(name, year, value):
+    assert P[year].value(name) == value
+
+
+def test_figures_the_reference_does_not_give_are_absent():
+    for name, year in (("basic_pension.standard_amount", 2024), ("housing.reference_rent", 2024),
+                       ("single_parent.income_percent", 2024), ("public_rental.urban_worker_income", 2025),
+                       ("education_cost.amount", 2025), ("nblss.median", 2026)):
+        assert not parameters.from_file(year).has(name), (name, year)
+
+
 # --- basic livelihood security: thresholds cell by cell, recognised income, the amounts -------------
 @pytest.mark.parametrize(("year", "size", "benefit"), [
     (year, size, benefit) for year in PUBLISHED for size in range(1, 7)
@@ -410,6 +464,22 @@ def test_employment_support_youth_on_household_income_with_a_dependant():
     found = assess(doc, "employment_support")
     assert (found.status, found.tested_income, found.threshold) == ("eligible", 3_000_000, 4_719_190)
     assert (found.amount, found.period, found.duration_months) == (600_000, "month", 6)  # 500,000 + 100,000
+
+
+def test_employment_support_at_the_youth_line_and_one_won_above():
+    at = household(person(30, "head", income={"earned": 4_719_190}), person(31, "spouse"))
+    above = household(person(30, "head", income={"earned": 4_719_191}), person(31, "spouse"))
+    assert assess(at, "employment_support").status == "eligible"
+    assert assess(above, "employment_support").status == "not_eligible"
+
+
+@pytest.mark.parametrize("year", [2024, 2025])
+def test_education_at_the_line_and_one_won_above(year):
+    line = PUBLISHED[year]["education"][1]  # 2 persons
+    pupil = person(10, "child", school_level="elementary")
+    at = nblss(household(person(40, income={"business": line}), pupil), "education", year)
+    above = nblss(household(person(40, income={"business": line + 1}), pupil), "education", year)
+    assert (at.status, at.amount, above.status) == ("eligible", EDUCATION[year]["elementary"], "not_eligible")
 
 
 def test_employment_support_standard_line_assets_age_and_maximum():
