@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PYTEST_RC ?=
 
-.PHONY: install run test lint services-down
+.PHONY: install run test lint services-down i18n
 
 install: $(STAMP) node_modules/.package-lock.json
 
@@ -34,3 +34,9 @@ lint: install
 
 services-down:
 	scripts/services.sh down
+
+# The translation catalog: extract every message id (Python, templates, the library's forms), then
+# update each language's .po (tests/test_i18n.py fails on a stale catalog or a missing Korean text).
+i18n: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o locale/messages.pot .
+	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date

@@ -10,13 +10,16 @@ import logging
 import uuid
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from http.cookies import SimpleCookie
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import pages
 from api.deps import NotAuthenticated
@@ -35,9 +38,11 @@ from api.routes import (
     users,
 )
 from api.security import SecurityHeaders, error_headers
+from bokji import i18n
 from bokji.config import ROOT, get_settings
 from bokji.db import unit_of_work
-from bokji.errors import BokjiError, NotFound, TooManyAttempts, field_path
+from bokji.errors import BokjiError, Invalid, NotFound, TooManyAttempts, field_path
+from bokji.i18n import gettext as _
 from bokji.steps.service import deploy_directory
 from processes.evaluator import warm_sandbox
 
@@ -45,6 +50,7 @@ log = logging.getLogger("bokji.api")
 
 # Browser bundles shipped by npm (npm ci --ignore-scripts), served as they are.
 STATIC_BUNDLES = {
+    "fonts": "@fontsource/noto-sans-kr",  # the Korean webfont, served with the pages (no font needed on the PC)
     "bpmn-js": "bpmn-js/dist",
     "dmn-js": "dmn-js/dist",
     "form-js": "@bpmn-io/form-js/dist",
@@ -84,44 +90,54 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Language)
     node_modules = ROOT / "node_modules"
     for name, path in STATIC_BUNDLES.items():
         if (node_modules / path).is_dir():
             app.mount(f"/static/{name}", StaticFiles(directory=node_modules / path), name=name)
+    # Our own stylesheet and scripts (no inline scripts: the CSP stays strict).
+    app.mount("/static/bokji", StaticFiles(directory=settings.forms_dir / "static"), name="bokji")
 
     @app.exception_handler(BokjiError)
     def domain_error(request: Request, exc: BokjiError) -> Response:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
-        if "text/html" in request.headers.get("accept", ""):  # a person in a browser, not an API client
+        if _browser(request):
             if isinstance(exc, NotAuthenticated):
                 return RedirectResponse("/login", status_code=303)
             if isinstance(exc, NotFound):  # the same words for unknown and out of scope: nothing leaks
-                page = pages.message_page(
-                    request, f"없거나 조회 범위 밖입니다 (does not exist or is not in your scope): {exc.message}",
-                    status=404, title="찾을 수 없습니다 (not found)")
+                page = pages.message_page(request, _("It does not exist, or it is outside your scope."),
+                                          status=404, kind=type(exc).__name__, detail=exc.message)
             else:
-                page = pages.message_page(request, exc.message, status=exc.status_code)
+                page = pages.error_page(request, exc)
             page.headers.update(headers or {})
             return page
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {"field": field_path(e["loc"]) or "body", "reason": e["msg"]}
             for e in exc.errors()
         ]
         message = "invalid request: " + "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        return JSONResponse({"error": "Invalid", "message": message, "field": errors[0]["field"] if errors else "body",
-                             "errors": errors}, status_code=422)
+        if _browser(request):
+            return pages.message_page(request, message, status=422, kind="Invalid")
+        return JSONResponse({"error": "Invalid", "title": _(Invalid.title), "message": message,
+                             "field": errors[0]["field"] if errors else "body", "errors": errors}, status_code=422)
 
     @app.exception_handler(HTTPException)
-    def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    def http_error(request: Request, exc: HTTPException) -> Response:
         # Starlette's own refusals (no such route, wrong method, a malformed multipart body) in the
-        # same shape as every other error.
+        # same shape as every other error; a person in a browser gets the page.
         phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
         name = "".join(w.capitalize() for w in phrase.replace("-", " ").split())
-        return JSONResponse({"error": name, "message": str(exc.detail)}, status_code=exc.status_code,
+        if _browser(request):
+            text = _("There is no such page.") if exc.status_code == 404 else str(exc.detail)
+            page = pages.message_page(request, text, status=exc.status_code, kind=name)
+            page.headers.update(exc.headers or {})
+            return page
+        title = _(pages.ERROR_TITLES.get(exc.status_code, pages.ERROR_TITLES[400]))
+        return JSONResponse({"error": name, "title": title, "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
@@ -136,6 +152,27 @@ def create_app() -> FastAPI:
         return _internal(exc)
 
     return app
+
+
+def _browser(request: Request) -> bool:
+    """A person in a browser (who gets a page), not an API client (who gets JSON)."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+class Language:
+    """The language of each request: the browser's choice (cookie), else its Accept-Language, else Korean.
+    Set in the request's context, where pages, validation messages and the rules' texts read it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            cookie = SimpleCookie(headers.get("cookie", "")).get(i18n.COOKIE)
+            accepted = headers.get("accept-language", "").split(",")[0].split("-")[0].strip().lower()
+            i18n.set_current(i18n.choose(cookie.value if cookie else None, accepted))
+        await self.app(scope, receive, send)
 
 
 def _internal(exc: Exception) -> JSONResponse:

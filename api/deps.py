@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 from api.security import SAFE_METHODS, csrf_token, verify_csrf
 from bokji.db import unit_of_work
 from bokji.errors import BokjiError, Forbidden, Invalid
+from bokji.i18n import N_
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal, principal_from_token
 from bokji.privacy import purposes
 
 TOKEN_COOKIE = "bokji_token"
-PUBLIC_PATHS = {"/health", "/ready", "/auth/token", "/login", "/openapi.json", "/docs",
+# /language is the switch on the sign-in page too: it sets the browser's language, and the signed-in
+# person's preference only with their (SameSite) session.
+PUBLIC_PATHS = {"/health", "/ready", "/auth/token", "/login", "/language", "/openapi.json", "/docs",
                 "/docs/oauth2-redirect", "/redoc"}
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -41,10 +44,12 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 class NotAuthenticated(BokjiError):
     status_code = 401
+    title = N_("Sign in first")
 
 
 class BadCredentials(BokjiError):
     status_code = 401
+    title = N_("Wrong username or password")
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ def requires(*roles: Role):
 
     def check_roles(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_any(allowed):
-            raise Forbidden(f"this needs one of the roles {sorted(allowed)}", field="role")
+            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(allowed))}", field="role")
         return principal
 
     check_roles.__roles__ = allowed  # type: ignore[attr-defined]  # read by the route-roles test

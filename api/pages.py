@@ -8,53 +8,109 @@ token and every page's scripts a CSP nonce (api/security.py).
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import CASEWORK, STAFF, TOKEN_COOKIE, BadCredentials, Purpose, SessionDep, requires
 from api.routes.auth import sign_in
 from api.security import LOGIN_CSRF_COOKIE, client_address, csp_nonce, csrf_token, login_csrf_binding, verify_csrf
+from bokji import i18n
 from bokji.applications import summary
 from bokji.config import get_settings
 from bokji.db import unit_of_work
 from bokji.definitions import service as definitions
-from bokji.errors import Conflict, Forbidden, Invalid, TooManyAttempts
+from bokji.errors import BokjiError, Conflict, Forbidden, Invalid, TooManyAttempts
+from bokji.i18n import N_
+from bokji.i18n import gettext as _
 from bokji.identity import service as identity
 from bokji.identity.roles import ALL_ROLES
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.notices import service as notices
+from bokji.offices.models import Office
 from bokji.steps import service as steps
 from bokji.tasks import service as tasks
 from bokji.tasks.models import TaskStatus
-from forms.schema import CSRF_FIELD, FormDefinition, render_form
+from forms.schema import CSRF_FIELD, FormDefinition, render_form, template_environment
+
+_env = template_environment
 
 router = APIRouter(include_in_schema=False)
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
 Reader = Annotated[Principal, Depends(requires(*STAFF))]
 Anyone = Annotated[Principal, Depends(requires(*ALL_ROLES))]
 
-_env = Environment(
-    loader=FileSystemLoader(str(get_settings().forms_dir / "templates")),
-    autoescape=select_autoescape(["html"]),
-)
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}  # each in its own language, on the switch
+
+
+@lru_cache(maxsize=1024)
+def _office_name(code: str) -> str:
+    with unit_of_work() as session:
+        office = session.get(Office, code)
+        return office.name if office is not None else code
+
+
+def _menu(who: Principal | None, path: str) -> list[dict[str, object]]:
+    """The pages a person's roles open, in one order (the frame's menu)."""
+    if who is None:
+        return []
+    items = []
+    if who.has_any({r.value for r in CASEWORK}):
+        items.append(("/", _("My tasks")))
+    if who.has_any({r.value for r in STAFF}):
+        items.append(("/processes", _("Processes")))
+    return [{"href": href, "label": label, "current": path == href} for href, label in items]
+
+
+def frame(request: Request, who: Principal | None) -> dict[str, object]:
+    """What every page's frame shows: who is signed in and their office, their menu, the language
+    switch; the nonce its scripts need and (signed in) the CSRF token its forms and htmx requests send."""
+    lang = i18n.current()
+    other = "en" if lang == "ko" else "ko"
+    return {"who": who, "lang": lang, "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other],
+            "menu": _menu(who, request.url.path), "current_path": request.url.path,
+            "office_name": _office_name(who.office) if who and who.office else None,
+            "csp_nonce": csp_nonce(request), "csrf_token": csrf_token(who.token_id) if who and who.token_id else None}
 
 
 def _page(request: Request, name: str, status: int = 200, *, who: Principal | None = None, **context) -> HTMLResponse:
-    # Every page: the nonce its <script> elements need, and (signed in) the CSRF token its forms and
-    # htmx requests send.
-    token = csrf_token(who.token_id) if who and who.token_id else None
-    return HTMLResponse(_env.get_template(name).render(csp_nonce=csp_nonce(request), csrf_token=token, who=who,
-                                                       **context), status_code=status)
+    return HTMLResponse(_env().get_template(name).render(**frame(request, who), **context), status_code=status)
 
 
-def message_page(request: Request, message: str, *, status: int,
-                 title: str = "처리할 수 없습니다 (cannot do this)") -> HTMLResponse:
-    return _page(request, "message.html", status=status, title=title, message=message)
+def viewer(request: Request) -> Principal | None:
+    """The person signed in with this browser, if any (an error page still shows the frame)."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        return None
+    try:
+        with unit_of_work() as session:
+            return identity.principal_from_token(session, token)
+    except SQLAlchemyError:  # the database may be what failed: the page then shows no one
+        return None
+
+
+# The titles of the refusals that are not our own errors (the router's, the body limit's), by status.
+ERROR_TITLES = {400: N_("This cannot be done"), 401: N_("Sign in first"), 403: N_("Not allowed"),
+                404: N_("Not found"), 405: N_("This cannot be done"), 409: N_("Already changed"),
+                413: N_("Too large"), 422: N_("Check what you entered"), 429: N_("Too many attempts"),
+                503: N_("Unavailable for now")}
+
+
+def message_page(request: Request, message: str, *, status: int, title: str | None = None,
+                 kind: str | None = None, detail: str | None = None) -> HTMLResponse:
+    """An error or message as a page in the frame (browsers; the API answers JSON); `detail` names what
+    was asked for (an id, a field)."""
+    return _page(request, "message.html", status=status, who=viewer(request), kind=kind, message=message,
+                 detail=detail, title=title or _(ERROR_TITLES.get(status, ERROR_TITLES[400])))
+
+
+def error_page(request: Request, exc: BokjiError) -> HTMLResponse:
+    return message_page(request, exc.message, status=exc.status_code, title=_(exc.title), kind=type(exc).__name__)
 
 
 def _login_page(request: Request, *, status: int = 200, error: str | None = None, username: str = "") -> HTMLResponse:
@@ -83,8 +139,7 @@ async def login(request: Request, username: Annotated[str, Form()], password: An
         token = await run_in_threadpool(sign_in, username, password, client_address(request))
     except Forbidden:
         return _login_page(request, status=403, username=username,
-                           error="페이지가 만료되었습니다. 다시 로그인해 주세요 "
-                                 "(the page expired or came from elsewhere: sign in again)")
+                           error=_("The page expired or came from elsewhere: sign in again."))
     except (BadCredentials, TooManyAttempts) as exc:
         page = _login_page(request, status=exc.status_code, error=exc.message, username=username)
         if isinstance(exc, TooManyAttempts):
@@ -94,6 +149,34 @@ async def login(request: Request, username: Annotated[str, Form()], password: An
     response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
                         secure=not get_settings().demo, max_age=get_settings().token_minutes * 60)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    preferred = await run_in_threadpool(_preferred_language, username)
+    if preferred:  # the person's own choice follows them to any browser
+        _language_cookie(response, preferred)
+    return response
+
+
+def _preferred_language(username: str) -> str | None:
+    with unit_of_work() as session:
+        user = identity.get_user(session, username)
+        return user.locale if user is not None else None
+
+
+def _language_cookie(response: HTMLResponse | RedirectResponse, lang: str) -> None:
+    response.set_cookie(i18n.COOKIE, lang, samesite="lax", secure=not get_settings().demo, max_age=365 * 86400)
+
+
+@router.post("/language")
+def switch_language(request: Request, lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/"):
+    """Korean or English, for this browser and (signed in) as the person's preference."""
+    chosen = i18n.choose(lang)
+    who = viewer(request)
+    if who is not None:
+        with unit_of_work() as session:
+            identity.set_locale(session, who.username, chosen)
+    # Only a path of ours: never an open redirect to another site.
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    _language_cookie(response, chosen)
     return response
 
 
@@ -113,11 +196,15 @@ def logout(session: SessionDep, who: Anyone) -> RedirectResponse:
 
 
 @router.get("/")
-def home(request: Request, session: SessionDep, who: Reader):
-    """Caseworkers land on their task queue; designers, managers and auditors on the processes."""
-    if not who.has_any({r.value for r in CASEWORK}):
+def home(request: Request, session: SessionDep, who: Anyone):
+    """Caseworkers land on their task queue; designers, managers, auditors and administrators on the
+    processes; an integration system's account has no pages and is told so."""
+    if who.has_any({r.value for r in CASEWORK}):
+        return _page(request, "tasks.html", who=who, tasks=tasks.list_for(session, who))
+    if who.has_any({r.value for r in STAFF}):
         return RedirectResponse("/processes", status_code=303)
-    return _page(request, "tasks.html", who=who, tasks=tasks.list_for(session, who))
+    return _page(request, "message.html", status=403, who=who, title=_("No pages for this account"),
+                 message=_("This account is for another system; it uses the API, not these pages."))
 
 
 @router.get("/processes")
@@ -147,9 +234,9 @@ def task_form(request: Request, task_id: str, session: SessionDep, who: Worker) 
     task = tasks.get(session, task_id, who)
     form = tasks.form_definition(session, task)
     if task.status != TaskStatus.OPEN:
-        return _page(request, "message.html", status=409, title=task.name, who=who,
-                     message=f"이 업무는 이미 처리되었습니다 (already {task.status})")
-    return HTMLResponse(_render(task, form, who, values=None, errors=None,
+        return _page(request, "message.html", status=409, title=task.name, who=who, kind="Conflict",
+                     message=_("This task has already been dealt with."))
+    return HTMLResponse(_render(request, task, form, who, values=None, errors=None,
                                 case=summary.for_task(session, task, who)))
 
 
@@ -176,20 +263,22 @@ def _submit(request: Request, task_id: str, data: dict, who: Principal):
             form = tasks.form_definition(session, task)
             errors = {e["field"]: e["reason"] for e in exc.detail.get("errors", [])}
             case = summary.for_task(session, task, who)
-            return HTMLResponse(_render(task, form, who, values=data, errors=errors, case=case), status_code=422)
+            return HTMLResponse(_render(request, task, form, who, values=data, errors=errors, case=case),
+                                status_code=422)
     except Conflict as exc:
-        return _page(request, "message.html", status=409, title="처리 불가 (conflict)", message=exc.message, who=who)
-    message = "처리되었습니다 (completed)"
+        return _page(request, "message.html", status=409, title=_("Already changed"), message=exc.message,
+                     who=who, kind="Conflict")
+    message = _("Done.")
     if stopped:
-        message += (f" — 다음 자동 단계('{', '.join(stopped)}')가 멈춰 운영자에게 넘어갔습니다 "
-                    "(the next automatic step stopped and is with an operator)")
+        message += " " + _("The next automatic step (%(steps)s) stopped and is with an operator.") % {
+            "steps": ", ".join(stopped)}
     return _page(request, "message.html", title=name, message=message, done=True, who=who)
 
 
-def _render(task, form, who: Principal, *, values, errors, case=None) -> str:
+def _render(request: Request, task, form, who: Principal, *, values, errors, case=None) -> str:
     if form is None:
         form = FormDefinition.from_dict({"id": "confirm", "components": [
-            {"type": "text", "text": "이 업무를 완료합니다 (complete this task)"}]})
+            {"type": "text", "text": "Complete this task."}]})
     return render_form(form, action=f"/tasks/{task.id}/form", values=values, errors=errors,
-                       title=task.name or task.element_id, case=case, who=who,
+                       title=task.name or task.element_id, case=case, frame=frame(request, who),
                        csrf_token=csrf_token(who.token_id) if who.token_id else None)

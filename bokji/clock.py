@@ -43,8 +43,15 @@ def offset() -> timedelta:
     global _offset, _read_at
     if not movable():
         return timedelta(0)
-    if time.monotonic() - _read_at < REFRESH or not _lock.acquire(blocking=False):
-        return _offset  # fresh enough, or another thread is reading it right now: never wait for the clock
+    if time.monotonic() - _read_at < REFRESH:
+        return _offset
+    # Another thread may be reading it right now: wait for that read (briefly) rather than answer with a
+    # value older than REFRESH — every process must see a move within REFRESH seconds.
+    if not _lock.acquire(timeout=1.0):
+        return _offset  # the database is slow to answer: the last offset, rather than a stalled request
+    if time.monotonic() - _read_at < REFRESH:  # the other thread has just read it
+        _lock.release()
+        return _offset
     try:
         with _engine().connect() as conn:
             seconds = conn.execute(text("SELECT offset_seconds FROM platform_clock WHERE id = 1")).scalar()

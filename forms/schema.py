@@ -21,8 +21,11 @@ from typing import Any
 import re2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bokji import i18n
 from bokji.config import get_settings
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
+from forms import labels
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -247,7 +250,7 @@ class FormDefinition:
             except _FieldError as exc:
                 errors.append({"field": component.key, "reason": str(exc)})
         known = {c.key for c in self.fields} | {CSRF_FIELD}
-        errors += [{"field": str(k), "reason": "unknown field"} for k in data if k not in known]
+        errors += [{"field": str(k), "reason": _("unknown field")} for k in data if k not in known]
         if errors:
             summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
             raise Invalid(f"invalid form submission: {summary}", form=self.id, errors=errors)
@@ -289,16 +292,16 @@ def _clean(component: Component, value: Any) -> Any:
     if component.type == "checkbox":
         checked = _clean_checkbox(value)
         if component.rules.required and not checked:
-            raise _FieldError("required")
+            raise _FieldError(_("required"))
         return checked
     if component.type == "checklist":
         chosen = _clean_checklist(component, value)
         if component.rules.required and not chosen:
-            raise _FieldError("required")
+            raise _FieldError(_("required"))
         return chosen
     if _missing(value):
         if component.rules.required:
-            raise _FieldError("required")
+            raise _FieldError(_("required"))
         return None
     return _CLEANERS[component.type](component, value)
 
@@ -310,7 +313,7 @@ def _clean_checkbox(value: Any) -> bool:
         return value.strip().lower() in _TRUE
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    raise _FieldError("must be checked or unchecked (true/false)")
+    raise _FieldError(_("must be checked or unchecked"))
 
 
 def _choose(component: Component, value: Any) -> Any:
@@ -319,7 +322,7 @@ def _choose(component: Component, value: Any) -> Any:
         for choice in component.values:
             if str(choice.value) == str(value).strip():
                 return choice.value
-    raise _FieldError(f"must be one of: {', '.join(str(c.value) for c in component.values)}")
+    raise _FieldError(_("must be one of: %(choices)s") % {"choices": ", ".join(str(c.value) for c in component.values)})
 
 
 def _clean_checklist(component: Component, value: Any) -> list[Any]:
@@ -327,7 +330,7 @@ def _clean_checklist(component: Component, value: Any) -> list[Any]:
         return []
     items = [value] if isinstance(value, str | int | float) else value
     if not isinstance(items, list | tuple):
-        raise _FieldError("must be a list of choices")
+        raise _FieldError(_("must be a list of choices"))
     chosen: list[Any] = []
     for item in items:
         if _missing(item):
@@ -340,17 +343,17 @@ def _clean_checklist(component: Component, value: Any) -> list[Any]:
 
 def _clean_text(component: Component, value: Any) -> str:
     if not isinstance(value, str):
-        raise _FieldError("must be text")
+        raise _FieldError(_("must be text"))
     if component.type == "textarea":
         value = value.replace("\r\n", "\n")  # browsers post CRLF; count a line break as one character
     rules = component.rules
     if rules.min_length is not None and len(value) < rules.min_length:
-        raise _FieldError(f"must be at least {rules.min_length} characters")
+        raise _FieldError(_("must be at least %(count)s characters") % {"count": rules.min_length})
     if rules.max_length is not None and len(value) > rules.max_length:
-        raise _FieldError(f"must be at most {rules.max_length} characters")
+        raise _FieldError(_("must be at most %(count)s characters") % {"count": rules.max_length})
     # form-js tests patterns with RegExp.test, i.e. a search anywhere, so we do the same.
     if rules.pattern and not compile_pattern(rules.pattern).search(value):
-        raise _FieldError(f"must match the pattern {rules.pattern}")
+        raise _FieldError(_("must match the pattern %(pattern)s") % {"pattern": rules.pattern})
     return value
 
 
@@ -366,10 +369,10 @@ def _parse_number(value: Any) -> int | float:
     elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         number = float(value.strip())
     else:
-        raise _FieldError("must be a number")
+        raise _FieldError(_("must be a number, like 1500000"))
     if isinstance(number, float):
         if not math.isfinite(number):
-            raise _FieldError("must be a number")
+            raise _FieldError(_("must be a number, like 1500000"))
         if number.is_integer():
             return int(number)
     return number
@@ -379,9 +382,9 @@ def _clean_number(component: Component, value: Any) -> int | float:
     number = _parse_number(value)
     rules = component.rules
     if rules.min is not None and number < rules.min:
-        raise _FieldError(f"must be ≥ {_format_number(rules.min)}")
+        raise _FieldError(_("must be at least %(number)s") % {"number": _format_number(rules.min)})
     if rules.max is not None and number > rules.max:
-        raise _FieldError(f"must be ≤ {_format_number(rules.max)}")
+        raise _FieldError(_("must be at most %(number)s") % {"number": _format_number(rules.max)})
     return number
 
 
@@ -393,11 +396,11 @@ def _clean_datetime(component: Component, value: Any) -> str:
     if component.subtype == "date":
         if isinstance(value, date) and not isinstance(value, datetime):
             return value.isoformat()
-        parse, reason = date.fromisoformat, "must be a date (YYYY-MM-DD)"
+        parse, reason = date.fromisoformat, _("must be a date (YYYY-MM-DD)")
     else:
         if isinstance(value, datetime):
             return value.isoformat()
-        parse, reason = datetime.fromisoformat, "must be a date and time (YYYY-MM-DDTHH:MM)"
+        parse, reason = datetime.fromisoformat, _("must be a date and time (YYYY-MM-DDTHH:MM)")
     if not isinstance(value, str):
         raise _FieldError(reason)
     try:
@@ -431,26 +434,33 @@ def errors_by_field(exc: Invalid) -> dict[str, str]:
 
 @lru_cache
 def template_environment() -> Environment:
-    """Jinja2 environment over forms/templates; other pages can extend its `base.html`."""
-    return Environment(
+    """The one Jinja2 environment over forms/templates, for every page: the translation catalog (new-style
+    `_()`, the request's language) and the labels and formats of forms/labels.py."""
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,  # every value shown may come from a user; never trust it as markup
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    labels.install(env)
+    return env
 
 
 def _text_blocks(text: str) -> list[dict[str, Any]]:
     """Split static text into headings ('# ...') and paragraphs; the template escapes both."""
     blocks: list[dict[str, Any]] = []
     for chunk in re.split(r"\n\s*\n", text.strip()):
-        heading = _HEADING.fullmatch(chunk.strip())
-        if heading:
+        first, _newline, rest = chunk.strip().partition("\n")
+        heading = _HEADING.fullmatch(first.strip())
+        if heading:  # a heading line may have its paragraph right under it
             level = max(2, len(heading.group(1)))  # the page title is the only h1
-            blocks.append({"kind": "heading", "level": level, "text": heading.group(2)})
-        elif chunk.strip():
-            blocks.append({"kind": "paragraph", "text": chunk.strip()})
+            blocks.append({"kind": "heading", "level": level, "text": i18n.gettext(heading.group(2))})
+            chunk = rest
+        if chunk.strip():
+            blocks.append({"kind": "paragraph", "text": i18n.gettext(chunk.strip())})
     return blocks
 
 
@@ -494,14 +504,16 @@ def _view(
         "type": component.type,
         "key": key,
         "id": element_id,
-        "label": component.label,
-        "description": component.description,
+        # A form's texts go through the catalog: the library's forms are written in its message ids; a
+        # designer's own text not in the catalog is shown as written.
+        "label": i18n.gettext(component.label) if component.label else component.label,
+        "description": i18n.gettext(component.description) if component.description else component.description,
         "required": component.rules.required,
         "value": _as_text(value),
         "checked": checked,
         "selected": _selected(value),
         "choices": [
-            {"id": f"{element_id}-{i}", "label": c.label, "value": str(c.value)}
+            {"id": f"{element_id}-{i}", "label": i18n.gettext(c.label) if c.label else c.label, "value": str(c.value)}
             for i, c in enumerate(component.values)
         ],
         "input_type": "date" if component.subtype == "date" else "datetime-local",
@@ -521,15 +533,15 @@ def render_form(
     title: str = "",
     csrf_token: str | None = None,
     case: Any = None,
-    who: Any = None,
+    frame: Mapping[str, Any] | None = None,
 ) -> str:
     """A complete HTML page with `form` posting to `action`; `errors` (field key -> message) are
     shown next to their fields and summarised at the top."""
     errors = errors or {}
     components = [_view(c, values, errors) for c in form.components]
-    labels = {c.key: c.label for c in form.fields}
+    names = {c.key: i18n.gettext(c.label) if c.label else c.key for c in form.fields}
     summary = [
-        {"label": labels.get(key, key), "href": f"#f-{key}" if key in labels else None, "message": message}
+        {"label": names.get(key, key), "href": f"#f-{key}" if key in names else None, "message": message}
         for key, message in sorted(errors.items(), key=lambda item: _field_order(form, item[0]))
     ]
     return template_environment().get_template("form.html").render(
@@ -539,9 +551,11 @@ def render_form(
         components=components,
         summary=summary,
         csrf_field=CSRF_FIELD,
-        csrf_token=csrf_token,
-        case=case,  # the case the task belongs to (bokji.applications.summary), shown above the form
-        who=who,  # the signed-in person, for the page header
+        case=case,  # the case the task belongs to (bokji.applications.summary), shown beside the form
+        # the page frame: who is signed in, their menu, the language (api/pages.py)
+        **{"csrf_token": csrf_token, "who": None, "menu": [], "lang": i18n.current(), "other_lang": "en",
+           "other_lang_name": "English", "current_path": action, "office_name": None, "csp_nonce": "",
+           **(frame or {})},
     )
 
 

@@ -134,7 +134,7 @@ def test_one_application_three_services_shared_investigation(client, login, plat
             livelihood["payment"]["pay_day"], livelihood["payment"]["first_month"]) == \
         ("cash", 1_258_451, "month", 20, "2025-03")
     assert (education["payment"]["amount"], education["payment"]["period"]) == (679_000, "year")
-    assert "education activity support for middle school" in education["payment"]["amount_basis"]  # sourced: high
+    assert "중학교 교육활동지원비" in education["payment"]["amount_basis"]  # sourced (high); in Korean by default
     assert (single["payment"]["amount"], single["payment"]["period"]) == (230_000, "month")  # one child, 2025
     for c in got.values():
         (notice,) = c["notices"]
@@ -482,7 +482,7 @@ def test_housing_survey_basic_pension_age_check_and_employment_plan(client, logi
     assert got["MOHW-BASIC-PENSION"]["payment"]["amount"] == 342_510
     # 75 is outside employment support's 15-69: refused by its rule, no counselling
     assert [n["outcome"] for n in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"]] == ["not_eligible"]
-    assert "15-69" in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"][0]["text_ko"]
+    assert "15~69세" in got["MOEL-EMPLOYMENT-SUPPORT"]["notices"][0]["text_ko"]
     with unit_of_work() as session:
         plan = session.execute(text("SELECT outcome, text_ko FROM decision_notice WHERE instance_id = :i"),
                                {"i": job_seeker}).one()

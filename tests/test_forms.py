@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from bokji import i18n
 from bokji.errors import Invalid
 from forms.schema import CSRF_FIELD, FormDefinition, errors_by_field, load_form, render_form
 
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages below are the catalog's ids (English); Korean, the default, is tested at the end."""
+    with i18n.using("en"):
+        yield
 
 
 def everything() -> dict:
@@ -272,8 +280,8 @@ def test_required_choice_and_checklist():
 
 
 def test_below_min_and_above_max(form):
-    assert failing(form, income="-1") == {"income": "must be ≥ 0"}
-    assert failing(form, income="1000.6") == {"income": "must be ≤ 1000.5"}
+    assert failing(form, income="-1") == {"income": "must be at least 0"}
+    assert failing(form, income="1000.6") == {"income": "must be at most 1000.5"}
     assert form.validate({**VALID, "income": "1000.5"})["income"] == 1000.5  # bounds are inclusive
     assert form.validate({**VALID, "income": "0"})["income"] == 0
 
@@ -299,7 +307,7 @@ def test_value_not_among_the_choices(form, field, value):
 
 @pytest.mark.parametrize("value", ["abc", "1,000", "nan", "inf", "12a", True, [1]])
 def test_not_a_number(form, value):
-    assert failing(form, income=value) == {"income": "must be a number"}
+    assert failing(form, income=value) == {"income": "must be a number, like 1500000"}
 
 
 @pytest.mark.parametrize(
@@ -317,7 +325,7 @@ def test_bad_dates(form, field, value, reason):
 
 
 def test_bad_checkbox_and_text_types(form):
-    assert failing(form, newsletter="maybe") == {"newsletter": "must be checked or unchecked (true/false)"}
+    assert failing(form, newsletter="maybe") == {"newsletter": "must be checked or unchecked"}
     assert failing(form, name=["김민준"]) == {"name": "must be text"}
 
 
@@ -331,12 +339,12 @@ def test_every_error_is_listed_and_named_in_the_message(decision):
     assert exc.value.status_code == 422
     assert exc.value.detail["errors"] == [
         {"field": "decision", "reason": "required"},
-        {"field": "monthly_amount", "reason": "must be ≥ 0"},
+        {"field": "monthly_amount", "reason": "must be at least 0"},
         {"field": "comment", "reason": "must be at least 2 characters"},
         {"field": "extra", "reason": "unknown field"},
     ]
     assert exc.value.message == (
-        "invalid form submission: decision: required; monthly_amount: must be ≥ 0; "
+        "invalid form submission: decision: required; monthly_amount: must be at least 0; "
         "comment: must be at least 2 characters; extra: unknown field"
     )
 
@@ -390,9 +398,9 @@ def test_render_contains_every_field(form):
     for component in form.fields:
         assert page.named(component.key), component.key
         assert component.label in html
-    assert '<html lang="ko">' in html and "복지 bokji" in html  # from base.html
+    assert '<html lang="en">' in html and ">bokji</a>" in html  # from base.html
     assert 'action="/tasks/1/submit"' in html and 'method="post"' in html
-    assert '<title>신청 · 복지 bokji</title>' in html and "<h1>신청</h1>" in html
+    assert '<title>신청 · bokji</title>' in html and "<h1>신청</h1>" in html
     assert 'id="submit"' in html
     assert [a["value"] for a in page.named("needs")] == ["housing", "medical", "education"]
 
@@ -435,7 +443,7 @@ def test_render_shows_errors_next_to_the_failing_fields(decision):
     html = render_form(decision, action="/x", values={"monthly_amount": "-1"}, errors=errors)
     page = Page(html)
     assert page.errors == {
-        "monthly_amount": ("monthly_amount", "must be ≥ 0"),
+        "monthly_amount": ("monthly_amount", "must be at least 0"),
         "comment": ("comment", "required"),
     }
     assert page.named("monthly_amount")[0]["aria-invalid"] == "true"
@@ -474,8 +482,20 @@ def test_render_text_component_as_escaped_paragraphs(form):
 
 
 def test_rendered_csrf_field_is_accepted_on_submit(decision):
-    page = Page(render_form(decision, action="/x", csrf_token="tok"))
-    posted = {a["name"]: a["value"] for _, tag, a in page.controls if a.get("type") == "hidden"}
+    html = render_form(decision, action="/x", csrf_token="tok")
+    start = html.index('<form class="bokji-form"')  # the task's form, not the frame's language switch
+    task_form = html[start:html.index("</form>", start) + len("</form>")]
+    posted = {a["name"]: a["value"] for _, tag, a in Page(task_form).controls if a.get("type") == "hidden"}
     assert posted == {CSRF_FIELD: "tok"}
     assert decision.validate({**posted, "decision": "reject", "comment": "부적격"})["decision"] == "reject"
     assert Page(render_form(decision, action="/x")).named(CSRF_FIELD) == []  # no token, no field
+
+
+def test_messages_are_korean_by_default(form):
+    with i18n.using("ko"):
+        with pytest.raises(Invalid) as exc:
+            form.validate({"consent": "true", "income": "1,5,0"})
+        html = render_form(form, action="/x", errors=errors_by_field(exc.value))
+    reasons = {e["field"]: e["reason"] for e in exc.value.detail["errors"]}
+    assert reasons["name"] == "필수" and reasons["income"].startswith("숫자로 입력해 주세요")
+    assert '<html lang="ko">' in html and "입력 내용을 확인해 주세요" in html and ">복지</a>" in html

@@ -37,7 +37,7 @@ def test_every_endpoint_declares_its_roles():
 
 def test_public_paths_are_only_sign_in_and_health():
     public = {r.path for r in ROUTES if not _declared_roles(r)}
-    assert public == {"/health", "/ready", "/auth/token", "/login"}
+    assert public == {"/health", "/ready", "/auth/token", "/login", "/language"}  # the switch on the sign-in page
 
 
 @pytest.mark.parametrize(("method", "path", "role", "expected"), [

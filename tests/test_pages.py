@@ -204,7 +204,7 @@ def test_printable_decision_notice(server, page, client, login, library):
     sign_in(page, server)
     page.goto(f"{server}/notices/{notice_id}")
     assert page.locator("#notice-outcome").inner_text() == "지급 결정"
-    assert page.locator("#notice-amount").inner_text() == "754,000원 / 연"
+    assert page.locator("#notice-amount").inner_text() == "754,000원/년"
     assert "홍통지 (700101-1******)" == page.locator("#notice-recipient").inner_text()
     deadline = (date.today() + timedelta(days=90)).isoformat()
     assert deadline in page.locator("#notice-appeal").inner_text() or \

@@ -36,7 +36,8 @@ def test_single_elderly_person_in_seoul(client, login, library):
     assert (got["MOHW-NBLSS-HOUSING"]["expected_amount"], got["MOHW-NBLSS-HOUSING"]["period"]) == (266_667, "month")
     assert "housing.reference_rent@2025" in got["MOHW-NBLSS-HOUSING"]["unverified"]
     assert (got["MOHW-NBLSS-MEDICAL"]["status"], got["MOHW-NBLSS-MEDICAL"]["payment"]) == ("eligible", "in_kind")
-    assert any("obligor" in reason for reason in got["MOHW-NBLSS-MEDICAL"]["reasons"])
+    medical_reasons = [r["id"] for r in got["MOHW-NBLSS-MEDICAL"]["assessment"]["reasons"]]
+    assert "reason.obligor_rule_at_investigation" in medical_reasons
     pension = got["MOHW-BASIC-PENSION"]
     assert (pension["status"], pension["expected_amount"], pension["period"]) == ("eligible", 342_510, "month")
     assert got["MOHW-NBLSS-EDUCATION"]["status"] == "not_eligible"  # no pupil
@@ -106,7 +107,9 @@ def test_a_year_without_parameters_needs_information(client, login, library):
     got = {x["code"]: x for x in body["results"]}
     assert got["MOHW-NBLSS-LIVELIHOOD"]["missing"] == ["nblss.earned_income_counted@2027"]
     for result in body["results"]:  # nothing is decided on another year's figures
-        assert result["status"] == "needs_information" or result["reasons"][0].startswith("no "), result["code"]
+        reasons = [r["id"] for r in result["assessment"]["reasons"]]
+        assert result["status"] == "needs_information" or reasons[0] in ("reason.no_pupil", "reason.no_child"), \
+            result["code"]
 
 
 def test_cli_screen_prints_json(spawn, library):
@@ -119,7 +122,7 @@ def test_cli_screen_prints_json(spawn, library):
     assert text.popen.wait(60) == 0
     shown = text.stop()
     assert "MOGEF-SINGLE-PARENT" in shown and "770,000 won a month" in shown and "[unverified]" in shown
-    assert "young single parent's allowance" in shown  # the trace, step by step
+    assert "청소년 한부모 아동양육비" in shown  # the trace, step by step, in Korean by default
     bad = spawn("screen", str(EXAMPLES / "single_elderly_seoul.json"), "--on", "03/01/2025")
     assert bad.popen.wait(60) == 2 and "--on" in bad.stop()
 

@@ -29,6 +29,7 @@ class User(Base):
     # Every token carries the generation it was issued under; "revoke all tokens" increments it, so
     # all older tokens fail the check every request already makes on this row.
     token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    locale: Mapped[str] = mapped_column(String(8), default="ko", server_default="ko")  # bokji/i18n.py LOCALES
 
 
 class ThrottleKind(StrEnum):

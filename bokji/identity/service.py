@@ -163,6 +163,17 @@ def revoke_token(session: Session, who: Principal) -> None:
     session.execute(delete(RevokedToken).where(RevokedToken.expires_at < datetime.now(UTC)))
 
 
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def set_locale(session: Session, username: str, locale: str) -> None:
+    """The person's language for pages and messages (bokji/i18n.py chose a supported one)."""
+    user = get_user(session, username)
+    if user is not None:
+        user.locale = locale
+
+
 def revoke_all_tokens(session: Session, username: str) -> User:
     """Every token issued to `username` so far is refused (a lost laptop, a person who left)."""
     user = session.scalar(update(User).where(User.username == username)

@@ -167,7 +167,7 @@ def basic_pension(t: Tracer, household: Household, case: Case) -> None:
     minimum_age = t.value("basic_pension.minimum_age")
     if age < minimum_age:
         t.result.status = NOT_ELIGIBLE
-        t.step("age.check", age, minimum_age=minimum_age)
+        t.step("age.check", age, age=age, minimum_age=minimum_age)
         t.reason("reason.below_minimum_age", age=age, minimum_age=minimum_age)
         return
     spouse = household.spouse(me)

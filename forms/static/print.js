@@ -1,0 +1,2 @@
+// The print button of a printable page (a notice).
+document.getElementById("print").addEventListener("click", () => window.print());
