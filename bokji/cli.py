@@ -257,20 +257,25 @@ def cmd_screen(args) -> int:
     return 0
 
 
-def cmd_rules(args) -> int:
+def _load_data_file(load, default: Path, file: str | None, what: str) -> int:
+    """Load one of the committed data files (or another file of the same format) in one transaction."""
     from bokji.db import unit_of_work
+
+    path = Path(file) if file else default
+    with unit_of_work() as session:
+        count = load(session, path)
+    print(f"{what} loaded: {count} from {path.name}")
+    return 0
+
+
+def cmd_rules(args) -> int:
     from bokji.rules import parameters
 
-    path = Path(args.file) if args.file else parameters.DATA_FILE
-    with unit_of_work() as session:
-        count = parameters.load(session, path)
-    print(f"rule parameters loaded: {count} figures from {path.name}")
-    return 0
+    return _load_data_file(parameters.load, parameters.DATA_FILE, args.file, "rule parameters (figure-years)")
 
 
 def cmd_catalog(args) -> int:
     from bokji.catalog import service as catalog
-    from bokji.db import unit_of_work
 
     if args.action == "generate":
         if not args.file:
@@ -279,22 +284,13 @@ def cmd_catalog(args) -> int:
         Path(args.file).write_text(json.dumps(document, ensure_ascii=False, indent=1))
         print(f"wrote {len(document['services'])} services (synthetic) to {args.file}")
         return 0
-    path = Path(args.file) if args.file else catalog.DATA_FILE
-    with unit_of_work() as session:
-        count = catalog.load(session, path)
-    print(f"catalog loaded: {count} services from {path.name}")
-    return 0
+    return _load_data_file(catalog.load, catalog.DATA_FILE, args.file, "catalog services")
 
 
 def cmd_offices(args) -> int:
-    from bokji.db import unit_of_work
     from bokji.offices import service as offices
 
-    path = Path(args.file) if args.file else offices.DATA_FILE
-    with unit_of_work() as session:
-        count = offices.load(session, path)
-    print(f"offices loaded: {count} from {path.name}")
-    return 0
+    return _load_data_file(offices.load, offices.DATA_FILE, args.file, "offices")
 
 
 def cmd_admin_create(args) -> int:

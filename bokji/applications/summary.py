@@ -19,6 +19,13 @@ from bokji.registry.models import Person
 from bokji.tasks.models import HumanTask
 
 
+def _amount_step(assessment: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
+    """The trace step the amount came from, unless a caseworker adjusted it since."""
+    if data.get("amount_source") == "caseworker" or assessment.get("amount") is None:
+        return None
+    return next((s for s in reversed(assessment.get("trace") or []) if s.get("result") == assessment["amount"]), None)
+
+
 def unverified(*texts: Any) -> bool:
     return any("unverified" in str(t or "") for t in texts)
 
@@ -29,6 +36,7 @@ class CaseSummary:
     application_number: str | None
     eligibility: str | None
     reason: str | None
+    reason_message: dict[str, Any] | None  # the rule's first reason as a message id (the reader's language)
     recognised_income: int | None
     parameter_year: int | None
     threshold: int | None
@@ -41,6 +49,7 @@ class CaseSummary:
     amount: int | None
     amount_period: str | None
     amount_basis: str | None
+    amount_step: dict[str, Any] | None  # the rule's step that gave the amount (shown in the reader's language)
     amount_unverified: bool
     obligor: dict[str, Any] | None
     missing: list[dict[str, Any]]
@@ -67,6 +76,7 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
         service=f"{data.get('service_name') or ''} ({data['service_code']})".strip(),
         application_number=data.get("application_number"),
         eligibility=data.get("eligibility"), reason=data.get("reason"),
+        reason_message=(assessment.get("reasons") or [None])[0],
         recognised_income=data.get("recognised_income"),
         parameter_year=assessment.get("parameter_year"),
         threshold=data.get("threshold"), threshold_basis=data.get("threshold_basis"),
@@ -77,6 +87,7 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
         amount=monthly if monthly is not None else annual,
         amount_period="month" if monthly is not None else "year" if annual is not None else None,
         amount_basis=data.get("amount_basis") or (data.get("reason") if monthly is not None else None),
+        amount_step=_amount_step(assessment, data),
         amount_unverified=unverified(data.get("amount_source"), data.get("amount_basis")),
         obligor=({"excluded": data.get("obligor_excluded"), "reason": data.get("obligor_reason"),
                   "unverified": unverified(data.get("obligor_source"))} if data.get("obligor_reason") else None),
