@@ -47,6 +47,9 @@ VALUE_FIELDS = {"monthly": N_("a month"), "residential": N_("residential"), "gen
                 "address": N_("address")}
 
 
+COUNTS = {"members"}  # answer fields that count something, not amounts of won
+
+
 def name(table: dict[str, str], code: str | None) -> str:
     if code is None or code == "":
         return "–"
@@ -96,7 +99,10 @@ def evidence_value(data_type: str, value: Any) -> str:
             parts.append(gettext("cars: %(count)s") % {"count": len(item)}
                          + "".join(f" · {won(c.get('value'))}" for c in item if isinstance(c, dict)))
         elif isinstance(item, bool):
-            parts.append(f"{name(VALUE_FIELDS, key)}: {gettext('yes') if item else gettext('no')}")
+            answer = gettext("yes") if item else gettext("no")  # outside the f-string, where Babel finds it
+            parts.append(f"{name(VALUE_FIELDS, key)}: {answer}")
+        elif isinstance(item, int) and key in COUNTS:
+            parts.append(f"{name(VALUE_FIELDS, key)} {item}")
         elif isinstance(item, int):
             parts.append(f"{name(VALUE_FIELDS, key)} {won(item)}")
         else:

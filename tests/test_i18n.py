@@ -144,3 +144,13 @@ def test_amounts_carry_their_unit_and_period(lang, monthly, yearly):
         assert won(538_451, "month") == monthly and won(768_000, "year") == yearly
     with i18n.using("ko"):  # stored in UTC, shown in Korean time and said so
         assert seoul_time("2026-12-01T19:05:00+00:00") == "2026-12-02 04:05 (한국 시간)"
+
+
+def test_evidence_reads_as_words_not_json():
+    from forms.labels import evidence_value
+
+    with i18n.using("ko"):
+        assert evidence_value("earned_income", {"monthly": 400_000}) == "월 400,000원"
+        assert evidence_value("household", {"members": 2, "address": "목포시 1"}) == "가구원 수 2, 주소: 목포시 1"
+        assert evidence_value("vehicles", {"cars": [{"value": 4_000_000}]}) == "차량 1대 · 4,000,000원"
+        assert evidence_value("insured_wage", {"insured": True}) == "가입 여부: 예"
