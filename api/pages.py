@@ -48,7 +48,7 @@ Anyone = Annotated[Principal, Depends(requires(*ALL_ROLES))]
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}  # each in its own language, on the switch
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # reference data: a renamed office shows its new name after a restart
 def _office_name(code: str) -> str:
     with unit_of_work() as session:
         office = session.get(Office, code)

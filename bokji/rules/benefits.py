@@ -11,7 +11,7 @@ naming it. Rules are registered by name and version in bokji/registrations.py (`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,8 +31,6 @@ class Case:
     rule: dict[str, Any]  # the catalog entry's rule ({"kind": ..., "benefit"/"percent": ...})
     applicant: int | None = None  # member index; None = the household's applicant or head
     children: tuple[int, ...] | None = None  # member indices the case covers; None = the rule's default
-    unit: str = "household"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
