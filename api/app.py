@@ -160,8 +160,9 @@ def _browser(request: Request) -> bool:
 
 
 class Language:
-    """The language of each request: the browser's choice (cookie), else its Accept-Language, else Korean.
-    Set in the request's context, where pages, validation messages and the rules' texts read it."""
+    """The language of each request: the person's choice (the switch's cookie), else Korean for pages;
+    an API client may ask for English with Accept-Language. Set in the request's context, where pages,
+    validation messages, error titles and the rules' texts read it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -170,7 +171,9 @@ class Language:
         if scope["type"] == "http":
             headers = Headers(scope=scope)
             cookie = SimpleCookie(headers.get("cookie", "")).get(i18n.COOKIE)
-            accepted = headers.get("accept-language", "").split(",")[0].split("-")[0].strip().lower()
+            # A browser's own language does not count: the pages are Korean unless the person switches.
+            page = "text/html" in headers.get("accept", "")
+            accepted = "" if page else headers.get("accept-language", "").split(",")[0].split("-")[0].strip().lower()
             i18n.set_current(i18n.choose(cookie.value if cookie else None, accepted))
         await self.app(scope, receive, send)
 

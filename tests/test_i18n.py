@@ -115,8 +115,8 @@ def test_api_errors_carry_the_code_and_the_title_in_the_callers_language(client,
 
 
 def test_pages_are_korean_by_default_and_english_after_the_switch(client):
-    page = client.get("/login", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "로그인" in page.text and 'lang="ko"' in page.text
+    page = client.get("/login", headers={"Accept": "text/html", "Accept-Language": "en-US,en;q=0.9"})
+    assert page.status_code == 200 and "로그인" in page.text and 'lang="ko"' in page.text  # a browser's own: no
     switched = client.post("/language", data={"lang": "en", "next": "/login"}, follow_redirects=False)
     assert switched.status_code == 303 and switched.headers["location"] == "/login"
     assert client.cookies.get(i18n.COOKIE) == "en"
