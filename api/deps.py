@@ -19,9 +19,11 @@ from api.security import SAFE_METHODS, csrf_token, verify_csrf
 from bokji.db import unit_of_work
 from bokji.errors import BokjiError, Forbidden, Invalid
 from bokji.i18n import N_
+from bokji.i18n import gettext as _
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal, principal_from_token
 from bokji.privacy import purposes
+from forms import labels
 
 TOKEN_COOKIE = "bokji_token"
 # /language is the switch on the sign-in page too: it sets the browser's language, and the signed-in
@@ -65,7 +67,7 @@ def _caller(request: Request, session: SessionDep, token: Annotated[str | None, 
     token = token or request.cookies.get(TOKEN_COOKIE)
     principal = principal_from_token(session, token) if token else None
     if principal is None:
-        raise NotAuthenticated("not signed in or the token expired", field="Authorization")
+        raise NotAuthenticated(_("Not signed in, or the session expired."), field="Authorization")
     return Caller(principal, by_cookie)
 
 
@@ -82,7 +84,8 @@ def requires(*roles: Role):
 
     def check_roles(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_any(allowed):
-            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(allowed))}", field="role")
+            raise Forbidden(_("This needs one of the roles: %(roles)s") % {
+                "roles": ", ".join(labels.name(labels.ROLES, r) for r in sorted(allowed))}, field="role")
         return principal
 
     check_roles.__roles__ = allowed  # type: ignore[attr-defined]  # read by the route-roles test

@@ -185,7 +185,7 @@ def test_supervisor_returns_and_caseworker_adjusts_then_rejection_notice(client,
     task = wait_for(lambda: _task(livelihood, "supervisor_approval"), what="supervisor task")
     own = client.post(f"/tasks/{task}/complete", headers=sv,
                       json={"data": {"supervisor_decision": "approve", "supervisor_comment": "ok"}})
-    assert own.status_code == 403 and "four eyes" in own.json()["message"]  # …so cannot approve it too
+    assert own.status_code == 403 and "4안 원칙" in own.json()["message"]  # …so cannot approve it too
     with unit_of_work() as session:
         from bokji.identity.service import create_user
 

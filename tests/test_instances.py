@@ -111,11 +111,11 @@ def test_double_completion_and_claims_conflict(client, login, deploy):
     assert client.post(f"/tasks/{task['id']}/claim", headers=cw).status_code == 200
     # Claimed by someone else: 409 for the other person, nothing changed.
     r = client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=sup)
-    assert r.status_code == 409 and "claimed by caseworker" in r.json()["message"]
+    assert r.status_code == 409 and "caseworker 담당자가 맡았습니다" in r.json()["message"]
     assert client.post(f"/tasks/{task['id']}/claim", headers=sup).status_code == 409
     assert client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=cw).status_code == 200
     again = client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=cw)
-    assert again.status_code == 409 and "already completed" in again.json()["message"]
+    assert again.status_code == 409 and "이미 처리되었습니다 (completed)" in again.json()["message"]
 
 
 def test_concurrent_completions_have_exactly_one_winner(client, login, deploy):

@@ -25,6 +25,7 @@ from bokji.definitions import service as definitions
 from bokji.definitions.models import Definition
 from bokji.entitlements import service as entitlements
 from bokji.errors import Conflict, Forbidden, Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
 from bokji.instances import service as instances
@@ -156,7 +157,8 @@ def complete_task(session: Session, task_id: uuid.UUID | str, data: dict[str, An
     task = tasks.fresh(session, task.id)
     tasks.check_open_for(task, who)
     if instance.status != InstanceStatus.RUNNING:
-        raise Conflict(f"instance {instance.id} is {instance.status}", field="task_id")
+        raise Conflict(_("The case is %(status)s: its tasks cannot be completed now.") % {"status": instance.status},
+                       field="task_id")
     tasks.check_four_eyes(session, task, who)
     run = load_run(session, instance)
     run.complete_human_task(str(task.id), cleaned)

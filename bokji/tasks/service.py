@@ -18,6 +18,7 @@ from bokji.db import utcnow
 from bokji.definitions.models import Definition
 from bokji.definitions.service import form_of
 from bokji.errors import Conflict, Forbidden, Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
 from bokji.instances.models import ProcessInstance
@@ -75,8 +76,8 @@ def get(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask
     policy.require(session, who, policy.Kind.CASE, policy.Grade.CHANGE, office=task.office, what="task",
                    ident=task_id, field="task_id")
     if not may_work_on(task, who):
-        raise Forbidden(f"task {task_id} is not in your queue (candidate groups {task.candidate_groups}, "
-                        f"office {task.office})", field="task_id")
+        raise Forbidden(_("This task is not in your queue (it is for %(groups)s at %(office)s).") % {
+            "groups": ", ".join(task.candidate_groups or []), "office": task.office}, field="task_id")
     return task
 
 
@@ -179,14 +180,17 @@ def check_four_eyes(session: Session, task: HumanTask, who: Principal) -> None:
         HumanTask.instance_id == task.instance_id, HumanTask.element_id == task.four_eyes_of,
         HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by == who.username).limit(1)).first()
     if earlier is not None:
-        raise Forbidden(f"four eyes: you completed '{task.four_eyes_of}' of this case, so someone else must "
-                        f"complete task {task.id}", field="task_id", four_eyes_of=task.four_eyes_of)
+        raise Forbidden(_("Four eyes: you completed '%(element)s' of this case, so someone else must complete "
+                          "this task.") % {"element": task.four_eyes_of}, field="task_id",
+                        four_eyes_of=task.four_eyes_of)
 
 
 def _not_open(task: HumanTask, who: Principal) -> Conflict:
     if task.status != TaskStatus.OPEN:
-        return Conflict(f"task {task.id} is already {task.status}", field="task_id", status=task.status)
-    return Conflict(f"task {task.id} is claimed by {task.assignee}", field="task_id", assignee=task.assignee)
+        return Conflict(_("This task has already been dealt with (%(status)s).") % {"status": task.status},
+                        field="task_id", status=task.status)
+    return Conflict(_("This task is claimed by %(assignee)s.") % {"assignee": task.assignee}, field="task_id",
+                    assignee=task.assignee)
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
