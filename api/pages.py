@@ -36,6 +36,7 @@ from bokji.offices.models import Office
 from bokji.steps import service as steps
 from bokji.tasks import service as tasks
 from bokji.tasks.models import TaskStatus
+from forms import labels
 from forms.schema import CSRF_FIELD, FormDefinition, render_form, template_environment
 
 _env = template_environment
@@ -44,9 +45,6 @@ router = APIRouter(include_in_schema=False)
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
 Reader = Annotated[Principal, Depends(requires(*STAFF))]
 Anyone = Annotated[Principal, Depends(requires(*ALL_ROLES))]
-
-LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}  # each in its own language, on the switch
-
 
 @lru_cache(maxsize=1024)  # reference data: a renamed office shows its new name after a restart
 def _office_name(code: str) -> str:
@@ -70,9 +68,7 @@ def _menu(who: Principal | None, path: str) -> list[dict[str, object]]:
 def frame(request: Request, who: Principal | None) -> dict[str, object]:
     """What every page's frame shows: who is signed in and their office, their menu, the language
     switch; the nonce its scripts need and (signed in) the CSRF token its forms and htmx requests send."""
-    lang = i18n.current()
-    other = "en" if lang == "ko" else "ko"
-    return {"who": who, "lang": lang, "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other],
+    return {"who": who, **labels.language_switch(),
             "menu": _menu(who, request.url.path), "current_path": request.url.path,
             "office_name": _office_name(who.office) if who and who.office else None,
             "csp_nonce": csp_nonce(request), "csrf_token": csrf_token(who.token_id) if who and who.token_id else None}

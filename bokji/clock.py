@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -34,8 +35,16 @@ _offset = timedelta(0)
 _read_at = float("-inf")
 
 
+SEOUL = ZoneInfo("Asia/Seoul")  # the offices' calendar: issue dates, deadlines, what a page calls today
+
+
 def now() -> datetime:
     return datetime.now(UTC) + offset()
+
+
+def today() -> date:
+    """The platform's calendar day in Korea."""
+    return now().astimezone(SEOUL).date()
 
 
 def offset() -> timedelta:

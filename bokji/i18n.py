@@ -1,11 +1,11 @@
 """The one translation catalog: Korean by default, English as a per-user preference.
 
 Message ids are the English source texts; `locale/<lang>/LC_MESSAGES/messages.po` holds the catalog
-(committed; `make i18n` extracts and updates it with Babel, and a test fails on an untranslated or
-fuzzy Korean entry or a stale catalog). The language of the current request or job lives in a context
-variable, so the Jinja templates (`jinja2.ext.i18n`, new style) and the Python code call the same
-`gettext`. Machine codes (error kinds, statuses, parameter names) never go through it: the API keeps
-them beside the translated message.
+(committed; `make i18n` extracts and updates it with Babel — forms/extract.py for the .form files —,
+and a test fails on an untranslated or fuzzy Korean entry or a stale catalog). The language of the
+current request or job lives in a context variable, so the Jinja templates (`jinja2.ext.i18n`, new
+style) and the Python code call the same `gettext`. Machine codes (error kinds, statuses, parameter
+names) never go through it: the API keeps them beside the translated message.
 """
 
 from __future__ import annotations
@@ -84,36 +84,3 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 _ = gettext
 
-
-def extract_form(fileobj, keywords, comment_tags, options):  # noqa: ANN001, ARG001 (Babel's signature)
-    """Babel extractor for the library's .form files: every label, description and text block (split as
-    forms/schema.py renders them: a `#` heading line, then paragraphs) is a message id."""
-    import json
-    import re
-
-    document = json.loads(fileobj.read().decode("utf-8"))
-    texts: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key in ("label", "description"):
-                if isinstance(node.get(key), str) and node[key]:
-                    texts.append(node[key])
-            if node.get("type") == "text" and isinstance(node.get("text"), str):
-                for chunk in re.split(r"\n\s*\n", node["text"].strip()):
-                    first, _newline, rest = chunk.strip().partition("\n")
-                    heading = re.fullmatch(r"(#{1,6})\s+(.+)", first.strip())
-                    if heading:
-                        texts.append(heading.group(2))
-                        chunk = rest
-                    if chunk.strip():
-                        texts.append(chunk.strip())
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(document)
-    for text in texts:
-        yield 1, "gettext", text, []

@@ -10,12 +10,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from bokji import clock
 from bokji.i18n import N_, current, gettext
 from bokji.rules.messages import render
-
-SEOUL = ZoneInfo("Asia/Seoul")
 
 ROLES = {"designer": N_("process designer"), "caseworker": N_("caseworker"), "supervisor": N_("supervisor"),
          "ministry_officer": N_("ministry officer"), "manager": N_("manager"), "auditor": N_("auditor"),
@@ -50,6 +48,16 @@ VALUE_FIELDS = {"monthly": N_("a month"), "residential": N_("residential"), "gen
 COUNTS = {"members"}  # answer fields that count something, not amounts of won
 
 
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}  # each in its own language, on the switch
+
+
+def language_switch() -> dict[str, str]:
+    """The page's language and the one the switch offers."""
+    lang = current()
+    other = "en" if lang == "ko" else "ko"
+    return {"lang": lang, "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other]}
+
+
 def name(table: dict[str, str], code: str | None) -> str:
     if code is None or code == "":
         return "–"
@@ -71,7 +79,7 @@ def won(amount: int | None, period: str | None = None) -> str:
 
 def _as_seoul(value: datetime | str) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(SEOUL)
+    return moment.astimezone(clock.SEOUL)
 
 
 def seoul_time(value: datetime | str | None) -> str:

@@ -449,19 +449,25 @@ def template_environment() -> Environment:
     return env
 
 
-def _text_blocks(text: str) -> list[dict[str, Any]]:
-    """Split static text into headings ('# ...') and paragraphs; the template escapes both."""
+def split_text(text: str) -> list[dict[str, Any]]:
+    """Split a text component into headings ('# ...') and paragraphs, as written (each one message id
+    of the catalog: forms/extract.py finds them the same way)."""
     blocks: list[dict[str, Any]] = []
     for chunk in re.split(r"\n\s*\n", text.strip()):
         first, _newline, rest = chunk.strip().partition("\n")
         heading = _HEADING.fullmatch(first.strip())
         if heading:  # a heading line may have its paragraph right under it
             level = max(2, len(heading.group(1)))  # the page title is the only h1
-            blocks.append({"kind": "heading", "level": level, "text": i18n.gettext(heading.group(2))})
+            blocks.append({"kind": "heading", "level": level, "text": heading.group(2)})
             chunk = rest
         if chunk.strip():
-            blocks.append({"kind": "paragraph", "text": i18n.gettext(chunk.strip())})
+            blocks.append({"kind": "paragraph", "text": chunk.strip()})
     return blocks
+
+
+def _text_blocks(text: str) -> list[dict[str, Any]]:
+    """The blocks in the reader's language; the template escapes them."""
+    return [{**block, "text": i18n.gettext(block["text"])} for block in split_text(text)]
 
 
 def _as_text(value: Any) -> str:
@@ -553,9 +559,8 @@ def render_form(
         csrf_field=CSRF_FIELD,
         case=case,  # the case the task belongs to (bokji.applications.summary), shown beside the form
         # the page frame: who is signed in, their menu, the language (api/pages.py)
-        **{"csrf_token": csrf_token, "who": None, "menu": [], "lang": i18n.current(), "other_lang": "en",
-           "other_lang_name": "English", "current_path": action, "office_name": None, "csp_nonce": "",
-           **(frame or {})},
+        **{"csrf_token": csrf_token, "who": None, "menu": [], **labels.language_switch(), "current_path": action,
+           "office_name": None, "csp_nonce": "", **(frame or {})},
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 
 from api.deps import BadCredentials, R, SessionDep, requires
 from api.security import client_address
+from bokji import clock
 from bokji.db import unit_of_work
 from bokji.errors import TooManyAttempts
 from bokji.identity import service as identity
@@ -22,7 +22,6 @@ from bokji.identity.service import Principal
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Anyone = Annotated[Principal, Depends(requires(*ALL_ROLES))]
-KST = ZoneInfo("Asia/Seoul")  # the civil servants' clock, for "try again after 14:05"
 
 
 class Token(BaseModel):
@@ -52,7 +51,7 @@ def sign_in(username: str, password: str, address: str) -> str:
 
 def refused(until: datetime) -> TooManyAttempts:
     seconds = max(1, math.ceil((until - datetime.now(UTC)).total_seconds()))
-    at = until.astimezone(KST).strftime("%H:%M:%S")
+    at = until.astimezone(clock.SEOUL).strftime("%H:%M:%S")
     ko, en = (f"{seconds}초", f"{seconds} seconds") if seconds < 60 else \
         (f"{math.ceil(seconds / 60)}분", f"{math.ceil(seconds / 60)} minutes")
     return TooManyAttempts(

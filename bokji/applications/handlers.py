@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 
 from bokji.applications.models import ApplicationCase
-from bokji.applications.service import age
 from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid
@@ -18,6 +17,7 @@ from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import registry as data_types
 from bokji.payments.models import PaymentSchedule
 from bokji.privacy import access_log, purposes
+from bokji.registry import service as registry
 from bokji.registry.models import Person
 from bokji.rules import parameters
 
@@ -111,7 +111,7 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
         "consent_missing": consent_missing,
         "has_consent_missing": bool(consent_missing),
         "applicant_id": str(applicant.id),
-        "applicant_age": age(applicant.birth_date, on),
+        "applicant_age": registry.age_on(applicant.birth_date, on),
         # The age check before the investigation uses the same parameter as the rule (None: no age limit).
         "minimum_age": minimum_age,
         "household_size": len(members),

@@ -85,11 +85,6 @@ def _person(session: Session, value: Any, field: str) -> Person:
     return person
 
 
-def age(born: date, on: date) -> int:
-    """Whole years on a date (a birthday counts from its day)."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def _child_ids(value: list[str], members: dict[str, str], on: date) -> list[str]:
     """`details.child_ids`: household members on the application date, each once."""
     for i, child in enumerate(value):
@@ -120,7 +115,7 @@ def _claims(session: Session, services: list[CatalogService], *, applicant: Pers
             people = session.scalars(select(Person).where(Person.id.in_([uuid.UUID(m) for m in members]))).all()
             for person in people:  # birth dates are personal data: each read is logged
                 access_log.record(session, actor.username, purpose=PURPOSE, action="read_person", person_id=person.id)
-            under_18 = sorted(str(p.id) for p in people if age(p.birth_date, on) < 18)
+            under_18 = sorted(str(p.id) for p in people if registry.age_on(p.birth_date, on) < 18)
         children = child_ids if child_ids is not None else under_18
         if not children:
             raise Invalid(f"services[{i}]: {service.code} is a benefit per child, and the household has no member "

@@ -16,20 +16,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bokji import clock
 from bokji.db import lock_record, utcnow
 from bokji.entitlements.models import HELD, Entitlement, EntitlementStatus, Unit
 from bokji.errors import Conflict
 
 UNIQUE_OPEN = "uq_entitlement_open_unit"
-SEOUL = ZoneInfo("Asia/Seoul")  # the platform's calendar day, as a notice's issue date
 ENDED_WITHOUT_GRANT = "ended without a grant"
 CANCELLED = "cancelled"
 
@@ -55,10 +52,6 @@ class Held(Exception):  # not a BokjiError: the caller words the refusal (it kno
     def __init__(self, claim: Claim, holder: Entitlement | None) -> None:
         super().__init__(claim.key)
         self.claim, self.holder = claim, holder
-
-
-def platform_today() -> date:
-    return clock.now().astimezone(SEOUL).date()
 
 
 def month_start(day: date) -> date:

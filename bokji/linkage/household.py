@@ -64,10 +64,6 @@ class RegistryFacts:
     locality: str | None
 
 
-def age_on(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def registry_facts(session: Session, member_ids: list[str], *, applicant: str | None, application_date: date,
                    assessment_date: date, actor: str, purpose: str, instance_id: uuid.UUID) -> RegistryFacts:
     """Relations and residence as the registry had them on the application date (the applicant's
@@ -91,7 +87,7 @@ def registry_facts(session: Session, member_ids: list[str], *, applicant: str | 
         view = registry.household_on(session, str(household_id), application_date, actor=actor, purpose=purpose)
         relations = {m["person_id"]: m["relation"] for m in view.members}
         residence = view.residence
-    members = [MemberFacts(str(m), age_on(people[str(m)].birth_date, assessment_date),
+    members = [MemberFacts(str(m), registry.age_on(people[str(m)].birth_date, assessment_date),
                            relations.get(str(m), "other")) for m in member_ids]
     return RegistryFacts(members, residence["region_class"] if residence else None,
                          residence["locality"] if residence else None)

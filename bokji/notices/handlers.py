@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from bokji import clock
 from bokji.db import utcnow
 from bokji.jobs.handlers import HandlerContext
 from bokji.notices.models import OUTCOME_KO, DecisionNotice
@@ -18,7 +18,6 @@ from bokji.notices.models import OUTCOME_KO, DecisionNotice
 # period as we understand it, to be confirmed against the statute for each service.
 APPEAL_DAYS = 90
 APPEAL_BASIS = "unverified: 90 days from the notice (general administrative appeal period; confirm per service)"
-SEOUL = ZoneInfo("Asia/Seoul")
 BEING_CONFIRMED = "이 근거의 수치 일부는 아직 공식 고시로 확인하고 있습니다"
 
 
@@ -56,7 +55,7 @@ def reasons_of(data: dict[str, Any], outcome: str) -> list[dict[str, str]]:
 def compose(ctx: HandlerContext) -> dict[str, Any]:
     data = ctx.input
     outcome = outcome_of(data)
-    issued = utcnow().astimezone(SEOUL).date()
+    issued = clock.today()
     deadline = issued + timedelta(days=APPEAL_DAYS)
     amount = data.get("monthly_amount") if data.get("monthly_amount") is not None else data.get("annual_amount")
     period = "month" if data.get("monthly_amount") is not None else "year" if amount is not None else None

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from bokji import clock
 from bokji.db import utcnow
 from bokji.entitlements import service as entitlements
 from bokji.errors import Invalid
@@ -89,6 +90,6 @@ def stop(ctx: HandlerContext) -> dict[str, Any]:
         schedule.stopped_reason = str(ctx.input.get("review_comment") or "no longer eligible at review")[:300]
         schedule.updated_at = utcnow()
         # Paid up to the end of the platform's current month; a new application may start after it.
-        entitlements.end(ctx.session, uuid.UUID(ctx.instance_id), on=entitlements.platform_today(),
+        entitlements.end(ctx.session, uuid.UUID(ctx.instance_id), on=clock.today(),
                          reason=schedule.stopped_reason)
     return {"payment_schedule_id": str(schedule.id)}

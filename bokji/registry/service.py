@@ -21,6 +21,11 @@ ROLES = ("head", "member")
 
 
 # ---- persons --------------------------------------------------------------------------------------------
+
+def age_on(born: date, on: date) -> int:
+    """Whole years on a date (a birthday counts from its day)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
 def register_person(session: Session, *, registration_number: str, name: str, actor: str, office: str
                     ) -> tuple[Person, list[str]]:
     """Validate, protect and store a person; the number is never kept or returned in clear. `office`
