@@ -20,6 +20,12 @@ def rrn(front: str, gender: str, serial: str = "23456") -> str:
     return f"{front}-{gender}{serial}{check}"
 
 
+def _household_on(client, headers, household_id: str, day: str) -> dict:
+    r = client.get(f"/registry/households/{household_id}", params={"on": day, **PURPOSE}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def _register(client, headers, number: str, name: str) -> dict:
     r = client.post("/registry/persons", json={"registration_number": number, "name": name}, headers=headers)
     assert r.status_code == 201, r.text
@@ -90,9 +96,7 @@ def test_household_membership_residence_and_corrections_over_time(client, login)
                        json={"person_id": child["id"], "valid_from": "2025-04-01"}).status_code == 200
 
     def on(day: str) -> dict:
-        r = client.get(f"/registry/households/{hid}", params={"on": day, **PURPOSE}, headers=cw)
-        assert r.status_code == 200, r.text
-        return r.json()
+        return _household_on(client, cw, hid, day)
 
     def members(view: dict) -> dict:
         return {m["name"]: m["role"] for m in view["members"]}
@@ -166,9 +170,7 @@ def test_relations_and_locality_are_recorded_and_kept(client, login):
                        json={"person_id": lodger["id"], "valid_from": "2024-02-01"}).status_code == 201
 
     def on(day: str) -> dict:
-        r = client.get(f"/registry/households/{hid}", params={"on": day, **PURPOSE}, headers=cw)
-        assert r.status_code == 200, r.text
-        return r.json()
+        return _household_on(client, cw, hid, day)
 
     def relations(view: dict) -> dict:
         return {m["name"]: m["relation"] for m in view["members"]}
