@@ -16,6 +16,7 @@ from pydantic import AfterValidator, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from api.security import SAFE_METHODS, csrf_token, verify_csrf
+from bokji import words
 from bokji.db import unit_of_work
 from bokji.errors import BokjiError, Forbidden, Invalid
 from bokji.i18n import N_
@@ -23,7 +24,6 @@ from bokji.i18n import gettext as _
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal, principal_from_token
 from bokji.privacy import purposes
-from forms import labels
 
 TOKEN_COOKIE = "bokji_token"
 # /language is the switch on the sign-in page too: it sets the browser's language, and the signed-in
@@ -85,7 +85,7 @@ def requires(*roles: Role):
     def check_roles(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_any(allowed):
             raise Forbidden(_("This needs one of the roles: %(roles)s") % {
-                "roles": ", ".join(labels.name(labels.ROLES, r) for r in sorted(allowed))}, field="role")
+                "roles": ", ".join(words.name(words.ROLES, r) for r in sorted(allowed))}, field="role")
         return principal
 
     check_roles.__roles__ = allowed  # type: ignore[attr-defined]  # read by the route-roles test

@@ -14,37 +14,13 @@ from typing import Any
 from bokji import clock
 from bokji.i18n import N_, current, gettext
 from bokji.rules.messages import render
+from bokji.words import AGENCIES, DATA_TYPES, ELIGIBILITY, MINISTRIES, PROCESS_KINDS, ROLES, STAGES, STATUSES, name, won
 
-ROLES = {"designer": N_("process designer"), "caseworker": N_("caseworker"), "supervisor": N_("supervisor"),
-         "ministry_officer": N_("ministry officer"), "manager": N_("manager"), "auditor": N_("auditor"),
-         "admin": N_("administrator"), "integration": N_("integration system")}
-STAGES = {"application": N_("application"), "investigation": N_("investigation"), "decision": N_("decision"),
-          "payment": N_("payment"), "review": N_("periodic review")}
-STATUSES = {"eligible": N_("eligible"), "not_eligible": N_("not eligible"),
-            "needs_information": N_("needs information")}
-PROCESS_KINDS = {"module": N_("module"), "variant": N_("service"), "process": N_("stand-alone")}
-DATA_TYPES = {"earned_income": N_("earned income"), "business_income": N_("business income"),
-              "insured_wage": N_("insured wage"), "health_premium": N_("health insurance premium"),
-              "pension": N_("pension"), "property": N_("property"), "vehicles": N_("vehicles"),
-              "deposits": N_("financial deposits"), "household": N_("resident registration"),
-              "lease": N_("lease"), "school_enrolment": N_("school enrolment"),
-              "family_relations": N_("family relations")}
-AGENCIES = {"nts": N_("National Tax Service"), "ei": N_("Employment Insurance"),
-            "nhis": N_("National Health Insurance Service"), "nps": N_("National Pension Service"),
-            "property": N_("property tax register"), "vehicle": N_("vehicle register"),
-            "finance": N_("financial institutions"), "resident": N_("resident register"),
-            "document": N_("document"), "caseworker": N_("caseworker")}
-MINISTRIES = {"MOHW": N_("Ministry of Health and Welfare"),
-              "MOLIT": N_("Ministry of Land, Infrastructure and Transport"),
-              "MOGEF": N_("Ministry of Gender Equality and Family"), "MOEL": N_("Ministry of Employment and Labor"),
-              "MOE": N_("Ministry of Education")}
 # The fields of an agency's answer, as words (amounts are won; a list of cars is counted).
 VALUE_FIELDS = {"monthly": N_("a month"), "residential": N_("residential"), "general": N_("general"),
                 "financial": N_("financial"), "monthly_wage": N_("wage a month"),
                 "monthly_premium": N_("premium a month"), "insured": N_("insured"), "members": N_("members"),
                 "address": N_("address")}
-
-
 COUNTS = {"members"}  # answer fields that count something, not amounts of won
 
 
@@ -56,25 +32,6 @@ def language_switch() -> dict[str, str]:
     lang = current()
     other = "en" if lang == "ko" else "ko"
     return {"lang": lang, "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other]}
-
-
-def name(table: dict[str, str], code: str | None) -> str:
-    if code is None or code == "":
-        return "–"
-    text = table.get(code)
-    return gettext(text) if text else code
-
-
-def won(amount: int | None, period: str | None = None) -> str:
-    """538,451원/월: the amount with its unit, and its period when it has one."""
-    if amount is None:
-        return "–"
-    figure = f"{amount:,}"
-    if period == "month":
-        return gettext("%(amount)s won a month") % {"amount": figure}
-    if period == "year":
-        return gettext("%(amount)s won a year") % {"amount": figure}
-    return gettext("%(amount)s won") % {"amount": figure}
 
 
 def _as_seoul(value: datetime | str) -> datetime:
@@ -146,6 +103,7 @@ def install(env: Any) -> None:
                        role_name=lambda code: name(ROLES, code), data_type_name=lambda c: name(DATA_TYPES, c))
     env.globals.update(
         role_name=lambda code: name(ROLES, code), stage_name=lambda code: name(STAGES, code),
-        status_name=lambda code: name(STATUSES, code), process_kind=lambda code: name(PROCESS_KINDS, code),
+        status_name=lambda code: name(ELIGIBILITY, code),
+        record_status=lambda code: name(STATUSES, code), process_kind=lambda code: name(PROCESS_KINDS, code),
         ministry_name=lambda code: name(MINISTRIES, code), data_type_name=lambda code: name(DATA_TYPES, code),
         agency_name=lambda code: name(AGENCIES, code), evidence_value=evidence_value, step_text=step_text)
