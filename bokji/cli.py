@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from bokji import words
 from bokji.errors import BokjiError
 from bokji.i18n import gettext as _
 
@@ -240,21 +241,21 @@ def cmd_screen(args) -> int:
     if not args.text:
         _json(result)
         return 0
-    period = {"month": "a month", "year": "a year", None: ""}
-    print(f"screening on {result['on']} (parameters {result['parameter_year']}), household of "
-          f"{result['household_size']}")
+    print(_("Screening on %(date)s (figures of %(year)s), a household of %(size)s") % {
+        "date": result["on"], "year": result["parameter_year"], "size": result["household_size"]})
     for r in result["results"]:
-        amount = (f"{r['expected_amount']:,} won {period[r['period']]}" if r["expected_amount"] is not None
-                  else r["payment"].replace("_", " ") if r["status"] == "eligible" else "")
-        months = f" for {r['duration_months']} months" if r["duration_months"] else ""
-        flag = " [unverified]" if r["unverified"] else ""
-        print(f"\n{r['code']}  {r['name_ko']}: {r['status']}  {amount}{months}{flag}")
+        amount = (words.won(r["expected_amount"], r["period"]) if r["expected_amount"] is not None
+                  else words.name(words.PAYMENT_KINDS, r["payment"]) if r["status"] == "eligible" else "")
+        months = _(" for %(count)s months") % {"count": r["duration_months"]} if r["duration_months"] else ""
+        flag = " [" + _("unverified") + "]" if r["unverified"] else ""
+        print(f"\n{r['code']}  {r['name_ko']}: {words.name(words.ELIGIBILITY, r['status'])}  {amount}{months}{flag}")
         for reason in r["reasons"]:
             print(f"  - {reason}")
         if args.trace:
+            unverified = " (" + _("unverified") + ")"
             for step in r["assessment"]["trace"]:
                 result_text = "" if step["result"] is None else f" = {step['result']:,}"
-                print(f"      {step['text']}{result_text}{' (unverified)' if step['unverified'] else ''}")
+                print(f"      {step['text']}{result_text}{unverified if step['unverified'] else ''}")
     return 0
 
 

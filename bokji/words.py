@@ -33,6 +33,8 @@ MINISTRIES = {"MOHW": N_("Ministry of Health and Welfare"),
               "MOLIT": N_("Ministry of Land, Infrastructure and Transport"),
               "MOGEF": N_("Ministry of Gender Equality and Family"), "MOEL": N_("Ministry of Employment and Labor"),
               "MOE": N_("Ministry of Education")}
+# How a benefit is given (bokji/payments PAYMENT_KINDS).
+PAYMENT_KINDS = {"cash": N_("cash"), "in_kind": N_("in kind"), "qualification": N_("a qualification")}
 # The status of a case, a task, an incident, a job or an entitlement (one word per code across them).
 STATUSES = {"running": N_("in progress"), "suspended": N_("suspended"), "completed": N_("completed"),
             "cancelled": N_("cancelled"), "open": N_("open"), "retried": N_("retried"), "queued": N_("queued"),

@@ -270,8 +270,7 @@ def load_form(key: str, forms_dir: Path | None = None) -> FormDefinition:
     if not isinstance(key, str) or not _FORM_KEY.fullmatch(key) or not path.is_file():
         # The folder stays out of the message: it is an API response, not a place for server paths.
         raise Invalid(_("Unknown form '%(key)s' (no such .form definition).") % {"key": key}, field="form",
-                      form=str(key),
-                      reason="unknown form")
+                      form=str(key), reason="unknown form")
     try:
         definition = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:

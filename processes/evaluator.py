@@ -31,6 +31,8 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from bokji import clock
 from bokji.config import get_settings
+from bokji.i18n import N_
+from bokji.i18n import gettext as _
 from processes.sandbox import policy
 from processes.sandbox import pool as sandbox_pool
 from processes.sandbox.codec import Unencodable, decode, encode, encode_names
@@ -41,12 +43,13 @@ log = logging.getLogger("bokji.sandbox")
 
 class ElementFailure(SpiffWorkflowException):
     """Evaluating something a model wrote failed at an element. Safe to show: it names the element,
-    what was evaluated and the kind of failure, never a value, the environment or a stack."""
+    what was evaluated and the kind of failure, never a value, the environment or a stack. `what` and
+    the message are in the current request's (or job's) language; the incident keeps that text."""
 
     def __init__(self, task: Any, what: str, failure: SandboxFailure) -> None:
         self.task = task
         self.kind = failure.kind
-        self.message = f"{what}: {failure}"
+        self.message = f"{what}: {failure.said()}"
         super().__init__(self.message)
 
 
@@ -94,10 +97,10 @@ def _as_failure(exc: Exception) -> SandboxFailure:
     if isinstance(exc, SandboxFailure):
         return exc
     if isinstance(exc, policy.Refused):
-        return SandboxFailure("refused", f"{exc.construct}: {exc.reason}", line=exc.line)
+        return SandboxFailure("refused", text=exc.reason_id, params=exc.params, construct=exc.construct, line=exc.line)
     if isinstance(exc, Unencodable):
-        return SandboxFailure("error", str(exc), error_type="TypeError")
-    return SandboxFailure("refused", "syntax error", line=getattr(exc, "lineno", None))
+        return SandboxFailure("error", text=exc.text, params=exc.params, error_type="TypeError")
+    return SandboxFailure("refused", text=N_("syntax error"), line=getattr(exc, "lineno", None))
 
 
 CLOCK = frozenset({"now", "today"})
@@ -153,14 +156,15 @@ def _what(task: Any, source: str) -> str:
     element = getattr(spec, "bpmn_id", None)
     event = getattr(spec, "event_definition", None)
     if isinstance(event, TimerEventDefinition):
-        kind = "timer expression"
+        kind = N_("timer expression")
     elif getattr(spec, "cond_task_specs", None) is not None or "Gateway" in type(spec).__name__:
-        kind = "condition"
+        kind = N_("condition")
     elif getattr(spec, "condition", None) == source:
-        kind = "completion condition"
+        kind = N_("completion condition")
     else:
-        kind = "expression"
-    return f"{kind} '{policy.excerpt(source, 80)}' at element '{element}'"
+        kind = N_("expression")
+    return _("%(what)s '%(source)s' at element '%(element)s'") % {
+        "what": _(kind), "source": policy.excerpt(source, 80), "element": element}
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
@@ -190,7 +194,8 @@ class SandboxedScriptEngine(PythonScriptEngine):
             names = _reading(checked("exec", script).names, data)
             updated, deleted = sandbox().execute(script, names, now=_now())
         except FAILURES as exc:
-            raise ElementFailure(task, f"script at element '{element}'", _as_failure(exc)) from None
+            raise ElementFailure(task, _("script at element '%(element)s'") % {"element": element},
+                                 _as_failure(exc)) from None
         task.data.update(updated)
         for name in deleted:
             task.data.pop(name, None)
@@ -206,9 +211,12 @@ def _check_timer_value(task: Any, expression: str, value: Any) -> None:
     event = getattr(task.task_spec, "event_definition", None)
     if not isinstance(event, TimerEventDefinition) or event.expression != expression:
         return
-    expected = "an ISO-8601 duration (P14D)" if isinstance(event, DurationTimerEventDefinition) else \
-        "an ISO-8601 repeating interval (R3/PT1H)" if isinstance(event, CycleTimerEventDefinition) else \
-        "an ISO-8601 date-time"
+    if isinstance(event, DurationTimerEventDefinition):
+        expected = N_("gave %(got)s; expected an ISO-8601 duration (P14D)")
+    elif isinstance(event, CycleTimerEventDefinition):
+        expected = N_("gave %(got)s; expected an ISO-8601 repeating interval (R3/PT1H)")
+    else:
+        expected = N_("gave %(got)s; expected an ISO-8601 date-time")
     try:
         if not isinstance(value, str):
             raise TypeError
@@ -219,9 +227,9 @@ def _check_timer_value(task: Any, expression: str, value: Any) -> None:
         else:
             TimerEventDefinition.parse_time_or_duration(value)
     except Exception:  # the library raises bare Exception, AttributeError, ValueError ...
-        got = type(value).__name__ if not isinstance(value, str) else "text that is not one"
+        got = type(value).__name__ if not isinstance(value, str) else _("text that is not one")
         raise ElementFailure(task, _what(task, expression),
-                             SandboxFailure("error", f"gave {got}; expected {expected}",
+                             SandboxFailure("error", text=expected, params={"got": got},
                                             error_type="ValueError")) from None
 
 
@@ -277,15 +285,17 @@ class SandboxedDecision(DMNEngine):
                 MEMO.put(key, (matched, encode(outputs)))
         except FAILURES as exc:
             failure = _as_failure(exc)
-            where = f"decision '{self.decision_id}'"
-            if getattr(failure, "where", None):
-                where += f" rule {failure.where.get('rule')}"
-                if "input" in failure.where:
-                    where += f" input {failure.where['input']}"
-                if "output" in failure.where:
-                    where += f" output {failure.where['output']}"
-            element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
-            raise ElementFailure(task, f"{where} at element '{element}'", failure) from None
+            at = {"decision": self.decision_id, **(getattr(failure, "where", None) or {}),
+                  "element": getattr(getattr(task, "task_spec", None), "bpmn_id", None)}
+            if "input" in at:
+                where = _("decision '%(decision)s' rule %(rule)s input %(input)s at element '%(element)s'") % at
+            elif "output" in at:
+                where = _("decision '%(decision)s' rule %(rule)s output %(output)s at element '%(element)s'") % at
+            elif "rule" in at:
+                where = _("decision '%(decision)s' rule %(rule)s at element '%(element)s'") % at
+            else:
+                where = _("decision '%(decision)s' at element '%(element)s'") % at
+            raise ElementFailure(task, where, failure) from None
         rows = [_as_dict(self.output_keys[number], values) for number, values in zip(matched, outputs, strict=True)]
         if not self.table["unique"]:
             result: dict[str, Any] = {}

@@ -189,8 +189,8 @@ class BokjiParser(CamundaParser):
 
 def decision_engine(parser: CamundaParser, decision_ref: str, node=None) -> SandboxedDecision:
     if decision_ref not in parser.dmn_parsers:
-        raise ValidationException(f"no decision '{decision_ref}' (available: {', '.join(parser.dmn_parsers)})",
-                                  node=node, file_name="")
+        raise ValidationException(_("no decision '%(decision)s' (available: %(available)s)") % {
+            "decision": decision_ref, "available": ", ".join(parser.dmn_parsers) or "–"}, node=node, file_name="")
     dmn_parser = parser.dmn_parsers[decision_ref]
     dmn_parser.parse()
     return SandboxedDecision(dmn_parser.decision.decisionTables[0], decision_ref)
@@ -446,23 +446,21 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                 for foreign in ("class", "delegateExpression", "expression"):
                     if node.get(f"{{{CAMUNDA_NS}}}{foreign}") is not None:
                         bundle.warnings.append(
-                            f"{name}, element '{eid}': camunda:{foreign} is not evaluated; "
-                            f"the task runs under topic '{topic or eid}'"
-                        )
+                            _("%(file)s, element '%(element)s': camunda:%(attribute)s is not evaluated; "
+                              "the task runs under topic '%(topic)s'") % {
+                                "file": name, "element": eid, "attribute": foreign, "topic": topic or eid})
                 bundle.topics[eid] = topic or eid
                 retries = _property(node, "retries")
                 if retries is not None and not (retries.isdigit() and 1 <= int(retries) <= 100):
                     raise reject(name, _("property retries='%(value)s' must be a whole number 1-100") % {
-                        "value": retries},
-                                 element=eid)
+                        "value": retries}, element=eid)
             elif tag == "userTask":
                 other = _property(node, "four_eyes")
                 if other is not None and not any(
                         _local(n.tag) == "userTask" and n.get("id") == other and n is not node
                         for n in process.iter(etree.Element)):
-                    raise reject(name, _("four_eyes='%(other)s' must name another user task of process "
-                                         "'%(process)s'") % {
-                        "other": other, "process": pid}, element=eid)
+                    raise reject(name, _("property four_eyes='%(other)s' must name another user task of process "
+                                         "'%(process)s'") % {"other": other, "process": pid}, element=eid)
                 form_key = node.get(f"{{{CAMUNDA_NS}}}formKey")
                 if form_key:
                     bundle.forms.setdefault(form_key, {"__element__": eid, "__file__": name})
@@ -613,8 +611,7 @@ def check_bundle(
         content = find_form(key)
         if content is None:
             raise reject(ref["__file__"], _("unknown form '%(key)s' (no %(key)s.form in the upload or forms/)") % {
-                "key": key},
-                         element=ref["__element__"])
+                "key": key}, element=ref["__element__"])
         form = json.loads(content)
         bundle.forms[key] = form
         bundle.files[f"{key}.form"] = content
@@ -623,9 +620,8 @@ def check_bundle(
     for eid, topic in bundle.topics.items():
         if topic not in known:
             bundle.warnings.append(
-                f"element '{eid}': no handler is registered for topic '{topic}'; "
-                "it will wait as an external task"
-            )
+                _("element '%(element)s': no handler is registered for topic '%(topic)s'; "
+                  "it will wait as an external task") % {"element": eid, "topic": topic})
 
     bundle.specs = build_specs(bundle, trees)  # SpiffWorkflow's own checks; raises Invalid naming the element
     return bundle
@@ -708,8 +704,8 @@ def _settle_multi_instance(spec) -> None:
                                     if task_spec.output_item is not None else None)
         else:
             raise ValidationException(
-                f"multi-instance '{task_spec.bpmn_id}': loopCardinality must be a whole number; "
-                "to run once per item of a list use camunda:collection and camunda:elementVariable",
+                _("multi-instance '%(element)s': loopCardinality must be a whole number; to run once per item "
+                  "of a list use camunda:collection and camunda:elementVariable") % {"element": task_spec.bpmn_id},
                 file_name=None, id=task_spec.bpmn_id)
 
 

@@ -293,9 +293,12 @@ class Run:
         if isinstance(exc, ElementFailure):
             kind, message = exc.kind, exc.message
         elif isinstance(exc, WorkflowException):
-            kind, message = "model", f"element '{element}': {exc.args[0] if exc.args else type(exc).__name__}"
+            # The library's own text, in English: it is all there is to say.
+            kind, message = "model", _("element '%(element)s': %(error)s") % {
+                "element": element, "error": exc.args[0] if exc.args else type(exc).__name__}
         else:
-            kind, message = "error", f"element '{element}': {type(exc).__name__}"
+            kind, message = "error", _("element '%(element)s': %(error)s") % {
+                "element": element, "error": type(exc).__name__}
         info = self.specs.elements.get(element)
         return ElementIncident(str(task.id), element, info.name if info else None, kind, message[:2000])
 
@@ -413,8 +416,7 @@ class Run:
         task = self._open_task(task_id, AutomatedTask)
         if task.state != TaskState.STARTED:
             raise Conflict(_("Task %(id)s is not running (state %(state)s).") % {
-                "id": task_id, "state": task.state.name},
-                           task_id=task_id)
+                "id": task_id, "state": task.state.name}, task_id=task_id)
         variable = (task.task_spec.extensions or {}).get("resultVariable")
         task.set_data(**({variable: result or {}} if variable else (result or {})))
         task.complete()
@@ -452,4 +454,5 @@ class ModelError(Invalid):
             reason = exc.args[0] if exc.args else type(exc).__name__
         else:
             reason = type(exc).__name__
-        super().__init__(f"process model error at element '{element}': {reason}", element=element, reason=reason)
+        super().__init__(_("Process model error at element '%(element)s': %(reason)s") % {
+            "element": element, "reason": reason}, element=element, reason=reason)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from bokji.i18n import gettext as _
+
 _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
     r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -21,7 +23,9 @@ def parse_due(value: str) -> timedelta | datetime:
     try:
         instant = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"'{value}' is neither an ISO-8601 duration (P14D) nor a date-time") from None
+        # Shown to the designer whose deploy it refuses (processes/parsing.py): in their language.
+        raise ValueError(_("'%(value)s' is neither an ISO-8601 duration (P14D) nor a date-time") % {
+            "value": value}) from None
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 

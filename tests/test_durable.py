@@ -82,8 +82,8 @@ def test_a_retry_that_succeeds_needs_no_operator(client, login, deploy, spawn):
 
 def test_external_task_fetch_lock_fail_and_complete(client, login, deploy):
     result = deploy("external_task.bpmn")
-    assert any("camunda:class is not evaluated" in w for w in result["warnings"])
-    assert any("'bank_transfer'" in w and "external task" in w for w in result["warnings"])
+    assert any("camunda:class은(는) 평가하지 않습니다" in w for w in result["warnings"])
+    assert any("'bank_transfer'" in w and "외부 작업" in w for w in result["warnings"])
     cw, bank = login("caseworker"), login("integration")
     instance = _start(client, cw, "external_task", {"amount": 400_000}, business_key="PAY-1")
 

@@ -92,7 +92,7 @@ def test_a_bad_timer_value_is_an_incident_not_a_500(client, login, incidents_dep
     cw, admin = login("caseworker"), login("admin")
     instance = _start(client, cw, "wait_for", {"wait": 5})  # before, the library's AttributeError: a 500
     [incident] = instance["incidents"]
-    assert incident["element_id"] == "wf_wait" and "expected an ISO-8601 duration" in incident["message"]
+    assert incident["element_id"] == "wf_wait" and "ISO-8601 기간(P14D)이어야" in incident["message"]
     assert client.post(f"/incidents/{incident['id']}/retry", json={"variables": {"wait": "PT0S"}},
                        headers=admin).status_code == 200
     after = client.get(f"/instances/{instance['id']}", headers=admin).json()

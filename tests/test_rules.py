@@ -559,7 +559,7 @@ def test_unknown_calculation_is_refused_at_deploy(client, login):
     r = client.post("/definitions", headers=login("designer"), files=[
         ("files", ("nblss_screen.bpmn", source.replace(b"benefit.assess", b"benefit.made_up")))])
     assert r.status_code == 422
-    assert r.json()["element"] == "recognise" and "unknown calculation 'benefit.made_up'" in r.json()["message"]
+    assert r.json()["element"] == "recognise" and "알 수 없는 계산 'benefit.made_up'" in r.json()["message"]
 
 
 def test_each_rule_is_registered_under_its_name_and_version():

@@ -121,8 +121,9 @@ def test_cli_screen_prints_json(spawn, library):
                  "--trace")
     assert text.popen.wait(60) == 0
     shown = text.stop()
-    assert "MOGEF-SINGLE-PARENT" in shown and "770,000 won a month" in shown and "[unverified]" in shown
-    assert "청소년 한부모 아동양육비" in shown  # the trace, step by step, in Korean by default
+    # Korean throughout by default: the status, the amount with its unit and period, the badge and the trace.
+    assert "MOGEF-SINGLE-PARENT  한부모가족 아동양육비: 적합  770,000원/월" in shown and "[근거 확인 중]" in shown
+    assert "청소년 한부모 아동양육비" in shown and "won" not in shown and "eligible" not in shown
     bad = spawn("screen", str(EXAMPLES / "single_elderly_seoul.json"), "--on", "03/01/2025")
     assert bad.popen.wait(60) == 2 and "--on" in bad.stop()
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bokji import i18n
 from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
@@ -136,6 +137,8 @@ def _claims(session: Session, services: list[CatalogService], *, applicant: Pers
 def _refusal(session: Session, actor: Principal, index: int, service_code: str, service_name: str,
              claim: entitlements.Claim, held: Entitlement | None) -> Conflict:
     """The 409 for a unit already held: the earlier application's number only for who may see it."""
+    if i18n.current() == "en":  # `service_name` is the Korean one
+        service_name = getattr(session.get(CatalogService, service_code), "name_en", service_name)
     said = _("%(field)s: %(who)s already has an open case or an active entitlement for %(service)s "
              "(%(code)s)") % {"field": f"services[{index}]", "who": claim.words, "service": service_name,
                               "code": service_code}

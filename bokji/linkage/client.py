@@ -97,8 +97,8 @@ def call(data_type: DataType, payload: dict[str, Any], *, bulk: bool = False) ->
     settings = get_settings()
     agency = data_type.agency
     if _breaker_open(agency):
-        raise CircuitOpen(f"{agency}: circuit open after repeated failures; not calling",
-                          delay=max(_open_until(agency) - time.time(), 0.1))
+        raise CircuitOpen(_("%(agency)s: circuit open after repeated failures; not calling.") % {
+            "agency": words.name(words.AGENCIES, agency)}, delay=max(_open_until(agency) - time.time(), 0.1))
     last: Exception | None = None
     for attempt in range(settings.linkage_retries + 1):
         _rate_limit(agency)
@@ -112,7 +112,9 @@ def call(data_type: DataType, payload: dict[str, Any], *, bulk: bool = False) ->
                 return response.json()
             if response.status_code < 500 and response.status_code != 429:
                 _record(agency, ok=True)  # the agency works; it refused this request
-                raise AgencyRefused(f"{agency} refused: {response.status_code} {response.text[:200]}")
+                raise AgencyRefused(_("%(agency)s refused: %(status)s %(answer)s") % {
+                    "agency": words.name(words.AGENCIES, agency), "status": response.status_code,
+                    "answer": response.text[:200]})
             last = AgencyError(_("%(agency)s answered %(status)s.") % {"agency": words.name(words.AGENCIES, agency),
                                                                    "status": response.status_code}, field="agency")
         _record(agency, ok=False)

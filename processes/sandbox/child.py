@@ -7,8 +7,10 @@ stdin with one JSON reply per line on stdout, until stdin closes.
 
 Requests: `{"op": "eval" | "exec" | "decide", "source" | "table": ..., "names": {...}, "now": ISO,
 "cpu": seconds}`. Replies: `{"ok": true, ...}` or `{"ok": false, "kind": "limit" | "refused" |
-"error", "detail": ..., "type": ..., "line": ...}` — never a value the model computed, never a
-stack. A limit reply is the child's last: the host replaces it.
+"error", "detail": ..., "text": ..., "params": {...}, "type": ..., "line": ...}` — never a value the
+model computed, never a stack. `detail` is English; `text` is the same as a catalog text with named
+`params`, which the host words in the reader's language (the child has no catalog). A limit reply is
+the child's last: the host replaces it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 # Started with -I (no environment, no current directory on the path): find our own package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from processes.sandbox import codec, hardening, helpers, policy  # noqa: E402
+from processes.sandbox import N_, codec, hardening, helpers, policy  # noqa: E402
 
 CACHE_SIZE = 4096
 _compiled: dict[tuple[str, str], policy.Checked] = {}
@@ -123,29 +125,44 @@ def _line(tb: TracebackType | None) -> int | None:
     return line
 
 
+def said(kind: str, text: str, params: dict[str, Any] | None = None, construct: str | None = None) -> dict[str, Any]:
+    """A reply's kind and detail: `detail` in English (the host's logs), `text` (a catalog text) and its
+    `params` for the host to word in the reader's language; `construct` as Python names it."""
+    detail = text % params if params else text
+    reply: dict[str, Any] = {"kind": kind, "detail": f"{construct}: {detail}" if construct else detail, "text": text}
+    if params:
+        reply["params"] = params
+    if construct:
+        reply["construct"] = construct
+    return reply
+
+
 def failure(exc: BaseException, cpu: float) -> dict[str, Any]:
     """What may be said about a failure: its kind, the error type, the line; never the values."""
     reply: dict[str, Any] = {"ok": False}
     if isinstance(exc, CpuLimit):
-        reply |= {"kind": "limit", "detail": f"CPU time ({cpu:g} s)"}
+        reply |= said("limit", N_("CPU time (%(seconds)s s)"), {"seconds": f"{cpu:g}"})
     elif isinstance(exc, MemoryError):
-        reply |= {"kind": "limit", "detail": "memory"}
+        reply |= said("limit", N_("memory"))
     elif isinstance(exc, RecursionError):
-        reply |= {"kind": "limit", "detail": "recursion depth"}
+        reply |= said("limit", N_("recursion depth"))
     elif isinstance(exc, helpers.LimitExceeded):
-        reply |= {"kind": "limit", "detail": str(exc)}
+        reply |= said("limit", exc.text, exc.params)
     elif isinstance(exc, helpers.NotAllowed):
-        reply |= {"kind": "refused", "detail": str(exc)}
+        reply |= said("refused", exc.text, exc.params)
+    elif isinstance(exc, helpers.Said) and exc.error_type:  # a helper's TypeError or ValueError: no value in it
+        reply |= {"type": exc.error_type, **said("error", exc.text, exc.params)}
     elif isinstance(exc, policy.Refused):
-        reply |= {"kind": "refused", "detail": f"{exc.construct}: {exc.reason}", "line": exc.line}
+        reply |= {**said("refused", exc.reason_id, exc.params, exc.construct), "line": exc.line}
     elif isinstance(exc, SyntaxError):
-        reply |= {"kind": "refused", "detail": "syntax error", "line": exc.lineno}
+        reply |= {**said("refused", N_("syntax error")), "line": exc.lineno}
     elif isinstance(exc, codec.Unencodable):
-        reply |= {"kind": "error", "type": "TypeError", "detail": str(exc)}
+        reply |= {"type": "TypeError", **said("error", exc.text, exc.params)}
     else:
         reply |= {"kind": "error", "type": type(exc).__name__}
         if isinstance(exc, NameError) and isinstance(getattr(exc, "name", None), str):
-            reply["detail"] = f"name '{exc.name}' is not defined"  # a name from the source, not a value
+            # a name from the source, not a value
+            reply |= said("error", N_("name '%(name)s' is not defined"), {"name": exc.name})
     reply.setdefault("line", _line(exc.__traceback__))
     if getattr(exc, "where", None):
         reply["where"] = exc.where  # type: ignore[attr-defined]
@@ -195,7 +212,7 @@ def main(argv: list[str]) -> int:
         try:
             encoded = json.dumps(reply, separators=(",", ":")).encode()
         except (TypeError, ValueError, MemoryError):
-            encoded = json.dumps({"ok": False, "kind": "limit", "detail": "result too large to send"}).encode()
+            encoded = json.dumps({"ok": False, **said("limit", N_("result too large to send"))}).encode()
         out.write(encoded + b"\n")
         out.flush()
         if reply.get("kind") == "limit":

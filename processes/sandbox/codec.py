@@ -11,21 +11,27 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from processes.sandbox import N_
+
 TAG = "$t"
 
 
 class Unencodable(Exception):
-    """A value that is not JSON-like; `path` names where it is (`x`, `x.items[2]`)."""
+    """A value that is not JSON-like; `path` names where it is (`x`, `x.items[2]`). `text` and `params`
+    are the message as a catalog text, for the host to word in the reader's language."""
 
-    def __init__(self, path: str, type_name: str) -> None:
-        super().__init__(f"'{path}' holds a {type_name}, which a model cannot read or write")
+    def __init__(self, path: str, type_name: str,
+                 text: str = N_("'%(path)s' holds a %(type)s, which a model cannot read or write")) -> None:
+        self.text, self.params = text, {"path": path, "type": type_name}
+        super().__init__(text % self.params)
         self.path = path
         self.type_name = type_name
 
 
 def encode(value: Any, path: str = "value", depth: int = 0) -> Any:
     if depth > 100:
-        raise Unencodable(path, "structure nested more than 100 levels")
+        raise Unencodable(path, "structure", N_("'%(path)s' holds a structure nested more than 100 levels, "
+                                               "which a model cannot read or write"))
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):

@@ -163,7 +163,8 @@ def guard_mul(left: Any, right: Any) -> Any:
         for seq, times in ((left, right), (right, left)):
             if isinstance(seq, str | list | tuple | bytes) and isinstance(times, int):
                 if len(seq) * times > MAX_SEQUENCE:
-                    raise LimitExceeded(N_("sequence repetition longer than %(count)s items"), count=f"{MAX_SEQUENCE:,}")
+                    raise LimitExceeded(N_("sequence repetition longer than %(count)s items"),
+                                        count=f"{MAX_SEQUENCE:,}")
     return left * right
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from bokji.i18n import N_
+from processes.sandbox import N_
 from processes.sandbox.helpers import (
     EXPRESSION_HELPERS,
     SCRIPT_HELPERS,
@@ -45,8 +45,8 @@ class Refused(Exception):
     """A construct the allowlist does not admit; `construct` names it, `reason` says why."""
 
     def __init__(self, construct: str, reason: str, line: int | None = None, **params: object) -> None:
-        # `reason` is a catalog id (N_): kept in English here (the sandbox's child has no catalog to read),
-        # worded in the designer's language by `said()` where a deploy is refused.
+        # `reason` is a catalog text (N_) with named `params`: English here (the child has no catalog),
+        # worded in the reader's language by `said()` on the host (a refused deploy, an incident).
         self.reason = reason % params if params else reason
         super().__init__(f"{construct}: {self.reason}" + (f" (line {line})" if line else ""))
         self.construct = construct
@@ -54,6 +54,7 @@ class Refused(Exception):
         self.line = line
 
     def said(self) -> str:
+        """The reason in the current request's language (host side only: the child has no catalog)."""
         from bokji.i18n import gettext
 
         return gettext(self.reason_id) % self.params if self.params else gettext(self.reason_id)
@@ -307,8 +308,8 @@ class _Checker:
         try:
             guard(left, right)
         except LimitExceeded as exc:
-            raise Refused("constant " + ("power" if isinstance(node.op, ast.Pow) else "product"),
-                          N_("the constant would be too large: %(limit)s"), line, limit=str(exc)) from None
+            raise Refused("constant " + ("power" if isinstance(node.op, ast.Pow) else "product"), exc.text, line,
+                          **exc.params) from None
         except (TypeError, ValueError, ArithmeticError):
             return  # the run-time error is the designer's to see; nothing large was built
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from processes.sandbox import codec
+from bokji.i18n import gettext as _
+from processes.sandbox import N_, codec
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 START_TIMEOUT = 20.0  # seconds for a new child to import and lock itself down
@@ -55,26 +56,49 @@ class Limits:
     requests_per_child: int = 20_000
 
 
+# The kinds as a person reads them (the code itself stays in `kind` and in the incident's kind).
+KINDS = {"limit": N_("limit"), "timeout": N_("timeout"), "refused": N_("refused"), "error": N_("error"),
+         "crash": N_("crash"), "busy": N_("busy")}
+
+
 class SandboxFailure(Exception):
     """An evaluation that did not produce a value. `kind`: limit | timeout | refused | error | crash | busy.
 
     The message names the kind and, for errors, the exception type and line — never a value the
-    model computed, the host's environment or its stack.
+    model computed, the host's environment or its stack. `detail` and `str()` are English (logs);
+    `text` (a catalog text) with its `params` is what `said()` words in the reader's language, behind
+    `construct` (a refused construct, as Python names it).
     """
 
-    def __init__(self, kind: str, detail: str | None = None, *, error_type: str | None = None,
-                 line: int | None = None, where: dict[str, int] | None = None) -> None:
+    def __init__(self, kind: str, detail: str | None = None, *, text: str | None = None,
+                 params: dict[str, Any] | None = None, construct: str | None = None,
+                 error_type: str | None = None, line: int | None = None, where: dict[str, int] | None = None) -> None:
+        if detail is None and text is not None:
+            detail = text % params if params else text
+            detail = f"{construct}: {detail}" if construct else detail
         self.kind = kind
         self.detail = detail
+        self.text, self.params, self.construct = text, params or {}, construct
         self.error_type = error_type
         self.line = line
         self.where = where or {}
         parts = [kind] + [p for p in (error_type, detail) if p]
         super().__init__(": ".join(parts) + (f" (line {line})" if line else ""))
 
+    def said(self) -> str:
+        """The failure in the current request's language: kind, error type, what happened, line."""
+        detail = self.detail
+        if self.text is not None:
+            detail = _(self.text) % self.params if self.params else _(self.text)
+            detail = f"{self.construct}: {detail}" if self.construct else detail
+        kind = _(KINDS[self.kind]) if self.kind in KINDS else self.kind
+        parts = [kind] + [p for p in (self.error_type, detail) if p]
+        return ": ".join(parts) + (_(" (line %(line)s)") % {"line": self.line} if self.line else "")
+
     @classmethod
     def from_reply(cls, reply: dict[str, Any]) -> SandboxFailure:
-        return cls(str(reply.get("kind") or "error"), reply.get("detail"), error_type=reply.get("type"),
+        return cls(str(reply.get("kind") or "error"), reply.get("detail"), text=reply.get("text"),
+                   params=reply.get("params"), construct=reply.get("construct"), error_type=reply.get("type"),
                    line=reply.get("line"), where=reply.get("where"))
 
 
@@ -103,10 +127,10 @@ class _Child:
             self.handshake = json.loads(self._read_line(time.monotonic() + START_TIMEOUT))
         except SandboxFailure:
             self.kill()
-            raise SandboxFailure("crash", "the sandbox child did not start") from None
+            raise SandboxFailure("crash", text=N_("the sandbox child did not start")) from None
         if not self.handshake.get("ready") or self.handshake.get("seccomp") != 2:
             self.kill()
-            raise SandboxFailure("crash", "the sandbox child could not lock itself down")
+            raise SandboxFailure("crash", text=N_("the sandbox child could not lock itself down"))
 
     @property
     def pid(self) -> int:
@@ -139,7 +163,8 @@ class _Child:
             now = time.monotonic()
             if now >= deadline:
                 self.kill()
-                raise SandboxFailure("timeout", f"no answer within {self.limits.wall_seconds:g} s of wall clock")
+                raise SandboxFailure("timeout", text=N_("no answer within %(seconds)s s of wall clock"),
+                                     params={"seconds": f"{self.limits.wall_seconds:g}"})
             if demote_at is not None and now >= demote_at and not self.demoted:
                 self.demote()
             wake = min(deadline, demote_at) if demote_at is not None and not self.demoted else deadline
@@ -151,7 +176,8 @@ class _Child:
             self.buffer += chunk
             if len(self.buffer) > self.limits.reply_bytes:
                 self.kill()
-                raise SandboxFailure("limit", f"reply larger than {self.limits.reply_bytes // (1024 * 1024)} MB")
+                raise SandboxFailure("limit", text=N_("reply larger than %(size)s MB"),
+                                     params={"size": self.limits.reply_bytes // (1024 * 1024)})
         line, _, self.buffer = self.buffer.partition(b"\n")
         return line
 
@@ -163,13 +189,15 @@ class _Child:
             code = self.popen.returncode
         self.cleanup()
         if code == -signal.SIGXCPU:
-            return SandboxFailure("limit", f"CPU time ({self.limits.cpu_seconds:g} s)")
+            return SandboxFailure("limit", text=N_("CPU time (%(seconds)s s)"),
+                                  params={"seconds": f"{self.limits.cpu_seconds:g}"})
         if code == -signal.SIGKILL:
-            return SandboxFailure("limit", "killed by the kernel (CPU or memory)")
+            return SandboxFailure("limit", text=N_("killed by the kernel (CPU or memory)"))
         if code is not None and code < 0:
-            return SandboxFailure("crash", f"the interpreter died of signal {signal.Signals(-code).name} "
-                                           "(e.g. recursion through built-in functions)")
-        return SandboxFailure("crash", f"the sandbox child exited with code {code}")
+            return SandboxFailure("crash", text=N_("the interpreter died of signal %(signal)s "
+                                                   "(e.g. recursion through built-in functions)"),
+                                  params={"signal": signal.Signals(-code).name})
+        return SandboxFailure("crash", text=N_("the sandbox child exited with code %(code)s"), params={"code": code})
 
     def demote(self) -> None:
         self.demoted = True
@@ -215,7 +243,8 @@ def _drop_to(user: str) -> dict[str, int]:
     try:
         entry = pwd.getpwnam(user)
     except KeyError:
-        raise SandboxFailure("crash", f"the sandbox user '{user}' does not exist") from None
+        raise SandboxFailure("crash", text=N_("the sandbox user '%(user)s' does not exist"),
+                             params={"user": user}) from None
     return {"uid": entry.pw_uid, "gid": entry.pw_gid}
 
 
@@ -260,7 +289,7 @@ class Sandbox:
             except _Lost:
                 self._discard(child)
                 if attempt:
-                    raise SandboxFailure("crash", "the sandbox child was lost") from None
+                    raise SandboxFailure("crash", text=N_("the sandbox child was lost")) from None
                 continue
             except SandboxFailure:
                 self._discard(child)
@@ -279,7 +308,7 @@ class Sandbox:
             else:
                 self._checkin(child)
             raise failure
-        raise SandboxFailure("crash", "the sandbox child was lost")
+        raise SandboxFailure("crash", text=N_("the sandbox child was lost"))
 
     def _checkout(self) -> _Child:
         deadline = time.monotonic() + self.limits.wait_seconds
@@ -295,7 +324,8 @@ class Sandbox:
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise SandboxFailure("busy", f"no sandbox child free within {self.limits.wait_seconds:g} s")
+                    raise SandboxFailure("busy", text=N_("no sandbox child free within %(seconds)s s"),
+                                        params={"seconds": f"{self.limits.wait_seconds:g}"})
                 self._cond.wait(remaining)
         try:
             child = _Child(self.limits)
