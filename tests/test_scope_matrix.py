@@ -240,6 +240,8 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             "registration_number": w.number(), "name": "김철수"}}, None),
         "POST /registry/persons/find": lambda w, h, f: ("POST", "/registry/persons/find", {"json": {
             "registration_number": w.once("person", w.person)["number"], "purpose": PURPOSE}}, None),
+        "GET /registry/persons": lambda w, h, f: ("GET", "/registry/persons", {"params": {
+            "name": "홍길동", "birth_date": (p := w.once("person", w.person))["birth_date"], **purpose}}, p["id"]),
         "GET /registry/persons/{person_id}": lambda w, h, f: (
             "GET", f"/registry/persons/{w.once('person', w.person)['id']}", {"params": purpose}, None),
         "POST /registry/households": lambda w, h, f: ("POST", "/registry/households", {"json": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CASEWORK, INT8_MAX, Id, Purpose, PurposeText, SessionDep, requires
@@ -80,6 +80,15 @@ def find_person(body: FindIn, session: SessionDep, who: Worker) -> PersonOut:
                                   purpose=body.purpose)
     policy.grant_counter(session, who, person, purpose=body.purpose)
     return _person(person)
+
+
+@router.get("/persons", response_model=list[PersonOut])
+def search_persons(name: Annotated[str, Query(min_length=1, max_length=100)], birth_date: date, purpose: Purpose,
+                   session: SessionDep, who: Worker) -> list[PersonOut]:
+    """Persons of your offices with this name and birth date (masked), each read logged with the purpose.
+    Another office's person is not listed: look them up by the full number (POST /persons/find)."""
+    found = registry.search_persons(session, who, name=name, birth_date=birth_date, purpose=purpose)
+    return [_person(p) for p in found]
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
