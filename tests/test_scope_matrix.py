@@ -283,6 +283,10 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "GET /processes": lambda w, h, f: ("GET", "/processes", {}, None),
         "GET /definitions/{key}/diagram": lambda w, h, f: ("GET", "/definitions/review_and_pay/diagram", {}, None),
         "GET /notices/{notice_id}": lambda w, h, f: ("GET", f"/notices/{w.once('notice', w.notice)}", {}, None),
+        "GET /intake": lambda w, h, f: ("GET", "/intake", {}, None),
+        "POST /intake/find": lambda w, h, f: ("POST", "/intake/find", {"data": {
+            "purpose": "intake", "name": "홍길동", "birth_date": (p := w.once("person", w.person))["birth_date"]}},
+            p["id"]),
         "GET /tasks/{task_id}/form": lambda w, h, f: (
             "GET", f"/tasks/{w.once('instance', w.instance)['task']}/form", {}, None),
         "POST /tasks/{task_id}/form": lambda w, h, f: (
