@@ -40,7 +40,9 @@ assert set(PURPOSE_LABELS) == set(PURPOSES), "every purpose code needs its label
 
 def _find_form() -> FormDefinition:
     return FormDefinition.from_dict({"id": "intake_find", "components": [
-        {"type": "select", "key": "purpose", "label": N_("Purpose of the look-up"), "validate": {"required": True},
+        # Radios, not a select: every purpose is read before choosing (GOV.UK: radios for a short list),
+        # and closed select options are never drawn, so their Korean glyphs would not be loaded.
+        {"type": "radio", "key": "purpose", "label": N_("Purpose of the look-up"), "validate": {"required": True},
          "values": [{"value": code, "label": _(label)} for code, label in PURPOSE_LABELS.items()]},
         {"type": "textfield", "key": "registration_number", "label": N_("Registration number"),
          "description": N_("The full number, with or without the hyphen; or leave it empty and give the name "

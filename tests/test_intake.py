@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
+from bokji.consents import service as consents
 from bokji.db import unit_of_work
 from bokji.privacy.access_log import AccessLog
 from tests.test_registry import rrn
@@ -49,3 +52,24 @@ def test_search_refuses_bad_input_naming_the_field(client, login):
         r = _search(client, cw, **params)
         assert r.status_code == 422 and field in r.text, (params, r.text)
     assert _search(client, login("manager"), name="김철수", birth_date="1964-01-01").status_code == 403
+
+
+def test_consents_are_recorded_in_scope_and_read_as_an_applications_consents(client, login):
+    _busan("busan.cw2")
+    cw = login("caseworker")
+    person = _register(client, cw, rrn("720304", "2"), "이동의")
+    url = f"/registry/persons/{person['id']}/consents"
+    r = client.post(url, json={"data_type": "deposits", "reference": "C-2025-001", "given_on": "2025-03-01",
+                               "scope": "household"}, headers=cw)
+    assert r.status_code == 201, r.text
+    assert r.json()["reference"] == "C-2025-001" and r.json()["given_on"] == "2025-03-01"
+    for body, field in (({"data_type": "horoscope"}, "data_type"), ({"reference": " "}, "reference"),
+                        ({"given_on": "2999-01-01"}, "given_on"), ({"scope": "world"}, "scope")):
+        bad = client.post(url, json={"data_type": "deposits", "reference": "C-2", "given_on": "2025-03-01",
+                                     "scope": "person", **body}, headers=cw)
+        assert bad.status_code == 422 and bad.json().get("field", field) == field and field in bad.text, bad.text
+    other = client.post(url, json={"data_type": "deposits", "reference": "C-3", "given_on": "2025-03-01"},
+                        headers=login("busan.cw2"))
+    assert other.status_code == 404  # another office's person: as if unknown
+    with unit_of_work() as session:
+        assert consents.for_application(session, uuid.UUID(person["id"])) == {"deposits": "C-2025-001"}

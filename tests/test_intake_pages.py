@@ -20,7 +20,7 @@ def test_caseworker_finds_nobody_then_a_registered_person_masked(server, page, c
     assert page.locator('.field-error[data-field="registration_number"]').count() == 1
     page.screenshot(path=f"{SHOTS}/intake_find_errors.png", full_page=True)
 
-    page.select_option("#f-purpose", "intake")
+    page.check('input[name="purpose"][value="intake"]')
     page.fill("#f-name", "한가람")
     page.fill("#f-birth_date", "1990-05-05")
     page.click("#submit")
@@ -31,7 +31,7 @@ def test_caseworker_finds_nobody_then_a_registered_person_masked(server, page, c
                     headers=login("caseworker"))
     assert r.status_code == 201, r.text
     page.click("#search-again")
-    page.select_option("#f-purpose", "consultation")
+    page.check('input[name="purpose"][value="consultation"]')
     page.fill("#f-name", "한가람")
     page.fill("#f-birth_date", "1990-05-05")
     page.click("#submit")

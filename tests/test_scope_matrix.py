@@ -242,6 +242,9 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             "registration_number": w.once("person", w.person)["number"], "purpose": PURPOSE}}, None),
         "GET /registry/persons": lambda w, h, f: ("GET", "/registry/persons", {"params": {
             "name": "홍길동", "birth_date": (p := w.once("person", w.person))["birth_date"], **purpose}}, p["id"]),
+        "POST /registry/persons/{person_id}/consents": lambda w, h, f: (
+            "POST", f"/registry/persons/{w.once('person', w.person)['id']}/consents", {"json": {
+                "data_type": "deposits", "reference": "C-1", "given_on": "2025-03-01"}}, None),
         "GET /registry/persons/{person_id}": lambda w, h, f: (
             "GET", f"/registry/persons/{w.once('person', w.person)['id']}", {"params": purpose}, None),
         "POST /registry/households": lambda w, h, f: ("POST", "/registry/households", {"json": {

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CASEWORK, INT8_MAX, Id, Purpose, PurposeText, SessionDep, requires
+from bokji.consents import service as consents
 from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404
@@ -219,3 +220,29 @@ def correct(membership_id: Annotated[int, Path(ge=1, le=INT8_MAX)], body: Correc
     row = registry.correct_membership(session, membership_id, actor=who.username, reason=body.reason,
                                       valid_from=body.valid_from, valid_to=body.valid_to)
     return {"membership_id": row.id, "corrects": row.corrects}
+
+
+class ConsentIn(BaseModel):
+    data_type: str = Field(description="the kind of agency data consented to (bokji/linkage/registry.py)")
+    reference: str = Field(description="the signed consent form's reference")
+    given_on: date
+    scope: str = Field("household", description="person (their own data) or household (every member's)")
+
+
+class ConsentOut(BaseModel):
+    id: int
+    data_type: str
+    reference: str
+    given_on: date
+    scope: str
+
+
+@router.post("/persons/{person_id}/consents", response_model=ConsentOut, status_code=201)
+def record_consent(person_id: Id, body: ConsentIn, session: SessionDep, who: Worker) -> ConsentOut:
+    """A consent the person signed at the counter; applications take them as `consents`."""
+    person = _find(session, Person, person_id, "person")
+    policy.person(session, who, person, policy.Grade.CHANGE)
+    row = consents.record(session, person.id, data_type=body.data_type, reference=body.reference,
+                          given_on=body.given_on, scope=body.scope, actor=who.username)
+    return ConsentOut(id=row.id, data_type=row.data_type, reference=row.reference, given_on=row.given_on,
+                      scope=row.scope)
