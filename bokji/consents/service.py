@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bokji import clock
 from bokji.consents.models import Consent
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.linkage import registry as data_types
 
 SCOPES = ("person", "household")
@@ -21,14 +22,15 @@ def record(session: Session, person_id: uuid.UUID, *, data_type: str, reference:
            actor: str) -> Consent:
     """One consent of a person the caller may change (the route asks the scope policy first)."""
     if data_type not in data_types.DATA_TYPES:
-        raise Invalid(f"unknown data type (known: {', '.join(sorted(data_types.DATA_TYPES))})", field="data_type")
+        raise Invalid(_("Unknown data type (known: %(codes)s).") % {"codes": ", ".join(sorted(data_types.DATA_TYPES))},
+                      field="data_type")
     reference = (reference or "").strip()
     if not reference or len(reference) > 100:
-        raise Invalid("the consent form's reference is required (at most 100 characters)", field="reference")
+        raise Invalid(_("The consent form's reference is required (at most 100 characters)."), field="reference")
     if given_on > clock.today():
-        raise Invalid("a consent cannot be dated in the future", field="given_on")
+        raise Invalid(_("A consent cannot be dated in the future."), field="given_on")
     if scope not in SCOPES:
-        raise Invalid(f"scope must be one of {', '.join(SCOPES)}", field="scope")
+        raise Invalid(_("The scope must be one of %(scopes)s.") % {"scopes": ", ".join(SCOPES)}, field="scope")
     row = Consent(person_id=person_id, data_type=data_type, reference=reference, given_on=given_on, scope=scope,
                   recorded_by=actor)
     session.add(row)
