@@ -60,6 +60,7 @@ def _menu(who: Principal | None, path: str) -> list[dict[str, object]]:
     items = []
     if who.has_any({r.value for r in CASEWORK}):
         items.append(("/", _("My tasks")))
+        items.append(("/intake", _("Intake")))
     if who.has_any({r.value for r in STAFF}):
         items.append(("/processes", _("Processes")))
     return [{"href": href, "label": label, "current": path == href} for href, label in items]

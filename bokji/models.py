@@ -2,6 +2,7 @@
 
 from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog.models import CatalogService
+from bokji.consents.models import Consent
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
 from bokji.entitlements.models import Entitlement
@@ -19,7 +20,8 @@ from bokji.scope.models import CounterGrant
 from bokji.tasks.models import HumanTask
 
 __all__ = [
-    "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "CounterGrant", "DecisionNotice",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "Consent", "CounterGrant",
+    "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
     "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",
     "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "User",

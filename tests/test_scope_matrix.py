@@ -240,6 +240,11 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             "registration_number": w.number(), "name": "김철수"}}, None),
         "POST /registry/persons/find": lambda w, h, f: ("POST", "/registry/persons/find", {"json": {
             "registration_number": w.once("person", w.person)["number"], "purpose": PURPOSE}}, None),
+        "GET /registry/persons": lambda w, h, f: ("GET", "/registry/persons", {"params": {
+            "name": "홍길동", "birth_date": (p := w.once("person", w.person))["birth_date"], **purpose}}, p["id"]),
+        "POST /registry/persons/{person_id}/consents": lambda w, h, f: (
+            "POST", f"/registry/persons/{w.once('person', w.person)['id']}/consents", {"json": {
+                "data_type": "deposits", "reference": "C-1", "given_on": "2025-03-01"}}, None),
         "GET /registry/persons/{person_id}": lambda w, h, f: (
             "GET", f"/registry/persons/{w.once('person', w.person)['id']}", {"params": purpose}, None),
         "POST /registry/households": lambda w, h, f: ("POST", "/registry/households", {"json": {
@@ -281,6 +286,10 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "GET /processes": lambda w, h, f: ("GET", "/processes", {}, None),
         "GET /definitions/{key}/diagram": lambda w, h, f: ("GET", "/definitions/review_and_pay/diagram", {}, None),
         "GET /notices/{notice_id}": lambda w, h, f: ("GET", f"/notices/{w.once('notice', w.notice)}", {}, None),
+        "GET /intake": lambda w, h, f: ("GET", "/intake", {}, None),
+        "POST /intake/find": lambda w, h, f: ("POST", "/intake/find", {"data": {
+            "purpose": "intake", "name": "홍길동", "birth_date": (p := w.once("person", w.person))["birth_date"]}},
+            p["id"]),
         "GET /tasks/{task_id}/form": lambda w, h, f: (
             "GET", f"/tasks/{w.once('instance', w.instance)['task']}/form", {}, None),
         "POST /tasks/{task_id}/form": lambda w, h, f: (

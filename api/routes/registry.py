@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CASEWORK, INT8_MAX, Id, Purpose, PurposeText, SessionDep, requires
+from bokji.consents import service as consents
 from bokji.errors import Invalid, NotFound
 from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
@@ -82,6 +83,15 @@ def find_person(body: FindIn, session: SessionDep, who: Worker) -> PersonOut:
                                   purpose=body.purpose)
     policy.grant_counter(session, who, person, purpose=body.purpose)
     return _person(person)
+
+
+@router.get("/persons", response_model=list[PersonOut])
+def search_persons(name: Annotated[str, Query(min_length=1, max_length=100)], birth_date: date, purpose: Purpose,
+                   session: SessionDep, who: Worker) -> list[PersonOut]:
+    """Persons of your offices with this name and birth date (masked), each read logged with the purpose.
+    Another office's person is not listed: look them up by the full number (POST /persons/find)."""
+    found = registry.search_persons(session, who, name=name, birth_date=birth_date, purpose=purpose)
+    return [_person(p) for p in found]
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut)
@@ -212,3 +222,29 @@ def correct(membership_id: Annotated[int, Path(ge=1, le=INT8_MAX)], body: Correc
     row = registry.correct_membership(session, membership_id, actor=who.username, reason=body.reason,
                                       valid_from=body.valid_from, valid_to=body.valid_to)
     return {"membership_id": row.id, "corrects": row.corrects}
+
+
+class ConsentIn(BaseModel):
+    data_type: str = Field(description="the kind of agency data consented to (bokji/linkage/registry.py)")
+    reference: str = Field(description="the signed consent form's reference")
+    given_on: date
+    scope: str = Field("household", description="person (their own data) or household (every member's)")
+
+
+class ConsentOut(BaseModel):
+    id: int
+    data_type: str
+    reference: str
+    given_on: date
+    scope: str
+
+
+@router.post("/persons/{person_id}/consents", response_model=ConsentOut, status_code=201)
+def record_consent(person_id: Id, body: ConsentIn, session: SessionDep, who: Worker) -> ConsentOut:
+    """A consent the person signed at the counter; applications take them as `consents`."""
+    person = _find(session, Person, person_id, "person")
+    policy.person(session, who, person, policy.Grade.CHANGE)
+    row = consents.record(session, person.id, data_type=body.data_type, reference=body.reference,
+                          given_on=body.given_on, scope=body.scope, actor=who.username)
+    return ConsentOut(id=row.id, data_type=row.data_type, reference=row.reference, given_on=row.given_on,
+                      scope=row.scope)

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session, aliased
 
 from bokji.errors import Conflict, Invalid, NotFound
 from bokji.i18n import gettext as _
+from bokji.identity.service import Principal
 from bokji.ids import get_or_404, parse_uuid
 from bokji.offices import service as offices
-from bokji.privacy import access_log, protection
+from bokji.privacy import access_log, protection, purposes
 from bokji.registry.models import Household, Membership, Person, Residence
 from bokji.rules.household import LOCALITIES, REGION_CLASSES, RELATIONS
+from bokji.scope import policy
 from bokji.words import not_found as _not_found_text
 
 ROLES = ("head", "member")
@@ -61,6 +63,27 @@ def find_person(session: Session, *, registration_number: str, actor: str, purpo
     if person is None:
         raise NotFound(_("No person with this registration number is registered."), field="registration_number")
     return person
+
+
+def search_persons(session: Session, who: Principal, *, name: str, birth_date: date, purpose: str,
+                   limit: int = 20) -> list[Person]:
+    """Persons of this name and birth date that `who` may read (masked): the counter's look-up when the
+    applicant does not have their number at hand. Only within scope (bokji/scope: another office's person
+    is not listed, as if unknown; for them the full number and POST /registry/persons/find). Every person
+    listed is logged with the purpose; a search that finds nobody is logged too (who searched, why)."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise Invalid(_("A name is required (at most 100 characters)."), field="name")
+    purpose = purposes.check(purpose)
+    found = list(session.scalars(
+        select(Person).where(Person.name == name, Person.birth_date == birth_date,
+                             policy.visible(session, who, policy.Kind.PERSON, policy.Grade.MASKED, Person.office))
+        .order_by(Person.recorded_at, Person.id).limit(limit)))
+    for person in found:
+        access_log.record(session, who.username, purpose=purpose, action="search_person", person_id=person.id)
+    if not found:
+        access_log.record(session, who.username, purpose=purpose, action="search_person")
+    return found
 
 
 def get_person(session: Session, person_id: str, *, actor: str, purpose: str) -> Person:
