@@ -202,6 +202,8 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             w.once("instance", w.instance)["id"]),
         "GET /instances/{instance_id}": lambda w, h, f: (
             "GET", f"/instances/{w.once('instance', w.instance)['id']}", {}, None),
+        "GET /instances/{instance_id}/timeline": lambda w, h, f: (
+            "GET", f"/instances/{w.once('instance', w.instance)['id']}/timeline", {}, None),
         "POST /instances/{instance_id}/suspend": lambda w, h, f: (
             "POST", f"/instances/{subject(w, f, 'instance', w.instance)['id']}/suspend", {"json": {}}, None),
         "POST /instances/{instance_id}/resume": lambda w, h, f: (
