@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import pages
+from api import pages, pages_case
 from api.deps import NotAuthenticated
 from api.inputs import BodyLimit, refuse_control_characters
 from api.routes import (
@@ -78,7 +78,8 @@ async def lifespan(app: FastAPI):
 
 
 ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
-           screening.router, registry.router, evidence.router, applications.router, users.router, pages.router)
+           screening.router, registry.router, evidence.router, applications.router, users.router, pages.router,
+           pages_case.router)
 
 
 def create_app() -> FastAPI:

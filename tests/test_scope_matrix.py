@@ -283,6 +283,8 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "GET /processes": lambda w, h, f: ("GET", "/processes", {}, None),
         "GET /definitions/{key}/diagram": lambda w, h, f: ("GET", "/definitions/review_and_pay/diagram", {}, None),
         "GET /notices/{notice_id}": lambda w, h, f: ("GET", f"/notices/{w.once('notice', w.notice)}", {}, None),
+        "GET /cases/{instance_id}": lambda w, h, f: (
+            "GET", f"/cases/{w.once('instance', w.instance)['id']}", {}, None),
         "GET /tasks/{task_id}/form": lambda w, h, f: (
             "GET", f"/tasks/{w.once('instance', w.instance)['task']}/form", {}, None),
         "POST /tasks/{task_id}/form": lambda w, h, f: (
