@@ -120,7 +120,8 @@ def create_app() -> FastAPI:
             {"field": field_path(e["loc"]) or "body", "reason": e["msg"]}
             for e in exc.errors()
         ]
-        message = "invalid request: " + "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        message = _("Invalid request: %(errors)s") % {"errors": "; ".join(f"{e['field']}: {e['reason']}"
+                                                                          for e in errors)}
         if _browser(request):
             return pages.message_page(request, message, status=422, kind="Invalid")
         return JSONResponse({"error": "Invalid", "title": _(Invalid.title), "message": message,
@@ -144,7 +145,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(DBAPIError)
     def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated or isinstance(exc, OperationalError):
-            return JSONResponse({"error": "Unavailable", "message": "the database is unavailable; retry"},
+            return JSONResponse({"error": "Unavailable", "message": _("The database is unavailable; retry.")},
                                 status_code=503, headers={"Retry-After": "2"})
         return _internal(exc)
 
@@ -183,7 +184,8 @@ def _internal(exc: Exception) -> JSONResponse:
     incident = uuid.uuid4().hex[:12]
     log.exception("unexpected error %s", incident, exc_info=exc)
     # Sent by Starlette's outermost middleware, outside SecurityHeaders: the headers are added here.
-    return JSONResponse({"error": "InternalError", "message": f"internal error (reference {incident})"},
+    return JSONResponse({"error": "InternalError",
+                         "message": _("Internal error (reference %(reference)s).") % {"reference": incident}},
                         status_code=500, headers=error_headers())
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import Request
 
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,8 +103,8 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _refuse(send, limit: int, setting: str) -> None:
     body = json.dumps({"error": "TooLarge", "field": "body", "limit": limit,
-                       "message": f"the request body is larger than {limit} bytes, the limit for this call "
-                                  f"({setting})"}).encode()
+                       "message": _("The request body is larger than %(limit)s bytes, the limit for this call "
+                                    "(%(setting)s).") % {"limit": limit, "setting": setting}}).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
@@ -115,8 +116,9 @@ def check_text(value: str, field: str) -> None:
     """Invalid naming `field` if `value` holds a control character (tab, LF and CR are text)."""
     found = CONTROL.search(value)
     if found:
-        raise Invalid(f"{field}: the control character U+{ord(found.group()):04X} is not allowed in text "
-                      "(tab, line feed and carriage return are)", field=field, reason="control character")
+        raise Invalid(_("%(field)s: the control character %(character)s is not allowed in text (tab, line feed "
+                        "and carriage return are).") % {"field": field, "character": f"U+{ord(found.group()):04X}"},
+                      field=field, reason="control character")
 
 
 def check_json(value: Any, field: str = "body") -> None:

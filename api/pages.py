@@ -130,7 +130,7 @@ async def login(request: Request, username: Annotated[str, Form()], password: An
     nonce = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     try:
         if not nonce:
-            raise Forbidden("missing or wrong CSRF token", field="csrf_token")
+            raise Forbidden(_("Missing or wrong CSRF token."), field="csrf_token")
         await verify_csrf(request, csrf_token(login_csrf_binding(nonce)))
         token = await run_in_threadpool(sign_in, username, password, client_address(request))
     except Forbidden:
@@ -274,7 +274,7 @@ def _submit(request: Request, task_id: str, data: dict, who: Principal):
 def _render(request: Request, task, form, who: Principal, *, values, errors, case=None) -> str:
     if form is None:
         form = FormDefinition.from_dict({"id": "confirm", "components": [
-            {"type": "text", "text": "Complete this task."}]})
+            {"type": "text", "text": N_("Complete this task.")}]})
     return render_form(form, action=f"/tasks/{task.id}/form", values=values, errors=errors,
                        title=task.name or task.element_id, case=case, frame=frame(request, who),
                        csrf_token=csrf_token(who.token_id) if who.token_id else None)

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bokji.config import get_settings
 from bokji.errors import Forbidden
+from bokji.i18n import gettext as _
 from forms.schema import CSRF_FIELD
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -99,9 +100,9 @@ async def verify_csrf(request: Request, expected: str) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not given or not hmac.compare_digest(given, expected):
-        raise Forbidden(f"보안 토큰이 없거나 맞지 않습니다. 페이지를 새로 열어 다시 시도해 주세요 (missing or wrong "
-                        f"CSRF token: send the {CSRF_HEADER} header or the {CSRF_FIELD} form field the page gave you)",
-                        field=CSRF_HEADER)
+        raise Forbidden(_("Missing or wrong security (CSRF) token: reload the page and try again (send the "
+                          "%(header)s header or the %(field)s form field the page gave you).") % {
+                            "header": CSRF_HEADER, "field": CSRF_FIELD}, field=CSRF_HEADER)
 
 
 def check_origin(request: Request) -> None:
@@ -111,8 +112,8 @@ def check_origin(request: Request) -> None:
     if origin is None:
         return
     if origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
-        raise Forbidden(f"다른 사이트에서 보낸 요청은 받지 않습니다 (cross-origin request from {origin} refused)",
-                        field="Origin")
+        raise Forbidden(_("Requests sent from another site are not accepted (cross-origin request from "
+                          "%(origin)s refused).") % {"origin": origin}, field="Origin")
 
 
 def client_address(request: Request) -> str:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bokji.errors import BokjiError
+from bokji.i18n import gettext as _
 
 
 def _json(obj) -> None:
@@ -97,9 +98,9 @@ def cmd_deploy(args) -> int:
     for name in args.files:
         path = Path(name)
         if not path.is_file():
-            raise _Usage(f"{name}: no such file")
+            raise _Usage(_("%(file)s: no such file.") % {"file": name})
         if path.name in files:
-            raise _Usage(f"{path.name}: given twice")
+            raise _Usage(_("%(file)s: given twice.") % {"file": path.name})
         files[path.name] = path.read_bytes()
     with unit_of_work() as session:
         result = deploy(session, files, actor=args.actor, source="cli", ministry=args.ministry)
@@ -123,12 +124,12 @@ def cmd_layout(args) -> int:
     for name in args.files:
         path = Path(name)
         if not path.is_file() or path.suffix != ".bpmn":
-            raise _Usage(f"{name}: not a .bpmn file")
+            raise _Usage(_("%(file)s: not a .bpmn file.") % {"file": name})
         before = path.read_bytes()
         try:
             after = add_diagram(before)
         except etree.XMLSyntaxError as exc:
-            raise _Usage(f"{name}: not well-formed XML ({exc})") from None
+            raise _Usage(_("%(file)s: not well-formed XML (%(error)s).") % {"file": name, "error": exc}) from None
         if after != before:
             path.write_bytes(after)
             print(f"{name}: diagram added")
@@ -158,7 +159,7 @@ def _actor(username: str):
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise _Usage(f"--as {username}: no such user")
+            raise _Usage(_("--as %(username)s: no such user.") % {"username": username})
         return Principal.of(user)
 
 
@@ -169,7 +170,7 @@ def cmd_start(args) -> int:
     try:
         data = json.loads(args.data)
     except ValueError as exc:
-        raise _Usage(f"--data is not valid JSON: {exc}") from None
+        raise _Usage(_("--data is not valid JSON: %(error)s") % {"error": exc}) from None
     who = _actor(args.as_user)
     with unit_of_work() as session:
         # As the named user would through the API: what the model declares decides who may start it.
@@ -227,13 +228,13 @@ def cmd_screen(args) -> int:
     try:
         household = json.loads(Path(args.household).read_text())
     except OSError as exc:
-        raise _Usage(f"{args.household}: {exc.strerror}") from None
+        raise _Usage(_("%(file)s: %(error)s") % {"file": args.household, "error": exc.strerror}) from None
     except ValueError as exc:
-        raise _Usage(f"{args.household}: not valid JSON ({exc})") from None
+        raise _Usage(_("%(file)s: not valid JSON (%(error)s).") % {"file": args.household, "error": exc}) from None
     try:
         on = date.fromisoformat(args.on) if args.on else date.today()
     except ValueError:
-        raise _Usage(f"--on {args.on}: expected YYYY-MM-DD") from None
+        raise _Usage(_("--on %(date)s: expected YYYY-MM-DD.") % {"date": args.on}) from None
     with unit_of_work() as session:
         result = screen(session, household, on).to_dict()
     if not args.text:
@@ -279,7 +280,7 @@ def cmd_catalog(args) -> int:
 
     if args.action == "generate":
         if not args.file:
-            raise _Usage("catalog generate needs the file to write")
+            raise _Usage(_("catalog generate needs the file to write."))
         document = catalog.generate_synthetic(args.services, args.ministries)
         Path(args.file).write_text(json.dumps(document, ensure_ascii=False, indent=1))
         print(f"wrote {len(document['services'])} services (synthetic) to {args.file}")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from bokji.config import get_settings
 from bokji.errors import Forbidden, Invalid
+from bokji.i18n import gettext as _
 
 REFRESH = 1.0  # seconds between reads of the offset
 log = logging.getLogger("bokji.clock")
@@ -97,9 +98,9 @@ def move(session: Session, *, offset_seconds: float, actor: str) -> datetime:
     of the commit.
     """
     if not movable():
-        raise Forbidden("the platform's clock cannot be moved in production", field="offset_seconds")
+        raise Forbidden(_("The platform's clock cannot be moved in production."), field="offset_seconds")
     if not -3650 * 86400 <= offset_seconds <= 3650 * 86400:
-        raise Invalid("offset_seconds must be within ten years", field="offset_seconds")
+        raise Invalid(_("offset_seconds must be within ten years."), field="offset_seconds")
     session.execute(text(
         "INSERT INTO platform_clock (id, offset_seconds, set_by, set_at) VALUES (1, :o, :a, now()) "
         "ON CONFLICT (id) DO UPDATE SET offset_seconds = :o, set_by = :a, set_at = now()"),

@@ -11,13 +11,15 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 
 
 def read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise Invalid(f"{path.name}: cannot read the {what} ({exc})", file=path.name) from None
+        raise Invalid(_("%(file)s: cannot read the %(what)s (%(error)s).") % {
+            "file": path.name, "what": what, "error": exc}, file=path.name) from None
 
 
 def replace_all(session: Session, model: type, rows: list[Any]) -> int:

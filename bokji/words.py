@@ -57,3 +57,18 @@ def won(amount: int | None, period: str | None = None) -> str:
     if period == "year":
         return gettext("%(amount)s won a year") % {"amount": figure}
     return gettext("%(amount)s won") % {"amount": figure}
+
+
+# What an unknown id reads as; a row outside the reader's scope reads exactly the same (bokji/scope).
+NOT_FOUND = {"application": N_("Application %(id)s not found."), "household": N_("Household %(id)s not found."),
+             "incident": N_("Incident %(id)s not found."), "instance": N_("Instance %(id)s not found."),
+             "job": N_("Job %(id)s not found."), "notice": N_("Notice %(id)s not found."),
+             "person": N_("Person %(id)s not found."), "task": N_("Task %(id)s not found.")}
+
+
+def not_found(what: str, ident: object) -> str:
+    """'Person … not found', in the caller's language (`what` is a code of NOT_FOUND)."""
+    text = NOT_FOUND.get(what)
+    if text is None:
+        return gettext("%(what)s %(id)s not found.") % {"what": what, "id": ident}
+    return gettext(text) % {"id": ident}

@@ -102,11 +102,13 @@ class _FieldError(Exception):
 
 
 def _malformed(form_id: str, reason: str, component: str | int | None = None) -> Invalid:
-    where = f"form '{form_id}'" if component is None else f"form '{form_id}', component {component}"
+    """`reason` in the designer's language (a catalog text)."""
+    where = _("form '%(form)s'") % {"form": form_id} if component is None else \
+        _("form '%(form)s', component %(component)s") % {"form": form_id, "component": component}
     detail: dict[str, Any] = {"field": "form", "form": form_id, "reason": reason}
     if component is not None:
         detail["component"] = component
-    return Invalid(f"{where}: {reason}", **detail)
+    return Invalid(_("%(where)s: %(reason)s") % {"where": where, "reason": reason}, **detail)
 
 
 def _number(value: Any) -> bool:
@@ -117,27 +119,29 @@ def _parse_rules(raw: Any, fail: Any) -> Rules:
     if raw is None:
         return Rules()
     if not isinstance(raw, dict):
-        raise fail("'validate' must be an object")
+        raise fail(_("'validate' must be an object"))
     unknown = sorted(set(raw) - RULE_NAMES)
     if unknown:
-        raise fail(f"unsupported validation rule(s): {', '.join(unknown)}")
+        raise fail(_("unsupported validation rule(s): %(rules)s") % {"rules": ", ".join(unknown)})
     for name in ("min", "max"):
         if raw.get(name) is not None and not _number(raw[name]):
-            raise fail(f"validate.{name} must be a number")
+            raise fail(_("validate.%(rule)s must be a number") % {"rule": name})
     for name in ("minLength", "maxLength"):
         if raw.get(name) is not None and (not isinstance(raw[name], int) or isinstance(raw[name], bool)
                                           or raw[name] < 0):
-            raise fail(f"validate.{name} must be a non-negative integer")
+            raise fail(_("validate.%(rule)s must be a non-negative integer") % {"rule": name})
     pattern = raw.get("pattern")
     if pattern is not None:
         if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_CHARS:
-            raise fail(f"validate.pattern must be text of at most {MAX_PATTERN_CHARS} characters")
+            raise fail(_("validate.pattern must be text of at most %(count)s characters") % {
+                "count": MAX_PATTERN_CHARS})
         try:
             compile_pattern(pattern)
         except re2.error as exc:
             reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
-            raise fail(f"validate.pattern is refused: not a regular expression the linear-time engine (RE2) "
-                       f"can run ({reason}); backreferences and lookaround are not supported") from None
+            raise fail(_("validate.pattern is refused: not a regular expression the linear-time engine (RE2) "
+                         "can run (%(reason)s); backreferences and lookaround are not supported") % {
+                "reason": reason}) from None
     return Rules(
         required=bool(raw.get("required", False)),
         min=raw.get("min"),
@@ -150,14 +154,14 @@ def _parse_rules(raw: Any, fail: Any) -> Rules:
 
 def _parse_choices(raw: Any, fail: Any) -> tuple[Choice, ...]:
     if not isinstance(raw, list) or not raw:
-        raise fail("a choice component needs a non-empty 'values' list ('valuesKey' is not supported)")
+        raise fail(_("a choice component needs a non-empty 'values' list ('valuesKey' is not supported)"))
     choices = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or not isinstance(item.get("value"), str | int | float):
-            raise fail(f"values[{i}] needs a 'value' (text or number) and a 'label'")
+            raise fail(_("values[%(index)s] needs a 'value' (text or number) and a 'label'") % {"index": i})
         choices.append(Choice(label=str(item.get("label", item["value"])), value=item["value"]))
     if len({str(c.value) for c in choices}) != len(choices):
-        raise fail("'values' has the same value twice")
+        raise fail(_("'values' has the same value twice"))
     return tuple(choices)
 
 
@@ -169,25 +173,26 @@ def _parse_component(form_id: str, index: int, raw: Any) -> Component:
         return _malformed(form_id, reason, where)
 
     if not isinstance(raw, dict):
-        raise fail("must be an object")
+        raise fail(_("must be an object"))
     kind = raw.get("type")
     if kind not in COMPONENT_TYPES:
-        raise fail(f"unknown component type '{kind}' (supported: {', '.join(sorted(COMPONENT_TYPES))})")
+        raise fail(_("unknown component type '%(type)s' (supported: %(supported)s)") % {
+            "type": kind, "supported": ", ".join(sorted(COMPONENT_TYPES))})
     if kind == "text":
         if not isinstance(raw.get("text", ""), str):
-            raise fail("'text' must be a string")
+            raise fail(_("'text' must be a string"))
         return Component(type="text", text=raw.get("text", ""))
     if not isinstance(key, str) or not key:
-        raise fail(f"a {kind} component needs a 'key'")
+        raise fail(_("a %(type)s component needs a 'key'") % {"type": kind})
     if not _FIELD_KEY.fullmatch(key):
-        raise fail("key must be a letter or '_' followed by letters, digits or '_' (it becomes a variable)")
+        raise fail(_("key must be a letter or '_' followed by letters, digits or '_' (it becomes a variable)"))
     if key == CSRF_FIELD:
-        raise fail(f"key '{CSRF_FIELD}' is reserved for the form's CSRF token")
+        raise fail(_("key '%(key)s' is reserved for the form's CSRF token") % {"key": CSRF_FIELD})
     subtype = None
     if kind == "datetime":
         subtype = raw.get("subtype", "date")
         if subtype not in DATETIME_SUBTYPES:
-            raise fail(f"datetime subtype must be 'date' or 'datetime', not '{subtype}'")
+            raise fail(_("datetime subtype must be 'date' or 'datetime', not '%(subtype)s'") % {"subtype": subtype})
     return Component(
         type=kind,
         key=key,
@@ -211,20 +216,21 @@ class FormDefinition:
         """Check a form-js definition (e.g. one stored with a deployment) or raise `Invalid` naming
         the component (index and key) and what is wrong with it."""
         if not isinstance(definition, dict):
-            raise Invalid("form definition must be a JSON object", field="form", reason="not an object")
+            raise Invalid(_("The form definition must be a JSON object."), field="form", reason="not an object")
         form_id = definition.get("id")
         if not isinstance(form_id, str) or not form_id:
-            raise Invalid("form definition needs an 'id'", field="form", reason="missing id")
+            raise Invalid(_("The form definition needs an 'id'."), field="form", reason="missing id")
         raw_components = definition.get("components")
         if not isinstance(raw_components, list):
-            raise _malformed(form_id, "'components' must be a list")
+            raise _malformed(form_id, _("'components' must be a list"))
         components = tuple(_parse_component(form_id, i, c) for i, c in enumerate(raw_components))
         seen: set[str] = set()
         for i, component in enumerate(components):
             if component.key is None:
                 continue
             if component.key in seen:
-                raise _malformed(form_id, f"duplicate key '{component.key}'", f"#{i} ('{component.key}')")
+                raise _malformed(form_id, _("duplicate key '%(key)s'") % {"key": component.key},
+                                 f"#{i} ('{component.key}')")
             seen.add(component.key)
         return cls(id=form_id, components=components, raw=definition)
 
@@ -240,7 +246,7 @@ class FormDefinition:
         gateway conditions can always refer to them.
         """
         if not isinstance(data, Mapping):
-            raise Invalid("a form submission must be an object of field values", form=self.id,
+            raise Invalid(_("A form submission must be an object of field values."), form=self.id,
                           errors=[{"field": "", "reason": "not an object"}])
         cleaned: dict[str, Any] = {}
         errors: list[dict[str, str]] = []
@@ -253,7 +259,7 @@ class FormDefinition:
         errors += [{"field": str(k), "reason": _("unknown field")} for k in data if k not in known]
         if errors:
             summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-            raise Invalid(f"invalid form submission: {summary}", form=self.id, errors=errors)
+            raise Invalid(_("Check the form: %(summary)s") % {"summary": summary}, form=self.id, errors=errors)
         return cleaned
 
 
@@ -263,12 +269,13 @@ def load_form(key: str, forms_dir: Path | None = None) -> FormDefinition:
     path = folder / f"{key}.form"
     if not isinstance(key, str) or not _FORM_KEY.fullmatch(key) or not path.is_file():
         # The folder stays out of the message: it is an API response, not a place for server paths.
-        raise Invalid(f"unknown form '{key}' (no such .form definition)", field="form", form=str(key),
+        raise Invalid(_("Unknown form '%(key)s' (no such .form definition).") % {"key": key}, field="form",
+                      form=str(key),
                       reason="unknown form")
     try:
         definition = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _malformed(key, f"{path.name} is not valid JSON: {exc}") from None
+        raise _malformed(key, _("%(file)s is not valid JSON: %(error)s") % {"file": path.name, "error": exc}) from None
     return FormDefinition.from_dict(definition)
 
 

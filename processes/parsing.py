@@ -39,6 +39,8 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from bokji.errors import Invalid
+from bokji.i18n import N_
+from bokji.i18n import gettext as _
 from processes.evaluator import SandboxedDecision
 from processes.sandbox import policy
 from processes.specs import AutomatedTask, CalculationTask
@@ -78,8 +80,11 @@ def _validator() -> BpmnValidator:
 
 
 def reject(file: str, reason: str, element: str | None = None, line: int | None = None, **detail: str) -> Invalid:
-    where = f"{file}" + (f", element '{element}'" if element else "") + (f", line {line}" if line else "")
-    return Invalid(f"{where}: {reason}", file=file, element=element, line=line, reason=reason, **detail)
+    """`reason` in the caller's language (a catalog text); the message names file, element and line."""
+    where = file + (_(", element '%(element)s'") % {"element": element} if element else "") \
+        + (_(", line %(line)s") % {"line": line} if line else "")
+    return Invalid(_("%(where)s: %(reason)s") % {"where": where, "reason": reason}, file=file, element=element,
+                   line=line, reason=reason, **detail)
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,13 +260,13 @@ DeployedLookup = Callable[[str, str], dict[str, bytes] | None]  # (kind, key) ->
 def _parse_xml(name: str, content: bytes) -> etree._ElementTree:
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
         # Refuse DTDs outright: entity expansion (XXE, billion laughs) has no place in a model.
-        raise reject(name, "DOCTYPE/ENTITY declarations are not allowed (external entities are refused)")
+        raise reject(name, _("DOCTYPE/ENTITY declarations are not allowed (external entities are refused)"))
     try:
         tree = etree.ElementTree(etree.fromstring(content, parser=_SAFE_XML))
     except etree.XMLSyntaxError as exc:
-        raise reject(name, f"malformed XML: {exc.msg}", line=exc.lineno) from None
+        raise reject(name, _("malformed XML: %(error)s") % {"error": exc.msg}, line=exc.lineno) from None
     if tree.docinfo.internalDTD is not None:
-        raise reject(name, "DOCTYPE declarations are not allowed")
+        raise reject(name, _("DOCTYPE declarations are not allowed"))
     return tree
 
 
@@ -290,11 +295,13 @@ def _process_info(file: str, process) -> ProcessInfo:
     pid = process.get("id")
     kind = _property(process, "kind") or "process"
     if kind not in PROCESS_KINDS:
-        raise reject(file, f"property kind={kind!r} must be one of {', '.join(PROCESS_KINDS)}", element=pid)
+        raise reject(file, _("property kind='%(kind)s' must be one of %(choices)s") % {
+            "kind": kind, "choices": ", ".join(PROCESS_KINDS)}, element=pid)
     inputs = _names(_property(process, "inputs"))
     for variable in inputs:
         if not variable.isidentifier() or variable.startswith("_"):
-            raise reject(file, f"property inputs: {variable!r} must be a variable name", element=pid)
+            raise reject(file, _("property inputs: '%(name)s' must be a variable name") % {"name": variable},
+                         element=pid)
     return ProcessInfo(
         kind=kind,
         starter_groups=_names(process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")),
@@ -329,22 +336,24 @@ def _add_message_contract(file: str, node, message_names: dict[str, str], bundle
         variable, _, key = entry.partition("=")
         variable, key = variable.strip(), (key.strip() or variable.strip())
         if not variable.isidentifier() or variable.startswith("_"):
-            raise reject(file, f"property payload: {variable!r} must be a variable name", element=eid)
+            raise reject(file, _("property payload: '%(name)s' must be a variable name") % {"name": variable},
+                         element=eid)
         mapping.append((key, variable))
     senders = _names(_property(node, "senders")) or ("integration",)
     contract = MessageContract(tuple(sorted(mapping)), tuple(sorted(senders)), eid)
     message = message_names.get(ref, ref)
     earlier = bundle.messages.get(message)
     if earlier is not None and (earlier.payload, earlier.senders) != (contract.payload, contract.senders):
-        raise reject(file, f"message '{message}' is caught here with another payload or senders than at "
-                           f"'{earlier.element}'; declare them alike", element=eid)
+        raise reject(file, _("message '%(message)s' is caught here with another payload or senders than at "
+                             "'%(other)s'; declare them alike") % {"message": message, "other": earlier.element},
+                     element=eid)
     bundle.messages.setdefault(message, contract)
 
 
 def _check_timer(file: str, start_event) -> None:
     timer = start_event.find(f"{{{BPMN_NS}}}timerEventDefinition")
     if timer is not None and not any(_local(c.tag) in ("timeDuration", "timeDate", "timeCycle") for c in timer):
-        raise reject(file, "timer event has no timeDuration, timeDate or timeCycle", element=start_event.get("id"))
+        raise reject(file, _("timer event has no timeDuration, timeDate or timeCycle"), element=start_event.get("id"))
 
 
 def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
@@ -353,7 +362,7 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
     ("process") and decisions of business rule tasks ("decision")."""
     root = tree.getroot()
     if _local(root.tag) != "definitions" or etree.QName(root).namespace != BPMN_NS:
-        raise reject(name, "not a BPMN 2.0 file (root must be bpmn:definitions)")
+        raise reject(name, _("not a BPMN 2.0 file (root must be bpmn:definitions)"))
     calls: set[tuple[str, str, str]] = set()
     for process in root.iter(f"{{{BPMN_NS}}}process"):
         pid = process.get("id")
@@ -371,7 +380,7 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                 tag.endswith(FLOW_NODE_SUFFIXES) and tag not in SUPPORTED_FLOW_NODES
                 and tag not in ("callActivity",)
             ):
-                raise reject(name, f"bpmn:{tag} is not supported by this platform", element=eid)
+                raise reject(name, _("bpmn:%(tag)s is not supported by this platform") % {"tag": tag}, element=eid)
             if tag in SUPPORTED_FLOW_NODES and eid:
                 parent = node.getparent()
                 interrupting = (
@@ -386,47 +395,49 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
             if tag == "sequenceFlow":
                 cond = node.find(f"{{{BPMN_NS}}}conditionExpression")
                 if cond is not None and (cond.text or "").strip():
-                    check_code(name, eid, "condition", cond.text.strip(), "eval")
+                    check_code(name, eid, N_("condition"), cond.text.strip(), "eval")
             elif tag == "scriptTask":
                 script = node.find(f"{{{BPMN_NS}}}script")
                 if script is None or not (script.text or "").strip():
-                    raise reject(name, "script task has no script", element=eid)
+                    raise reject(name, _("script task has no script"), element=eid)
                 fmt = node.get("scriptFormat", "python").lower()
                 if fmt not in ("python", ""):
-                    raise reject(name, f"script format '{fmt}' is not supported (use python)", element=eid)
-                check_code(name, eid, "script", script.text, "exec")
+                    raise reject(name, _("script format '%(format)s' is not supported (use python)") % {"format": fmt},
+                                 element=eid)
+                check_code(name, eid, N_("script"), script.text, "exec")
             elif tag == "startEvent" and node.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None:
                 if node.getparent() is process:
                     bundle.timer_starts.add(pid)
                 _check_timer(name, node)
             elif tag in ("timeDuration", "timeDate", "timeCycle"):
                 owner = node.getparent().getparent()
-                check_code(name, owner.get("id"), "timer expression", (node.text or "").strip(), "eval")
+                check_code(name, owner.get("id"), N_("timer expression"), (node.text or "").strip(), "eval")
             elif tag in ("condition", "completionCondition", "loopCardinality"):
                 owner = next(a for a in node.iterancestors() if a.get("id"))
-                what = {"condition": "conditional event", "completionCondition": "completion condition",
-                        "loopCardinality": "loop cardinality"}[tag]
+                what = {"condition": N_("conditional event"), "completionCondition": N_("completion condition"),
+                        "loopCardinality": N_("loop cardinality")}[tag]
                 check_code(name, owner.get("id"), what, (node.text or "").strip(), "eval")
             elif tag == "multiInstanceLoopCharacteristics":
                 for attribute in ("collection", "elementVariable"):
                     value = node.get(f"{{{CAMUNDA_NS}}}{attribute}")
                     if value is not None and not (value.isidentifier() and not value.startswith("_")):
-                        raise reject(name, f"camunda:{attribute}={value!r} must name a variable", element=eid
+                        raise reject(name, _("camunda:%(attribute)s='%(value)s' must name a variable") % {
+                            "attribute": attribute, "value": value}, element=eid
                                      or node.getparent().get("id"))
             elif tag == "callActivity":
                 target = node.get("calledElement")
                 if not target:
-                    raise reject(name, "call activity has no calledElement", element=eid)
+                    raise reject(name, _("call activity has no calledElement"), element=eid)
                 calls.add(("process", eid, target))
             elif tag == "businessRuleTask":
                 ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
                 calculation = _property(node, "calculation")
                 if calculation:
                     if calculations is not None and calculation not in calculations:
-                        raise reject(name, f"unknown calculation '{calculation}' (available: "
-                                           f"{', '.join(sorted(calculations)) or 'none'})", element=eid)
+                        raise reject(name, _("unknown calculation '%(name)s' (available: %(available)s)") % {
+                            "name": calculation, "available": ", ".join(sorted(calculations)) or "–"}, element=eid)
                 elif not ref:
-                    raise reject(name, "business rule task needs camunda:decisionRef or a calculation property",
+                    raise reject(name, _("business rule task needs camunda:decisionRef or a calculation property"),
                                  element=eid)
                 else:
                     calls.add(("decision", eid, ref))
@@ -441,14 +452,17 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                 bundle.topics[eid] = topic or eid
                 retries = _property(node, "retries")
                 if retries is not None and not (retries.isdigit() and 1 <= int(retries) <= 100):
-                    raise reject(name, f"property retries={retries!r} must be a whole number 1-100", element=eid)
+                    raise reject(name, _("property retries='%(value)s' must be a whole number 1-100") % {
+                        "value": retries},
+                                 element=eid)
             elif tag == "userTask":
                 other = _property(node, "four_eyes")
                 if other is not None and not any(
                         _local(n.tag) == "userTask" and n.get("id") == other and n is not node
                         for n in process.iter(etree.Element)):
-                    raise reject(name, f"property four_eyes={other!r} must name another user task of process "
-                                       f"'{pid}'", element=eid)
+                    raise reject(name, _("four_eyes='%(other)s' must name another user task of process "
+                                         "'%(process)s'") % {
+                        "other": other, "process": pid}, element=eid)
                 form_key = node.get(f"{{{CAMUNDA_NS}}}formKey")
                 if form_key:
                     bundle.forms.setdefault(form_key, {"__element__": eid, "__file__": name})
@@ -457,7 +471,7 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                     try:
                         parse_due(due)
                     except ValueError as exc:
-                        raise reject(name, f"camunda:dueDate: {exc}", element=eid) from None
+                        raise reject(name, _("camunda:dueDate: %(error)s") % {"error": exc}, element=eid) from None
     for collab in root.iter(f"{{{BPMN_NS}}}collaboration"):
         participants = [p.get("processRef") for p in collab.findall(f"{{{BPMN_NS}}}participant")]
         if participants:
@@ -476,19 +490,22 @@ def check_code(file: str, element: str | None, what: str, source: str, mode: str
         code = checked if checked is not None else source
         policy.check_expression(code) if mode == "eval" else policy.check_script(code)
     except SyntaxError as exc:
-        raise reject(file, f"Python syntax error in {what} {policy.excerpt(source)!r}: {exc.msg}", element=element,
-                     expression=source) from None
+        raise reject(file, _("Python syntax error in %(what)s '%(source)s': %(error)s") % {
+            "what": _(what), "source": policy.excerpt(source), "error": exc.msg}, element=element,
+            expression=source) from None
     except policy.Refused as exc:
-        at = f" (line {exc.line})" if exc.line and mode == "exec" else ""
-        raise reject(file, f"{what} {policy.excerpt(source)!r} is refused: {exc.construct} — {exc.reason}{at}",
-                     element=element, expression=source, construct=exc.construct) from None
+        at = _(" (line %(line)s)") % {"line": exc.line} if exc.line and mode == "exec" else ""
+        # The construct stays as Python names it (attribute '__class__', call of 'open'): it is what to find.
+        raise reject(file, _("%(what)s '%(source)s' is refused: %(construct)s — %(reason)s%(at)s") % {
+            "what": _(what), "source": policy.excerpt(source), "construct": exc.construct, "reason": exc.said(),
+            "at": at}, element=element, expression=source, construct=exc.construct) from None
 
 
 def _check_dmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> None:
     root = tree.getroot()
     ns = etree.QName(root).namespace
     if _local(root.tag) != "definitions" or ns not in DMN_NAMESPACES:
-        raise reject(name, "not a DMN 1.x file (root must be dmn:definitions)")
+        raise reject(name, _("not a DMN 1.x file (root must be dmn:definitions)"))
     for decision in root.iter(f"{{{ns}}}decision"):
         did = decision.get("id")
         bundle.decisions[did] = decision.get("name")
@@ -497,23 +514,23 @@ def _check_dmn(name: str, tree: etree._ElementTree, bundle: Bundle) -> None:
             if hit_policy not in SUPPORTED_HIT_POLICIES:
                 raise reject(
                     name,
-                    f"hit policy {hit_policy} is not supported "
-                    f"(supported: {', '.join(sorted(SUPPORTED_HIT_POLICIES))})",
+                    _("hit policy %(policy)s is not supported (supported: %(supported)s)") % {
+                        "policy": hit_policy, "supported": ", ".join(sorted(SUPPORTED_HIT_POLICIES))},
                     element=table.get("id") or did,
                 )
             for expr in table.iter(f"{{{ns}}}inputExpression"):
                 text = expr.findtext(f"{{{ns}}}text") or ""
                 if text.strip():
-                    check_code(name, expr.get("id") or did, "input expression", text.strip(), "eval")
+                    check_code(name, expr.get("id") or did, N_("input expression"), text.strip(), "eval")
             for entry in table.iter(f"{{{ns}}}inputEntry"):
                 text = (entry.findtext(f"{{{ns}}}text") or "").strip()
                 if text and text != "-":
-                    check_code(name, entry.get("id") or did, "input entry", text, "eval",
+                    check_code(name, entry.get("id") or did, N_("input entry"), text, "eval",
                                checked=policy.unary_test(text))
             for entry in table.iter(f"{{{ns}}}outputEntry"):
                 text = (entry.findtext(f"{{{ns}}}text") or "").strip()
                 if text and text != "-":
-                    check_code(name, entry.get("id") or did, "output entry", text, "eval")
+                    check_code(name, entry.get("id") or did, N_("output entry"), text, "eval")
 
 
 def check_bundle(
@@ -532,7 +549,7 @@ def check_bundle(
     names business rule tasks may call (None: a stored bundle, checked when it was deployed).
     """
     if not files:
-        raise Invalid("no files were given", field="files", reason="empty")
+        raise Invalid(_("No files were given."), field="files", reason="empty")
     bundle = Bundle(files=dict(files))
     trees: dict[str, etree._ElementTree] = {}
     calls: set[tuple[str, str, str, str]] = set()
@@ -541,14 +558,14 @@ def check_bundle(
             try:
                 form = json.loads(content)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise reject(name, f"form definition is not valid JSON: {exc}") from None
+                raise reject(name, _("form definition is not valid JSON: %(error)s") % {"error": exc}) from None
             key = form.get("id") if isinstance(form, dict) else None
             if not key:
-                raise reject(name, "form definition needs an 'id' (the formKey models use)")
+                raise reject(name, _("form definition needs an 'id' (the formKey models use)"))
             bundle.forms[key] = form
             continue
         if not name.endswith((".bpmn", ".dmn", ".bpmn20.xml")):
-            raise reject(name, "unsupported file type (expected .bpmn, .dmn or .form)")
+            raise reject(name, _("unsupported file type (expected .bpmn, .dmn or .form)"))
         tree = _parse_xml(name, content)
         trees[name] = tree
         if name.endswith(".dmn"):
@@ -557,7 +574,8 @@ def check_bundle(
             try:
                 _validator().validate(tree.getroot(), name)
             except ValidationException as exc:
-                raise reject(name, f"BPMN schema violation: {exc}", line=exc.line_number or None) from None
+                raise reject(name, _("BPMN schema violation: %(error)s") % {"error": exc},
+                             line=exc.line_number or None) from None
             calls |= {(name, kind, eid, key) for kind, eid, key in _check_bpmn(name, tree, bundle, calculations)}
 
     # Called processes and decisions: in this bundle, else the latest deployed version.
@@ -567,13 +585,14 @@ def check_bundle(
             continue
         extra = find_deployed(kind, target)
         if not extra:
-            what = "called process" if kind == "process" else "decision"
-            raise reject(name, f"{what} '{target}' is not in this deployment nor deployed", element=eid)
+            what = _("called process") if kind == "process" else _("decision")
+            raise reject(name, _("%(what)s '%(target)s' is not in this deployment nor deployed") % {
+                "what": what, "target": target}, element=eid)
         for dep_name, dep_content in extra.items():
             if dep_name in bundle.files:
                 if bundle.files[dep_name] != dep_content:
-                    raise reject(dep_name, f"needed for '{target}', but a different file of this name "
-                                           "is in the upload")
+                    raise reject(dep_name, _("needed for '%(target)s', but a different file of this name is in the "
+                                             "upload") % {"target": target})
                 continue
             bundle.files[dep_name] = dep_content
             if dep_name.endswith(".form"):
@@ -593,7 +612,8 @@ def check_bundle(
             continue
         content = find_form(key)
         if content is None:
-            raise reject(ref["__file__"], f"unknown form '{key}' (no {key}.form in the upload or forms/)",
+            raise reject(ref["__file__"], _("unknown form '%(key)s' (no %(key)s.form in the upload or forms/)") % {
+                "key": key},
                          element=ref["__element__"])
         form = json.loads(content)
         bundle.forms[key] = form
@@ -641,10 +661,11 @@ def _check_collection(element: str, variable: str, data: dict) -> None:
     the step that reaches the element fails whole, with a 422 naming the element and the variable."""
     value = data.get(variable)
     if not isinstance(value, list | tuple | dict):
-        found = "the process data has no such variable" if value is None else \
-            f"it is a {type(value).__name__}, not a list"
-        raise Invalid(f"multi-instance element '{element}' runs once per item of the list variable "
-                      f"'{variable}': {found}", element=element, field=variable,
+        found = _("the process data has no such variable") if value is None else \
+            _("it is a %(type)s, not a list") % {"type": type(value).__name__}
+        raise Invalid(_("Multi-instance element '%(element)s' runs once per item of the list variable "
+                        "'%(variable)s': %(found)s") % {"element": element, "variable": variable, "found": found},
+                      element=element, field=variable,
                       reason="missing collection" if value is None else "collection is not a list")
 
 
@@ -726,4 +747,5 @@ def build_specs(bundle: Bundle, trees: dict[str, etree._ElementTree] | None = No
         raise reject(current or "?", str(exc)) from None
     except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
         # The library reports some model errors as raw Python errors; never show those as-is.
-        raise reject(current or "?", f"the model could not be parsed ({type(exc).__name__}: {exc})") from None
+        raise reject(current or "?", _("the model could not be parsed (%(error)s)") % {
+            "error": f"{type(exc).__name__}: {exc}"}) from None

@@ -26,6 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from bokji.errors import BokjiError, Conflict, Invalid
+from bokji.i18n import gettext as _
 from processes.calculations import Calculations
 from processes.evaluator import ENGINE, ElementFailure
 from processes.parsing import MessageContract, Specs
@@ -198,7 +199,7 @@ class Run:
         naming the field) still fails the whole step: that is bad input, and it changes nothing.
         """
         incidents: list[ElementIncident] = []
-        for _ in range(MAX_INCIDENTS_PER_ADVANCE):
+        for _step in range(MAX_INCIDENTS_PER_ADVANCE):
             try:
                 self.wf.do_engine_steps()
                 self.wf.refresh_timers()
@@ -303,7 +304,7 @@ class Run:
         setting `variables` in the data the element runs on)."""
         task = self.wf.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.ERROR:
-            raise Conflict(f"element task {task_id} has not failed", task_id=task_id)
+            raise Conflict(_("Element task %(id)s has not failed.") % {"id": task_id}, task_id=task_id)
         task.data.update(variables or {})
         if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
             # A waiting event takes its parent's data again whenever it is updated, so the fix goes
@@ -390,7 +391,7 @@ class Run:
         except (ValueError, TypeError, KeyError, WorkflowException):
             task = None
         if task is None or not isinstance(task.task_spec, kind):
-            raise Conflict(f"task {task_id} is not waiting in this instance", task_id=task_id)
+            raise Conflict(_("Task %(id)s is not waiting in this case.") % {"id": task_id}, task_id=task_id)
         return task
 
     def human_task_data(self, task_id: str) -> dict[str, Any]:
@@ -400,7 +401,8 @@ class Run:
     def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
         task = self._open_task(task_id, UserTask)
         if task.state != TaskState.READY:
-            raise Conflict(f"task {task_id} is not open (state {task.state.name})", task_id=task_id)
+            raise Conflict(_("Task %(id)s is not open (state %(state)s).") % {"id": task_id, "state": task.state.name},
+                           task_id=task_id)
         task.set_data(**data)
         try:
             task.run()
@@ -410,7 +412,9 @@ class Run:
     def complete_automated_task(self, task_id: str, result: dict[str, Any]) -> None:
         task = self._open_task(task_id, AutomatedTask)
         if task.state != TaskState.STARTED:
-            raise Conflict(f"task {task_id} is not running (state {task.state.name})", task_id=task_id)
+            raise Conflict(_("Task %(id)s is not running (state %(state)s).") % {
+                "id": task_id, "state": task.state.name},
+                           task_id=task_id)
         variable = (task.task_spec.extensions or {}).get("resultVariable")
         task.set_data(**({variable: result or {}} if variable else (result or {})))
         task.complete()

@@ -341,7 +341,7 @@ def test_school_levels_name_members_of_the_household_and_deposits_are_optional(c
         r = client.post("/applications", headers=cw, json={**body, "details": {"school_levels": {
             son: "middle", pupil: "elementary"}}})
         assert r.status_code == 422 and r.json()["field"] == f"details.school_levels.{pupil}", r.text
-        assert "not a member" in r.json()["message"]
+        assert "가구원이 아닙니다" in r.json()["message"]
     r = client.post("/applications", headers=cw, json={**body, "details": {"school_levels": {son: "university"}}})
     assert r.status_code == 422 and r.json()["field"] == f"details.school_levels.{son}"
     with unit_of_work() as session:
@@ -388,7 +388,7 @@ def test_applicant_without_household_and_obligor_inside_it(client, login, librar
     alone = _person(client, cw, rrn("800101", "1"), "박혼자")
     r = client.post("/applications", headers=cw, json={"applicant_id": alone, "application_date": "2025-03-10",
                                                        "services": ["MOHW-NBLSS-LIVELIHOOD"]})
-    assert r.status_code == 422 and r.json()["field"] == "applicant_id" and "household" in r.json()["message"]
+    assert r.status_code == 422 and r.json()["field"] == "applicant_id" and "가구" in r.json()["message"]
     spouse = _person(client, cw, rrn("820101", "2"), "박배우")
     _household(client, cw, alone, spouse)
     r = client.post("/applications", headers=cw, json={

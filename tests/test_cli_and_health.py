@@ -29,13 +29,13 @@ def test_deploy_list_start_and_show(spawn):
 
 def test_cli_bad_input_exit_codes(spawn):
     out = _run(spawn, "start", "review_and_pay", "--as", "caseworker", "--data", "{nope", expect=2)
-    assert "--data is not valid JSON" in out
+    assert "--data가 올바른 JSON이 아닙니다" in out
     out = _run(spawn, "deploy", "/no/such/file.bpmn", expect=2)
-    assert "no such file" in out
+    assert "파일이 없습니다" in out
     out = _run(spawn, "start", "no_such_key", "--as", "caseworker", expect=1)
     assert "no_such_key" in out and "Traceback" not in out
     out = _run(spawn, "instance", "0b5c1b8e-0000-4000-8000-000000000000", expect=1)
-    assert "not found" in out
+    assert "찾을 수 없습니다" in out
 
 
 def test_health_and_ready(client):

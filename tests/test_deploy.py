@@ -11,20 +11,20 @@ from tests.conftest import FIXTURES, fixture_files
 
 REJECTIONS = [
     # file, element the message must name (None: a document-level problem), words of the reason
-    ("malformed_xml.bpmn", None, "malformed XML"),
+    ("malformed_xml.bpmn", None, "XML 형식이 잘못되었습니다"),
     ("external_entity.bpmn", None, "ENTITY"),
     ("unknown_call_target.bpmn", "call_missing", "no_such_process"),
-    ("unknown_form.bpmn", "fill_in", "unknown form 'no_such_form'"),
-    ("python_syntax_error.bpmn", "f_yes", "Python syntax error"),
-    ("unsupported_element.bpmn", "complex_gw", "complexGateway is not supported"),
-    ("unsupported_hit_policy.dmn", "priority_table", "hit policy RULE ORDER is not supported"),
-    ("four_eyes_unknown_task.bpmn", "approve", "four_eyes='decide' must name another user task"),
+    ("unknown_form.bpmn", "fill_in", "알 수 없는 양식 'no_such_form'"),
+    ("python_syntax_error.bpmn", "f_yes", "Python 문법 오류"),
+    ("unsupported_element.bpmn", "complex_gw", "complexGateway은(는) 이 플랫폼에서 지원하지 않습니다"),
+    ("unsupported_hit_policy.dmn", "priority_table", "RULE ORDER은(는) 지원하지 않습니다"),
+    ("four_eyes_unknown_task.bpmn", "approve", "four_eyes='decide'에는 프로세스"),
     # the sandbox's allowlist (processes/sandbox/policy.py) and form patterns (RE2)
-    ("sandbox_dunder_condition.bpmn", "f_yes", "is refused: attribute '__class__'"),
-    ("sandbox_import_script.bpmn", "run_os", "is refused: import"),
-    ("sandbox_timer_call.bpmn", "wait", "is refused: call of 'open'"),
-    ("sandbox_dmn_cell.dmn", "bad_out", "is refused: call of 'getattr'"),
-    ("sandbox_form_pattern.form", None, "validate.pattern is refused"),
+    ("sandbox_dunder_condition.bpmn", "f_yes", "허용되지 않습니다: attribute '__class__'"),
+    ("sandbox_import_script.bpmn", "run_os", "허용되지 않습니다: import"),
+    ("sandbox_timer_call.bpmn", "wait", "허용되지 않습니다: call of 'open'"),
+    ("sandbox_dmn_cell.dmn", "bad_out", "허용되지 않습니다: call of 'getattr'"),
+    ("sandbox_form_pattern.form", None, "validate.pattern은 허용되지 않습니다"),
 ]
 
 

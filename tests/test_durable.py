@@ -171,7 +171,7 @@ def test_suspend_resume_cancel_are_enforced_and_recorded(client, login, deploy, 
     assert r.status_code == 200 and r.json()["status"] == "suspended"
     blocked = client.post(f"/tasks/{task_id}/complete",
                           json={"data": {"decision": "reject", "comment": "no no"}}, headers=cw)
-    assert blocked.status_code == 409 and "suspended" in blocked.json()["message"]
+    assert blocked.status_code == 409 and "일시 중지" in blocked.json()["message"]
     assert client.post(f"/instances/{instance['id']}/suspend", json={}, headers=sup).status_code == 409
     assert client.post(f"/instances/{instance['id']}/suspend", json={}, headers=cw).status_code == 403
 

@@ -56,7 +56,7 @@ def _refused(r, field: str = "services[0]") -> dict[str, Any]:
     assert r.status_code == 409, r.text
     body = r.json()
     assert body["error"] == "Conflict" and body["field"] == field and "Traceback" not in r.text
-    assert "already has an open case or an active entitlement for" in body["message"]
+    assert "진행 중인 사례 또는 수급권이 있습니다" in body["message"]
     return body
 
 
@@ -77,9 +77,9 @@ def test_the_same_application_three_times_is_taken_once(client, login, library):
     number = first.json()["number"]
     for _ in range(2):
         body = _refused(_post(client, cw, mother, TRIPLE))
-        assert body["application_number"] == number and f"application {number}" in body["message"]
+        assert body["application_number"] == number and f"신청번호 {number}" in body["message"]
         assert body["service_code"] == LIVELIHOOD and body["unit"] == "household"
-        assert "this household" in body["message"] and "국민기초생활보장 생계급여" in body["message"]
+        assert "이 가구" in body["message"] and "국민기초생활보장 생계급여" in body["message"]
     # Nothing of the refused ones: one application, its three cases, and its units.
     assert (_count("application"), _count("application_case"), _count("process_instance")) == (1, 3, 3)
     household = first.json()["household_id"]
@@ -100,7 +100,7 @@ def test_another_member_of_the_household_is_refused_the_household_benefit(client
     _household(client, cw, husband, wife)
     assert _post(client, cw, husband, [LIVELIHOOD]).status_code == 201
     body = _refused(_post(client, cw, wife, [LIVELIHOOD]))
-    assert "this household" in body["message"]
+    assert "이 가구" in body["message"]
     assert _count("application") == 1
 
 
@@ -112,7 +112,7 @@ def test_person_units_are_each_member_and_child_units_each_child(client, login, 
     assert _post(client, cw, grandpa, [PENSION]).status_code == 201
     assert _post(client, cw, grandma, [PENSION]).status_code == 201  # another person: another unit
     body = _refused(_post(client, cw, grandpa, [LIVELIHOOD, PENSION]), field="services[1]")
-    assert "this person" in body["message"] and body["unit"] == "person"
+    assert "이 사람" in body["message"] and body["unit"] == "person"
 
     mother, first, second = _family(client, cw)
     one = _post(client, cw, mother, [EDUCATION], child_ids=[first])
@@ -120,9 +120,9 @@ def test_person_units_are_each_member_and_child_units_each_child(client, login, 
     assert _start_data(one.json()["cases"][0]["instance_id"])["child_ids"] == [first]
     assert _post(client, cw, mother, [EDUCATION], child_ids=[second]).status_code == 201
     again = _refused(_post(client, cw, mother, [EDUCATION], child_ids=[first]))
-    assert "the child 김첫째" in again["message"] and again["application_number"] == one.json()["number"]
+    assert "자녀 김첫째" in again["message"] and again["application_number"] == one.json()["number"]
     # Without child_ids a child benefit covers every member under 18: both are held now.
-    assert "the child" in _refused(_post(client, cw, mother, [EDUCATION]))["message"]
+    assert "자녀" in _refused(_post(client, cw, mother, [EDUCATION]))["message"]
     assert _count("entitlement", "unit = 'child'") == 2
 
     outsider = _person(client, cw, rrn("130303", "4"), "이웃아이")
@@ -132,7 +132,7 @@ def test_person_units_are_each_member_and_child_units_each_child(client, login, 
     r = _post(client, cw, mother, [EDUCATION], child_ids=[second, second])
     assert r.status_code == 422 and r.json()["field"] == "details.child_ids[1]", r.text
     r = _post(client, cw, grandpa, [LIVELIHOOD, EDUCATION])  # nobody under 18 in that household
-    assert r.status_code == 422 and r.json()["field"] == "services[1]" and "under 18" in r.json()["message"]
+    assert r.status_code == 422 and r.json()["field"] == "services[1]" and "만 18세 미만" in r.json()["message"]
     assert _count("application") == 4
 
 
@@ -356,6 +356,6 @@ def test_another_office_earlier_application_is_not_named(client, login, library)
     assert r.status_code == 201, r.text
     r = _post(client, seoul, person, [LIVELIHOOD], on="2025-05-10")
     body = _refused(r)
-    assert "another office" in body["message"] and "application_number" not in body
+    assert "다른 기관에서 관리 중" in body["message"] and "application_number" not in body
     assert earlier.json()["number"] not in r.text and "busan" not in r.text.lower() and "부산" not in r.text
     assert _count("application") == 1

@@ -344,7 +344,7 @@ def test_every_error_is_listed_and_named_in_the_message(decision):
         {"field": "extra", "reason": "unknown field"},
     ]
     assert exc.value.message == (
-        "invalid form submission: decision: required; monthly_amount: must be at least 0; "
+        "Check the form: decision: required; monthly_amount: must be at least 0; "
         "comment: must be at least 2 characters; extra: unknown field"
     )
 

@@ -154,3 +154,96 @@ def test_evidence_reads_as_words_not_json():
         assert evidence_value("household", {"members": 2, "address": "목포시 1"}) == "가구원 수 2, 주소: 목포시 1"
         assert evidence_value("vehicles", {"cars": [{"value": 4_000_000}]}) == "차량 1대 · 4,000,000원"
         assert evidence_value("insured_wage", {"insured": True}) == "가입 여부: 예"
+
+
+# --- no literal user-facing text in Python -------------------------------------------------------------
+
+PYTHON_ROOTS = ("api", "bokji", "forms", "processes")
+ERROR_BASES = {"BokjiError"}
+# Helpers that build a user-facing error from a message (argument index of the message).
+# A refusal's construct (attribute '__class__', call of 'open') is named as Python names it; its reason is a text.
+MESSAGE_HELPERS = {"reject": 1, "message_page": 1, "Refused": 1, "_FieldError": 0, "_malformed": 1, "fail": 0}
+GETTEXT = {"_", "gettext", "N_"}
+
+
+def _python_files() -> list:
+    return sorted(p for root in PYTHON_ROOTS for p in (ROOT / root).rglob("*.py"))
+
+
+def _trees():
+    import ast
+
+    return [(path, ast.parse(path.read_text(), str(path))) for path in _python_files()]
+
+
+def _error_classes(trees) -> set[str]:
+    """Every class that derives, here, from BokjiError (the errors a person reads)."""
+    import ast
+
+    bases: dict[str, set[str]] = {}
+    for _path, tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+    known = set(ERROR_BASES) | {"NotFound", "Conflict", "Invalid", "Forbidden", "Unavailable", "TooManyAttempts"}
+    while True:
+        more = {name for name, of in bases.items() if of & known} - known
+        if not more:
+            return known
+        known |= more
+
+
+def _callee(node) -> str:
+    import ast
+
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _literal(node) -> bool:
+    """A text written in place: a str constant with a word, an f-string, or one formatted or joined."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(re.search(r"[A-Za-z\uac00-\ud7a3]{2,}", node.value))
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
+        return _literal(node.left) or _literal(node.right)
+    return False
+
+
+def test_python_messages_go_through_the_catalog():
+    """Every error a person reads (a BokjiError and its kinds, a rejected model, a refused expression, a
+    message page) gets its message from `_()`: a literal, an f-string or a formatted literal fails, and so
+    does `_()` of an f-string or a formatted text (Babel could not extract it). Texts marked with `N_()`
+    where they are defined are translated by variable, as `gettext(kind.title)`."""
+    import ast
+
+    trees = _trees()
+    errors = _error_classes(trees)
+    problems = []
+    for path, tree in trees:
+        where = path.relative_to(ROOT)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = _callee(node)
+            index = 0 if name in errors else MESSAGE_HELPERS.get(name)
+            if index is not None and len(node.args) > index and _literal(node.args[index]):
+                problems.append(f"{where}:{node.lineno}: {name}() is given a literal message")
+            if name in GETTEXT and node.args and isinstance(node.args[0], ast.JoinedStr | ast.BinOp):
+                problems.append(f"{where}:{node.lineno}: {name}() of a text built at run time (Babel cannot "
+                                "extract it: format after translating)")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_literal_check_fails_on_a_literal(tmp_path):
+    """The walk above would catch each way of writing a message in place."""
+    import ast
+
+    source = ('raise Invalid("a literal", field="x")\nraise Conflict(f"case {i} is done")\n'
+              'raise NotFound("person %s" % pid)\nraise Invalid(_("ok %(x)s") % {"x": 1})\n')
+    calls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call) and _callee(n) != "_"]
+    flagged = [_literal(c.args[0]) for c in calls]
+    assert flagged == [True, True, True, False]

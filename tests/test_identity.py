@@ -107,6 +107,6 @@ def test_admin_create_cli(spawn):
     assert proc.popen.wait(60) == 0, proc.stop()
     bad = spawn("admin", "create", "--username", "x2", "--password", "short")
     assert bad.popen.wait(60) == 2
-    assert "password" in bad.stop()
+    assert "비밀번호" in bad.stop()
     with unit_of_work() as session:
         assert identity.authenticate(session, "first.admin", "s3cret-enough") is not None

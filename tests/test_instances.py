@@ -115,7 +115,7 @@ def test_double_completion_and_claims_conflict(client, login, deploy):
     assert client.post(f"/tasks/{task['id']}/claim", headers=sup).status_code == 409
     assert client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=cw).status_code == 200
     again = client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=cw)
-    assert again.status_code == 409 and "이미 처리되었습니다 (completed)" in again.json()["message"]
+    assert again.status_code == 409 and "이미 처리되었습니다 (완료)" in again.json()["message"]
 
 
 def test_concurrent_completions_have_exactly_one_winner(client, login, deploy):

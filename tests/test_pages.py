@@ -223,7 +223,7 @@ def test_printable_decision_notice(server, page, client, login, library):
     with unit_of_work() as session:
         assert session.execute(text("SELECT count(*) FROM access_log WHERE action = 'print_notice'")).scalar() == 1
     page.goto(f"{server}/notices/{uuid.uuid4()}")
-    assert "not found" in page.locator("main").inner_text()
+    assert "찾을 수 없습니다" in page.locator("main").inner_text()
 
 
 @pytest.mark.parametrize("user", ["designer", "manager", "auditor"])

@@ -74,7 +74,7 @@ def test_an_undeclared_process_starts_for_admins_only_with_the_data_it_declares(
     assert r.status_code == 201, r.text
     cw, admin = login("caseworker"), login("admin")
     refused = client.post("/instances", headers=cw, json={"key": "undeclared"})
-    assert refused.status_code == 403 and "admin" in refused.json()["message"]
+    assert refused.status_code == 403 and "관리자" in refused.json()["message"]
     no_office = client.post("/instances", headers=admin, json={"key": "undeclared"})
     assert no_office.status_code == 422 and no_office.json()["field"] == "office"
     extra = client.post("/instances", headers=admin, json={"key": "undeclared", "office": "busan-haeundae",
@@ -128,7 +128,7 @@ def test_an_integration_system_reaches_only_its_grants(client, login, deploy):
     cw = login("caseworker")
     client.post("/instances", headers=cw, json={"key": "await_messages", "business_key": "M-2"})
     r = client.post("/messages", headers=other, json={"messageName": "documents_received", "correlationKey": "M-2"})
-    assert r.status_code == 403 and "grants" in r.json()["message"]
+    assert r.status_code == 403 and "허용된 권한에 없습니다" in r.json()["message"]
     client.post("/instances", headers=cw, json={"key": "external_task", "data": {"amount": 1}})
     fetch = {"workerId": "w", "topics": [{"topicName": "bank.transfer"}]}
     r = client.post("/external-tasks/fetch-and-lock", headers=other, json=fetch)
@@ -181,4 +181,4 @@ def test_a_timer_start_declares_its_office(client, login, deploy):
                                     b'<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
                                     b'</bpmn:startEvent>')
     r = client.post("/definitions", files=[("files", ("undeclared.bpmn", undeclared))], headers=login("designer"))
-    assert r.status_code == 422 and r.json()["field"] == "office" and "timer" in r.json()["message"]
+    assert r.status_code == 422 and r.json()["field"] == "office" and "타이머" in r.json()["message"]

@@ -16,6 +16,7 @@ from api.security import client_address
 from bokji import clock
 from bokji.db import unit_of_work
 from bokji.errors import TooManyAttempts
+from bokji.i18n import gettext as _
 from bokji.identity import service as identity
 from bokji.identity.roles import ALL_ROLES
 from bokji.identity.service import Principal
@@ -45,19 +46,21 @@ def sign_in(username: str, password: str, address: str) -> str:
     if outcome.refused_until is not None:
         raise refused(outcome.refused_until)
     if token is None:
-        raise BadCredentials("아이디 또는 비밀번호가 틀립니다 (wrong username or password)", field="username")
+        raise BadCredentials(_("Wrong username or password."), field="username")
     return token
 
 
 def refused(until: datetime) -> TooManyAttempts:
     seconds = max(1, math.ceil((until - datetime.now(UTC)).total_seconds()))
     at = until.astimezone(clock.SEOUL).strftime("%H:%M:%S")
-    ko, en = (f"{seconds}초", f"{seconds} seconds") if seconds < 60 else \
-        (f"{math.ceil(seconds / 60)}분", f"{math.ceil(seconds / 60)} minutes")
+    minutes = math.ceil(seconds / 60)
+    if seconds < 60:
+        wait = _("1 second") if seconds == 1 else _("%(count)s seconds") % {"count": seconds}
+    else:
+        wait = _("1 minute") if minutes == 1 else _("%(count)s minutes") % {"count": minutes}
     return TooManyAttempts(
-        f"로그인에 여러 번 실패하여 잠시 로그인할 수 없습니다. {at} 이후(약 {ko} 후)에 다시 시도해 주세요. "
-        f"급한 경우 시스템 관리자에게 잠금 해제를 요청하세요 (too many failed sign-ins: try again after {at} KST, "
-        f"in about {en}, or ask an administrator to unlock the account)",
+        _("Too many failed sign-ins: try again after %(time)s KST, in about %(wait)s, or ask an administrator "
+          "to unlock the account.") % {"time": at, "wait": wait},
         retry_after=seconds, field="username")
 
 

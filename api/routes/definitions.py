@@ -10,6 +10,7 @@ from api.deps import INT4_MAX, STAFF, R, SessionDep, requires
 from bokji.config import get_settings
 from bokji.definitions import service as definitions
 from bokji.errors import Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.steps import service as steps
 
@@ -64,10 +65,12 @@ def deploy(
         name = upload.filename or ""
         data = upload.file.read(limit + 1)
         if len(data) > limit:
-            raise Invalid(f"{name}: larger than {limit} bytes (BOKJI_MAX_MODEL_FILE_BYTES)", file=name,
+            raise Invalid(_("%(file)s: larger than %(limit)s bytes (BOKJI_MAX_MODEL_FILE_BYTES).") % {
+                "file": name, "limit": limit}, file=name,
                           field="files", reason="too large")
         if name in contents:
-            raise Invalid(f"{name}: uploaded twice", file=name, field="files", reason="duplicate file name")
+            raise Invalid(_("%(file)s: uploaded twice.") % {"file": name}, file=name, field="files",
+                          reason="duplicate file name")
         contents[name] = data
     result = steps.deploy(session, contents, actor=who.username, source="api", ministry=who.ministry)
     if not result.created:
@@ -100,6 +103,7 @@ def definition_file(
     definition = definitions.get_version(session, key, version)
     text = definition.deployment.files.get(name)
     if text is None:
-        raise NotFound(f"version {version} of {key!r} has no file {name!r}", field="name")
+        raise NotFound(_("Version %(version)s of '%(key)s' has no file '%(file)s'.") % {
+            "version": version, "key": key, "file": name}, field="name")
     media = "application/json" if name.endswith(".form") else "application/xml"
     return Response(text, media_type=media)

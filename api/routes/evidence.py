@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel
 
 from api.deps import CASEWORK, Id, Purpose, SessionDep, requires
+from bokji import words
 from bokji.errors import Conflict, Invalid
+from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.instances.models import InstanceStatus
@@ -70,16 +72,17 @@ def add_document_evidence(
     instance = instances.get_for(session, instance_id, who, policy.Grade.CHANGE,
                                  purpose="investigation", action="add_document")
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
-        raise Conflict(f"case {instance.id} is {instance.status}", field="instance_id")
+        raise Conflict(_("Case %(id)s is %(status)s.") % {
+            "id": instance.id, "status": words.name(words.STATUSES, instance.status)}, field="instance_id")
     try:
         parsed = json.loads(value)
     except ValueError:
-        raise Invalid("value must be a JSON object", field="value") from None
+        raise Invalid(_("value must be a JSON object."), field="value") from None
     if not isinstance(parsed, dict):
-        raise Invalid("value must be a JSON object", field="value")
+        raise Invalid(_("value must be a JSON object."), field="value")
     content = file.file.read(MAX_DOCUMENT + 1)
     if len(content) > MAX_DOCUMENT:
-        raise Invalid(f"the document is larger than {MAX_DOCUMENT} bytes", field="file")
+        raise Invalid(_("The document is larger than %(limit)s bytes.") % {"limit": MAX_DOCUMENT}, field="file")
     row = evidence.add_document(session, instance_id=instance.id, person_id=person_id, data_type=data_type,
                                 value=parsed, filename=file.filename or "document", content=content,
                                 media_type=file.content_type or "application/octet-stream", actor=who.username,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import INT4_MAX, Id, Limit, R, SessionDep, requires
 from bokji import clock
 from bokji.errors import Forbidden, Invalid
+from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.jobs import service as jobs
@@ -72,7 +73,7 @@ def retry_incident(incident_id: Id, body: RetryIn, session: SessionDep, who: Adm
         return _element_out(steps.retry_incident(session, incident_id, actor=who, reason=body.reason,
                                                      variables=body.variables))
     if body.variables:
-        raise Invalid("variables are set only when retrying a failed element, not a job", field="variables")
+        raise Invalid(_("variables are set only when retrying a failed element, not a job."), field="variables")
     job = jobs.retry_incident(session, incident_id, attempts=body.attempts)
     instances.record_incident_retry(session, job, actor=who, reason=body.reason, attempts=body.attempts)
     return _job_out(job, stack=False)
@@ -139,7 +140,8 @@ def fetch_and_lock(body: FetchIn, session: SessionDep, who: Integration) -> list
     """Due external tasks of these topics, locked to this worker (each topic's lock duration)."""
     for i, topic in enumerate(body.topics):
         if f"topic:{topic.topicName}" not in who.grants:
-            raise Forbidden(f"topics[{i}]: topic '{topic.topicName}' is not granted to this system",
+            raise Forbidden(_("%(field)s: topic '%(topic)s' is not granted to this system.") % {
+                "field": f"topics[{i}]", "topic": topic.topicName},
                             field=f"topics[{i}].topicName")
     out = []
     remaining = body.maxTasks

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CASEWORK, INT8_MAX, Id, Purpose, PurposeText, SessionDep, requires
 from bokji.errors import Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404
 from bokji.registry import service as registry
@@ -41,7 +42,8 @@ class PersonOut(BaseModel):
 
 def _office(who: Principal) -> str:
     if not who.office:
-        raise Invalid("your account has no office; an admin sets it (bokji admin create --office)", field="office")
+        raise Invalid(_("Your account has no office; an administrator sets it (bokji admin create --office)."),
+                      field="office")
     return who.office
 
 
@@ -204,7 +206,7 @@ def correct(membership_id: Annotated[int, Path(ge=1, le=INT8_MAX)], body: Correc
             who: Worker) -> dict[str, Any]:
     membership = session.get(Membership, membership_id)
     if membership is None:
-        raise NotFound(f"membership {membership_id} not found", field="membership_id")
+        raise NotFound(_("Membership %(id)s not found.") % {"id": membership_id}, field="membership_id")
     household = session.get(Household, membership.household_id)
     policy.household(session, who, household, policy.Grade.CHANGE, field="membership_id")
     row = registry.correct_membership(session, membership_id, actor=who.username, reason=body.reason,

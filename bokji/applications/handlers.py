@@ -12,6 +12,7 @@ from bokji.applications.models import ApplicationCase
 from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import registry as data_types
@@ -30,15 +31,16 @@ def _service(ctx: HandlerContext, instance: ProcessInstance) -> CatalogService:
     if code:
         service = ctx.session.get(CatalogService, code)
         if service is None:
-            raise Invalid(f"service_code {code!r} is not in the catalog", field="service_code")
+            raise Invalid(_("service_code '%(code)s' is not in the catalog.") % {"code": code}, field="service_code")
         if service.process_key != instance.definition_key:
-            raise Invalid(f"service {code} runs process {service.process_key}, not {instance.definition_key}",
-                          field="service_code")
+            raise Invalid(_("Service %(code)s runs process %(process)s, not %(other)s.") % {
+                "code": code, "process": service.process_key, "other": instance.definition_key}, field="service_code")
         return service
     service = ctx.session.scalars(select(CatalogService).where(CatalogService.process_key == instance.definition_key)
                                   .order_by(CatalogService.code).limit(1)).first()
     if service is None:
-        raise Invalid(f"no catalog service runs process {instance.definition_key}", field="service_code")
+        raise Invalid(_("No catalog service runs process %(process)s.") % {"process": instance.definition_key},
+                      field="service_code")
     return service
 
 
@@ -74,15 +76,15 @@ def register(ctx: HandlerContext) -> dict[str, Any]:
     try:
         on = date.fromisoformat(str(data.get("application_date")))
     except ValueError:
-        raise Invalid("application_date must be an ISO date", field="application_date") from None
+        raise Invalid(_("application_date must be an ISO date (YYYY-MM-DD)."), field="application_date") from None
     members = data.get("member_ids")
     if not isinstance(members, list) or not members:
-        raise Invalid("member_ids must list the household's members", field="member_ids")
+        raise Invalid(_("member_ids must list the household's members."), field="member_ids")
     people = {str(p.id): p for p in ctx.session.scalars(
         select(Person).where(Person.id.in_([uuid.UUID(str(m)) for m in members])))}
     missing_people = [m for m in members if str(m) not in people]
     if missing_people:
-        raise Invalid(f"member {missing_people[0]} is not in the registry", field="member_ids")
+        raise Invalid(_("Member %(id)s is not in the registry.") % {"id": missing_people[0]}, field="member_ids")
     for person in people.values():  # birth dates are personal data: the read is logged like any other
         access_log.record(ctx.session, f"worker:{instance.started_by}", person_id=person.id, instance_id=instance.id,
                           action="read_person", purpose=purposes.of_case(instance.business_key, instance.id))

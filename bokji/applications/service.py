@@ -26,6 +26,7 @@ from bokji.catalog.models import CatalogService
 from bokji.entitlements import service as entitlements
 from bokji.entitlements.models import Entitlement, Unit
 from bokji.errors import Conflict, Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.ids import get_or_404, parse_uuid
 from bokji.instances.models import ProcessInstance
@@ -35,6 +36,7 @@ from bokji.registry import service as registry
 from bokji.registry.models import Person
 from bokji.rules import parameters
 from bokji.scope import policy
+from bokji.words import not_found
 
 PURPOSE = "intake"  # bokji/privacy/purposes.py
 
@@ -43,19 +45,21 @@ def _date(value: Any) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise Invalid("application_date must be an ISO date (YYYY-MM-DD)", field="application_date") from None
+        raise Invalid(_("application_date must be an ISO date (YYYY-MM-DD)."), field="application_date") from None
 
 
 def _services(session: Session, codes: Any) -> list[CatalogService]:
     if not isinstance(codes, list) or not codes:
-        raise Invalid("services must list at least one service code", field="services")
+        raise Invalid(_("services must list at least one service code."), field="services")
     found: list[CatalogService] = []
     for i, code in enumerate(codes):
         service = session.get(CatalogService, code) if isinstance(code, str) else None
         if service is None:
-            raise Invalid(f"services[{i}]: unknown service code {code!r} (see GET /catalog)", field=f"services[{i}]")
+            raise Invalid(_("%(field)s: unknown service code '%(code)s' (see GET /catalog).") % {
+                "field": f"services[{i}]", "code": code}, field=f"services[{i}]")
         if service in found:
-            raise Invalid(f"services[{i}]: {code} is listed twice", field=f"services[{i}]")
+            raise Invalid(_("%(field)s: %(code)s is listed twice.") % {"field": f"services[{i}]", "code": code},
+                          field=f"services[{i}]")
         found.append(service)
     return found
 
@@ -64,13 +68,15 @@ def _consents(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise Invalid("consents must be an object of data type → consent reference", field="consents")
+        raise Invalid(_("consents must be an object of data type → consent reference."), field="consents")
     for code, reference in value.items():
         if code not in data_types.DATA_TYPES:
-            raise Invalid(f"consents.{code}: unknown data type (known: {', '.join(sorted(data_types.DATA_TYPES))})",
-                          field=f"consents.{code}")
+            raise Invalid(_("%(field)s: unknown data type (known: %(known)s).") % {
+                "field": f"consents.{code}", "known": ", ".join(sorted(data_types.DATA_TYPES))},
+                field=f"consents.{code}")
         if not isinstance(reference, str) or not reference.strip():
-            raise Invalid(f"consents.{code} must be the consent form's reference", field=f"consents.{code}")
+            raise Invalid(_("%(field)s must be the consent form's reference.") % {"field": f"consents.{code}"},
+                          field=f"consents.{code}")
     return dict(value)
 
 
@@ -81,7 +87,7 @@ def _person(session: Session, value: Any, field: str) -> Person:
     except NotFound:
         person = None
     if person is None:
-        raise Invalid(f"{field} is not a registered person", field=field)
+        raise Invalid(_("%(field)s is not a registered person.") % {"field": field}, field=field)
     return person
 
 
@@ -90,9 +96,10 @@ def _child_ids(value: list[str], members: dict[str, str], on: date) -> list[str]
     for i, child in enumerate(value):
         field = f"details.child_ids[{i}]"
         if child not in members:
-            raise Invalid(f"{field} is not a member of the applicant's household on {on}", field=field)
+            raise Invalid(_("%(field)s is not a member of the applicant's household on %(date)s.") % {
+                "field": field, "date": on}, field=field)
         if child in value[:i]:
-            raise Invalid(f"{field} is listed twice", field=field)
+            raise Invalid(_("%(field)s is listed twice.") % {"field": field}, field=field)
     return value
 
 
@@ -106,10 +113,10 @@ def _claims(session: Session, services: list[CatalogService], *, applicant: Pers
     for i, service in enumerate(services):
         unit = Unit(service.unit)
         if unit is Unit.HOUSEHOLD:
-            out.append((entitlements.Claim(service.code, unit, household_id, "this household"),))
+            out.append((entitlements.Claim(service.code, unit, household_id, _("this household")),))
             continue
         if unit is Unit.PERSON:
-            out.append((entitlements.Claim(service.code, unit, applicant.id, "this person"),))
+            out.append((entitlements.Claim(service.code, unit, applicant.id, _("this person")),))
             continue
         if child_ids is None and under_18 is None:
             people = session.scalars(select(Person).where(Person.id.in_([uuid.UUID(m) for m in members]))).all()
@@ -118,26 +125,30 @@ def _claims(session: Session, services: list[CatalogService], *, applicant: Pers
             under_18 = sorted(str(p.id) for p in people if registry.age_on(p.birth_date, on) < 18)
         children = child_ids if child_ids is not None else under_18
         if not children:
-            raise Invalid(f"services[{i}]: {service.code} is a benefit per child, and the household has no member "
-                          f"under 18 on {on}; name the children in details.child_ids", field=f"services[{i}]")
-        out.append(tuple(entitlements.Claim(service.code, unit, uuid.UUID(c), f"the child {members[c]}")
-                         for c in children))
+            raise Invalid(_("%(field)s: %(code)s is a benefit per child, and the household has no member under 18 on "
+                            "%(date)s; name the children in details.child_ids.") % {
+                "field": f"services[{i}]", "code": service.code, "date": on}, field=f"services[{i}]")
+        out.append(tuple(entitlements.Claim(service.code, unit, uuid.UUID(c),
+                                            _("the child %(name)s") % {"name": members[c]}) for c in children))
     return out
 
 
 def _refusal(session: Session, actor: Principal, index: int, service_code: str, service_name: str,
              claim: entitlements.Claim, held: Entitlement | None) -> Conflict:
     """The 409 for a unit already held: the earlier application's number only for who may see it."""
-    said = f"services[{index}]: {claim.words} already has an open case or an active entitlement for " \
-           f"{service_name} ({service_code})"
+    said = _("%(field)s: %(who)s already has an open case or an active entitlement for %(service)s "
+             "(%(code)s)") % {"field": f"services[{index}]", "who": claim.words, "service": service_name,
+                              "code": service_code}
     detail: dict[str, Any] = {"field": f"services[{index}]", "service_code": service_code, "unit": str(claim.unit)}
     if held is None:  # the other submission rolled back after the unique index refused this one
-        return Conflict(f"{said}: another application for it was being submitted at the same moment; "
-                        "submit again", **detail)
+        return Conflict(_("%(refusal)s: another application for it was being submitted at the same moment; submit "
+                          "again.") % {"refusal": said}, **detail)
     if policy.grade(session, actor, policy.Kind.CASE, office=held.office) >= policy.Grade.MASKED:
         number = session.get(Application, held.application_id).number
-        return Conflict(f"{said}: application {number}", application_number=number, **detail)
-    return Conflict(f"{said}, held at another office", **detail)  # neither its number nor which office
+        return Conflict(_("%(refusal)s: application %(number)s.") % {"refusal": said, "number": number},
+                        application_number=number, **detail)
+    # Neither its number nor which office.
+    return Conflict(_("%(refusal)s, held at another office.") % {"refusal": said}, **detail)
 
 
 @dataclass(frozen=True)
@@ -159,17 +170,18 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
     """Check and store one application; returns it with the case each service needs (bokji/steps
     starts them in the same transaction). Nothing is stored unless every check passes."""
     if not isinstance(body, dict):
-        raise Invalid("an application is a JSON object", field="body")
+        raise Invalid(_("An application is a JSON object."), field="body")
     on = _date(body.get("application_date"))
     services = _services(session, body.get("services"))
     if not parameters.year_of(session, on).has("nblss.median") and any(s.rule.get("kind") != "none"
                                                                        for s in services):
         # Parameters are chosen by the application date; without that year's figures no case could be
         # decided, so the application is refused here rather than failing later in every case.
-        raise Invalid(f"application_date {on}: no rule parameters for {on.year} are loaded (bokji rules load); "
-                      f"the figures for {on.year} must be entered first", field="application_date")
+        raise Invalid(_("application_date %(date)s: no rule parameters for %(year)s are loaded (bokji rules load); "
+                        "the figures for %(year)s must be entered first.") % {"date": on, "year": on.year},
+                      field="application_date")
     # Unknown, or another office's person not looked up at this counter: the same 404 either way.
-    unknown = NotFound(f"person {body.get('applicant_id')} not found", field="applicant_id")
+    unknown = NotFound(not_found("person", body.get("applicant_id")), field="applicant_id")
     try:
         applicant = _person(session, body.get("applicant_id"), "applicant_id")
         counter_grant = policy.applicant(session, actor, applicant)
@@ -177,13 +189,13 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         raise unknown from None
     household_id = registry.household_of(session, str(applicant.id), on)
     if household_id is None:
-        raise Invalid(f"the applicant belongs to no household on {on} (register the household first)",
-                      field="applicant_id")
+        raise Invalid(_("The applicant belongs to no household on %(date)s (register the household first).") % {
+            "date": on}, field="applicant_id")
     household = registry.household_on(session, str(household_id), on, actor=actor.username, purpose=PURPOSE)
     if not household.members:
-        raise Invalid(f"the household has no members on {on}", field="household")
+        raise Invalid(_("The household has no members on %(date)s.") % {"date": on}, field="household")
     if household.residence is None:
-        raise Invalid(f"the household has no residence on {on}", field="household")
+        raise Invalid(_("The household has no residence on %(date)s.") % {"date": on}, field="household")
     needed: dict[str, list[str]] = {}
     for service in services:
         for name in (service.extra.get("case") or {}).get("application_fields", []):
@@ -193,13 +205,13 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
     member_ids = set(members)
     for person_id in details.get("school_levels", {}):
         if person_id not in member_ids:
-            raise Invalid(f"details.school_levels.{person_id} is not a member of the applicant's household on {on}",
-                          field=f"details.school_levels.{person_id}")
+            raise Invalid(_("%(field)s is not a member of the applicant's household on %(date)s.") % {
+                "field": f"details.school_levels.{person_id}", "date": on}, field=f"details.school_levels.{person_id}")
     for i, obligor in enumerate(details.get("obligor_ids", [])):
         _person(session, obligor, f"details.obligor_ids[{i}]")
         if obligor in member_ids:
-            raise Invalid(f"details.obligor_ids[{i}] is a member of the household, not an obligor",
-                          field=f"details.obligor_ids[{i}]")
+            raise Invalid(_("%(field)s is a member of the household, not an obligor.") % {
+                "field": f"details.obligor_ids[{i}]"}, field=f"details.obligor_ids[{i}]")
     child_ids = _child_ids(details["child_ids"], members, on) if "child_ids" in details else None
     consents = _consents(body.get("consents"))
     claims = _claims(session, services, applicant=applicant, household_id=household_id, members=members,

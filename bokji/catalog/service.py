@@ -21,6 +21,7 @@ from bokji.catalog.models import CatalogService
 from bokji.datafile import read_json, replace_all
 from bokji.entitlements.models import Unit
 from bokji.errors import Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.linkage.registry import DATA_TYPES
 from bokji.payments.models import PAYMENT_KINDS
 from bokji.rules.benefits import RULES
@@ -34,11 +35,15 @@ REQUIRED = ("code", "ministry", "name_ko", "name_en", "purpose_group", "process_
 
 def _check_rule(rule: Any, where: str) -> None:
     if not isinstance(rule, dict) or rule.get("kind") not in RULE_KINDS:
-        raise Invalid(f"{where}.rule.kind must be one of {sorted(RULE_KINDS)}", field=f"{where}.rule")
+        raise Invalid(_("%(field)s must be one of %(choices)s.") % {
+            "field": f"{where}.rule.kind", "choices": ", ".join(sorted(RULE_KINDS))}, field=f"{where}.rule")
     if rule["kind"] == "nblss" and rule.get("benefit") not in NBLSS_BENEFITS:
-        raise Invalid(f"{where}.rule.benefit must be one of {sorted(NBLSS_BENEFITS)}", field=f"{where}.rule.benefit")
+        raise Invalid(_("%(field)s must be one of %(choices)s.") % {
+            "field": f"{where}.rule.benefit", "choices": ", ".join(sorted(NBLSS_BENEFITS))},
+            field=f"{where}.rule.benefit")
     if rule["kind"] == "income_percent" and not (isinstance(rule.get("percent"), int) and 1 <= rule["percent"] <= 200):
-        raise Invalid(f"{where}.rule.percent must be a whole percent 1-200", field=f"{where}.rule.percent")
+        raise Invalid(_("%(field)s must be a whole percent 1-200.") % {"field": f"{where}.rule.percent"},
+                      field=f"{where}.rule.percent")
 
 
 # Evidence no agency supplies: checked from documents or by a caseworker's step.
@@ -51,8 +56,10 @@ def _check_evidence(evidence: Any, where: str) -> None:
     known = set(DATA_TYPES) | DOCUMENT_EVIDENCE
     for i, name in enumerate(evidence if isinstance(evidence, list) else [evidence]):
         if name not in known:
-            raise Invalid(f"{where}.required_evidence[{i}] '{name}' is neither a linkage data type nor a document "
-                          f"(known: {', '.join(sorted(known))})", field=f"{where}.required_evidence[{i}]")
+            raise Invalid(_("%(field)s '%(name)s' is neither a linkage data type nor a document (known: "
+                            "%(known)s).") % {"field": f"{where}.required_evidence[{i}]", "name": name,
+                                              "known": ", ".join(sorted(known))},
+                          field=f"{where}.required_evidence[{i}]")
 
 
 def _check_case(case: Any, where: str) -> None:
@@ -60,28 +67,30 @@ def _check_case(case: Any, where: str) -> None:
     if case is None:
         return
     if not isinstance(case, dict):
-        raise Invalid(f"{where}.case must be an object", field=f"{where}.case")
+        raise Invalid(_("%(field)s must be an object.") % {"field": f"{where}.case"}, field=f"{where}.case")
     if case.get("payment_kind", "cash") not in PAYMENT_KINDS:
-        raise Invalid(f"{where}.case.payment_kind must be one of {sorted(PAYMENT_KINDS)}",
-                      field=f"{where}.case.payment_kind")
+        raise Invalid(_("%(field)s must be one of %(choices)s.") % {
+            "field": f"{where}.case.payment_kind", "choices": ", ".join(sorted(PAYMENT_KINDS))},
+            field=f"{where}.case.payment_kind")
     interval = case.get("review_interval")
     if interval is not None and not (isinstance(interval, str) and interval.startswith("P") and len(interval) > 2):
-        raise Invalid(f"{where}.case.review_interval must be an ISO-8601 duration like P6M, or null",
-                      field=f"{where}.case.review_interval")
+        raise Invalid(_("%(field)s must be an ISO-8601 duration like P6M, or null.") % {
+            "field": f"{where}.case.review_interval"}, field=f"{where}.case.review_interval")
     limit = case.get("approval_limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise Invalid(f"{where}.case.approval_limit must be a whole number of won or null",
-                      field=f"{where}.case.approval_limit")
+        raise Invalid(_("%(field)s must be a whole number of won or null.") % {
+            "field": f"{where}.case.approval_limit"}, field=f"{where}.case.approval_limit")
     for i, name in enumerate(case.get("application_fields") or []):
         if name not in FIELDS:
-            raise Invalid(f"{where}.case.application_fields[{i}] '{name}' is not a known application question "
-                          f"(known: {', '.join(sorted(FIELDS))})", field=f"{where}.case.application_fields[{i}]")
+            raise Invalid(_("%(field)s '%(name)s' is not a known application question (known: %(known)s).") % {
+                "field": f"{where}.case.application_fields[{i}]", "name": name, "known": ", ".join(sorted(FIELDS))},
+                field=f"{where}.case.application_fields[{i}]")
 
 
 def parse(document: Any) -> list[CatalogService]:
     """Validate a catalog document; every error names the entry and the field."""
     if not isinstance(document, dict) or not isinstance(document.get("services"), list):
-        raise Invalid("a catalog is an object with 'ministries' and a 'services' list", field="services")
+        raise Invalid(_("A catalog is an object with 'ministries' and a 'services' list."), field="services")
     ministries = document.get("ministries") or {}
     version = str(document.get("catalog_version") or "unversioned")
     synthetic = bool(document.get("synthetic"))
@@ -89,25 +98,28 @@ def parse(document: Any) -> list[CatalogService]:
     for i, entry in enumerate(document["services"]):
         where = f"services[{i}]"
         if not isinstance(entry, dict):
-            raise Invalid(f"{where} must be an object", field=where)
+            raise Invalid(_("%(field)s must be an object.") % {"field": where}, field=where)
         for name in REQUIRED:
             if entry.get(name) in (None, ""):
-                raise Invalid(f"{where}.{name} is required", field=f"{where}.{name}")
+                raise Invalid(_("%(field)s is required.") % {"field": f"{where}.{name}"}, field=f"{where}.{name}")
         if entry["code"] in seen:
-            raise Invalid(f"{where}.code '{entry['code']}' appears twice", field=f"{where}.code")
+            raise Invalid(_("%(field)s '%(code)s' appears twice.") % {"field": f"{where}.code", "code": entry["code"]},
+                          field=f"{where}.code")
         seen.add(entry["code"])
         ministry = ministries.get(entry["ministry"])
         if not ministry:
-            raise Invalid(f"{where}.ministry '{entry['ministry']}' is not in 'ministries'", field=f"{where}.ministry")
+            raise Invalid(_("%(field)s '%(ministry)s' is not in 'ministries'.") % {
+                "field": f"{where}.ministry", "ministry": entry["ministry"]}, field=f"{where}.ministry")
         days = entry.get("processing_days")
         if days is not None and not (isinstance(days, int) and days > 0):
-            raise Invalid(f"{where}.processing_days must be a positive whole number or null (unverified)",
-                          field=f"{where}.processing_days")
+            raise Invalid(_("%(field)s must be a positive whole number or null (unverified).") % {
+                "field": f"{where}.processing_days"}, field=f"{where}.processing_days")
         unit = entry.get("unit", Unit.HOUSEHOLD.value if synthetic or entry.get("synthetic") else None)
         if not isinstance(unit, str) or unit not in {u.value for u in Unit}:
             # Whom one entitlement belongs to decides which applications are refused as a second one
             # (bokji/entitlements): a real service must say it; a synthetic one is a household's.
-            raise Invalid(f"{where}.unit must be one of {', '.join(u.value for u in Unit)}", field=f"{where}.unit")
+            raise Invalid(_("%(field)s must be one of %(choices)s.") % {
+                "field": f"{where}.unit", "choices": ", ".join(u.value for u in Unit)}, field=f"{where}.unit")
         _check_rule(entry["rule"], where)
         _check_evidence(entry.get("required_evidence"), where)
         _check_case(entry.get("case"), where)
@@ -169,7 +181,7 @@ def snapshot(session: Session) -> tuple[Entry, ...]:
 def get(session: Session, code: str) -> CatalogService:
     service = session.get(CatalogService, code)
     if service is None:
-        raise NotFound(f"unknown service '{code}'", field="services")
+        raise NotFound(_("Unknown service '%(code)s'.") % {"code": code}, field="services")
     return service
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bokji.config import get_settings
 from bokji.definitions.models import Definition, Deployment
 from bokji.errors import Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.offices import service as offices
 from forms.schema import FormDefinition
 from processes import cache
@@ -67,7 +68,8 @@ def _check_forms(files: dict[str, bytes]) -> None:
             try:
                 FormDefinition.from_dict(json.loads(content))
             except Invalid as exc:
-                raise Invalid(f"{name}: {exc.message}", **{**exc.detail, "file": name, "element": None}) from None
+                raise Invalid(_("%(file)s: %(message)s") % {"file": name, "message": exc.message},
+                              **{**exc.detail, "file": name, "element": None}) from None
 
 
 def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str, ministry: str | None = None,
@@ -80,11 +82,12 @@ def deploy(session: Session, files: dict[str, bytes], *, actor: str, source: str
     for its time is the caller's step (bokji/steps)."""
     for name in files:
         if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise Invalid(f"{name!r}: file names must be plain names", file=name, reason="bad file name")
+            raise Invalid(_("'%(file)s': file names must be plain names.") % {"file": name}, file=name,
+                          reason="bad file name")
     try:
         texts = {name: content.decode("utf-8") for name, content in files.items()}
     except UnicodeDecodeError as exc:
-        raise Invalid(f"a file is not UTF-8 text: {exc}", reason="not UTF-8") from None
+        raise Invalid(_("A file is not UTF-8 text: %(error)s") % {"error": exc}, reason="not UTF-8") from None
     digest = checksum(files)
     bundle = check_bundle(
         files,
@@ -139,13 +142,13 @@ def _check_declarations(session: Session, bundle: Bundle, ministry: str | None) 
     for key, info in bundle.process_info.items():
         where = f"process '{key}'"
         if not (info.ministry or ministry):
-            raise Invalid(f"{where} declares no ministry (camunda:property ministry) and the deployer has none",
-                          field="ministry", element=key)
+            raise Invalid(_("Process '%(key)s' declares no ministry (camunda:property ministry) and the deployer "
+                            "has none.") % {"key": key}, field="ministry", element=key)
         if info.office is not None:
             offices.check(session, info.office, field=f"{where}: property office")
         if key in bundle.timer_starts and info.office is None:
-            raise Invalid(f"{where} starts on a timer, so it must declare the office its cases belong to "
-                          "(camunda:property office)", field="office", element=key)
+            raise Invalid(_("Process '%(key)s' starts on a timer, so it must declare the office its cases belong "
+                            "to (camunda:property office).") % {"key": key}, field="office", element=key)
 
 
 def library_files(directory: Path) -> dict[str, bytes]:
@@ -160,7 +163,7 @@ def latest(session: Session, key: str, *, kind: str | None = None, required: boo
         query = query.where(Definition.kind == kind)
     definition = session.scalars(query.order_by(Definition.version.desc()).limit(1)).first()
     if definition is None and required:
-        raise NotFound(f"no definition with key '{key}' is deployed", field="key")
+        raise NotFound(_("No definition with key '%(key)s' is deployed.") % {"key": key}, field="key")
     return definition
 
 
@@ -181,8 +184,10 @@ def get_version(session: Session, key: str, version: int | None) -> Definition:
             )
         ).first()
     if definition is None:
-        what = f"version {version} of '{key}'" if version else f"a process '{key}'"
-        raise NotFound(f"{what} is not deployed", field="key")
+        if version:
+            raise NotFound(_("Version %(version)s of '%(key)s' is not deployed.") % {"version": version, "key": key},
+                           field="key")
+        raise NotFound(_("A process '%(key)s' is not deployed.") % {"key": key}, field="key")
     return definition
 
 
@@ -232,6 +237,7 @@ def diagram(session: Session, key: str, version: int | None = None) -> Diagram:
     definition = get_version(session, key, version)
     found = file_defining(definition.deployment.files, definition.key)
     if found is None:
-        raise NotFound(f"no BPMN file of deployment {definition.deployment_id} defines '{key}'", field="key")
+        raise NotFound(_("No BPMN file of deployment %(deployment)s defines '%(key)s'.") % {
+            "deployment": definition.deployment_id, "key": key}, field="key")
     name, xml = found
     return Diagram(definition.key, definition.version, definition.name, name, xml, called_processes(xml, key))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bokji.db import lock_record, utcnow
 from bokji.entitlements.models import HELD, Entitlement, EntitlementStatus, Unit
 from bokji.errors import Conflict
+from bokji.i18n import gettext as _
 
 UNIQUE_OPEN = "uq_entitlement_open_unit"
 ENDED_WITHOUT_GRANT = "ended without a grant"
@@ -109,8 +110,9 @@ def _clear_of_ended(session: Session, row: Entitlement, start: date, months: int
         if not overlapping:
             return start
         if any(r.upper is None for r in overlapping):
-            raise Conflict(f"{row.unit} {row.unit_id} has an ended {row.service_code} entitlement without an end "
-                           "month; it must be closed before a new one starts", field="benefit_months")
+            raise Conflict(_("%(unit)s %(id)s has an ended %(service)s entitlement without an end month; it must be "
+                             "closed before a new one starts.") % {
+                "unit": row.unit, "id": row.unit_id, "service": row.service_code}, field="benefit_months")
         start = max(r.upper for r in overlapping)
 
 

@@ -12,8 +12,10 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bokji import words
 from bokji.config import get_settings
 from bokji.errors import Conflict, Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.identity import passwords, throttle
 from bokji.identity.models import RevokedToken, User
 from bokji.identity.passwords import hash_password
@@ -37,19 +39,24 @@ def create_user(
     grants: list[str] | None = None,
 ) -> User:
     if not USERNAME.match(username):
-        raise Invalid("username must be 2-64 characters: a-z first, then a-z 0-9 _ . -", field="username")
+        raise Invalid(_("The username must be 2-64 characters: a-z first, then a-z 0-9 _ . -"), field="username")
     if len(password) < 8:
-        raise Invalid("password must be at least 8 characters", field="password")
+        raise Invalid(_("The password must be at least 8 characters."), field="password")
     unknown = [r for r in roles if r not in {x.value for x in Role}]
     if unknown or not roles:
-        raise Invalid(f"unknown roles {unknown}; choose from {[r.value for r in Role]}", field="roles")
+        choices = ", ".join(f"{r.value} ({words.name(words.ROLES, r.value)})" for r in Role)
+        if not roles:
+            raise Invalid(_("Give at least one role; choose from: %(choices)s.") % {"choices": choices}, field="roles")
+        raise Invalid(_("Unknown roles: %(roles)s; choose from: %(choices)s.") % {
+            "roles": ", ".join(unknown), "choices": choices}, field="roles")
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"user '{username}' exists", field="username")
+        raise Conflict(_("User '%(username)s' exists.") % {"username": username}, field="username")
     if office is not None:
         offices.check(session, office)
     for grant in grants or []:
         if not grant.startswith(("topic:", "message:")) or len(grant.split(":", 1)[1]) < 1:
-            raise Invalid(f"grants: {grant!r} must be topic:<name> or message:<name>", field="grants")
+            raise Invalid(_("grants: '%(grant)s' must be topic:<name> or message:<name>.") % {"grant": grant},
+                          field="grants")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -179,14 +186,14 @@ def revoke_all_tokens(session: Session, username: str) -> User:
     user = session.scalar(update(User).where(User.username == username)
                           .values(token_generation=User.token_generation + 1).returning(User))
     if user is None:
-        raise NotFound(f"no user '{username}'", field="username")
+        raise NotFound(_("No user '%(username)s'.") % {"username": username}, field="username")
     return user
 
 
 def unlock(session: Session, username: str) -> bool:
     """An administrator lifts the sign-in lock of `username`; whether there was anything to lift."""
     if session.scalar(select(User.id).where(User.username == username)) is None:
-        raise NotFound(f"no user '{username}'", field="username")
+        raise NotFound(_("No user '%(username)s'.") % {"username": username}, field="username")
     return throttle.unlock(session, username)
 
 
@@ -211,7 +218,7 @@ DEMO_GRANTS = {"integration": ["topic:bank.transfer", "message:bank_result", "me
 def seed_demo_users(session: Session) -> list[str]:
     """One user per role for demo mode (password in the README). Never runs in production."""
     if not get_settings().demo:
-        raise Invalid("demo users are only seeded when BOKJI_ENV is demo or test", field="BOKJI_ENV")
+        raise Invalid(_("Demo users are only seeded when BOKJI_ENV is demo or test."), field="BOKJI_ENV")
     created = []
     for username, roles, name, office, ministry in DEMO_USERS:
         if session.scalar(select(User.id).where(User.username == username)) is None:

@@ -36,7 +36,7 @@ from processes.runtime import EMPTY, Run
 def get(session: Session, instance_id: uuid.UUID | str) -> ProcessInstance:
     instance = session.get(ProcessInstance, _uuid(instance_id))
     if instance is None:
-        raise NotFound(f"instance {instance_id} not found", field="instance_id")
+        raise NotFound(policy.not_found("instance", instance_id), field="instance_id")
     return instance
 
 
@@ -65,7 +65,7 @@ def lock(session: Session, instance_id: uuid.UUID | str) -> ProcessInstance:
         .execution_options(populate_existing=True)
     ).first()
     if instance is None:
-        raise NotFound(f"instance {instance_id} not found", field="instance_id")
+        raise NotFound(policy.not_found("instance", instance_id), field="instance_id")
     return instance
 
 

@@ -21,10 +21,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from bokji import queue
+from bokji import queue, words
 from bokji.config import get_settings
 from bokji.db import after_commit, utcnow
 from bokji.errors import Conflict, Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.ids import parse_uuid
 from bokji.instances.models import InstanceStatus, ProcessInstance
 from bokji.jobs.models import Job, JobKind, JobStatus
@@ -34,7 +35,7 @@ class AlreadyDone(Conflict):
     """Another delivery of the same job won (or the lease was lost); this transaction must roll back."""
 
     def __init__(self, job_id: str) -> None:
-        super().__init__(f"job {job_id} was completed or taken over by another attempt", field="id")
+        super().__init__(_("Job %(id)s was completed or taken over by another attempt.") % {"id": job_id}, field="id")
 
 
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.INCIDENT)
@@ -125,7 +126,7 @@ class Suspended(Conflict):
     """The instance was suspended meanwhile: the attempt is given back; resume re-enqueues the job."""
 
     def __init__(self, instance_id: str) -> None:
-        super().__init__(f"instance {instance_id} is suspended", field="processInstanceId")
+        super().__init__(_("Instance %(id)s is suspended.") % {"id": instance_id}, field="processInstanceId")
 
 
 def renew_lease(session: Session, claim: Claim, *, lease: float | None = None) -> bool:
@@ -245,12 +246,13 @@ def incidents(session: Session, *, limit: int = 100) -> list[Job]:
 
 def retry_incident(session: Session, job_id: str, *, attempts: int = 1) -> Job:
     if attempts < 1 or attempts > 100:
-        raise Invalid("attempts must be between 1 and 100", field="attempts")
+        raise Invalid(_("attempts must be between 1 and 100."), field="attempts")
     job = session.get(Job, _uuid(job_id), with_for_update=True)
     if job is None:
-        raise NotFound(f"job {job_id} not found", field="job_id")
+        raise NotFound(_("Job %(id)s not found.") % {"id": job_id}, field="job_id")
     if job.status != JobStatus.INCIDENT:
-        raise Conflict(f"job {job_id} is {job.status}, not an incident", field="job_id", status=job.status)
+        raise Conflict(_("Job %(id)s is %(status)s, not an incident.") % {
+            "id": job_id, "status": words.name(words.STATUSES, job.status)}, field="job_id", status=job.status)
     now = utcnow()
     job.status, job.next_run_at, job.finished_at = JobStatus.QUEUED, now, None
     job.max_attempts = job.attempts + attempts
@@ -277,12 +279,12 @@ def fetch_and_lock(session: Session, *, worker: str, topics: list[str], max_task
     """Camunda-style fetch-and-lock: due external jobs of these topics, locked to `worker`."""
     settings = get_settings()
     if not worker:
-        raise Invalid("workerId is required", field="workerId")
+        raise Invalid(_("workerId is required."), field="workerId")
     if not topics:
-        raise Invalid("give at least one topic", field="topics")
+        raise Invalid(_("Give at least one topic."), field="topics")
     if not 0 < lock_seconds <= settings.external_lock_max:
-        raise Invalid(f"lockDuration must be between 1 ms and {settings.external_lock_max:.0f} s",
-                      field="lockDuration")
+        raise Invalid(_("lockDuration must be between 1 ms and %(max)s s.") % {
+            "max": f"{settings.external_lock_max:.0f}"}, field="lockDuration")
     now = utcnow()
     jobs = session.scalars(
         select(Job)
@@ -306,12 +308,15 @@ def external_claim(session: Session, job_id: str, worker: str, grants: frozenset
     and unexpired."""
     job = session.get(Job, _uuid(job_id))
     if job is None or job.kind != JobKind.EXTERNAL or f"topic:{job.topic}" not in grants:
-        raise NotFound(f"external task {job_id} not found", field="id")
+        raise NotFound(_("External task %(id)s not found.") % {"id": job_id}, field="id")
     if job.status != JobStatus.RUNNING or job.locked_by != worker:
-        raise Conflict(f"external task {job_id} is not locked by worker '{worker}' (status {job.status}, "
-                       f"locked by {job.locked_by})", field="workerId")
+        raise Conflict(_("External task %(id)s is not locked by worker '%(worker)s' (status %(status)s, locked by "
+                         "%(locked_by)s).") % {"id": job_id, "worker": worker,
+                                               "status": words.name(words.STATUSES, job.status),
+                                               "locked_by": job.locked_by or "–"}, field="workerId")
     if job.locked_until is not None and job.locked_until < utcnow():
-        raise Conflict(f"the lock of worker '{worker}' on external task {job_id} expired", field="workerId")
+        raise Conflict(_("The lock of worker '%(worker)s' on external task %(id)s expired.") % {
+            "worker": worker, "id": job_id}, field="workerId")
     return Claim(str(job.id), job.attempts)
 
 

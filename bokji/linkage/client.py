@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 
+from bokji import words
 from bokji.config import get_settings
 from bokji.errors import Unavailable
+from bokji.i18n import gettext as _
 from bokji.jobs.handlers import RetryLater
 from bokji.linkage.registry import DataType
 from bokji.queue import redis_connection
@@ -111,12 +113,14 @@ def call(data_type: DataType, payload: dict[str, Any], *, bulk: bool = False) ->
             if response.status_code < 500 and response.status_code != 429:
                 _record(agency, ok=True)  # the agency works; it refused this request
                 raise AgencyRefused(f"{agency} refused: {response.status_code} {response.text[:200]}")
-            last = AgencyError(f"{agency} answered {response.status_code}", field="agency")
+            last = AgencyError(_("%(agency)s answered %(status)s.") % {"agency": words.name(words.AGENCIES, agency),
+                                                                   "status": response.status_code}, field="agency")
         _record(agency, ok=False)
         if _breaker_open(agency):
             break
         if attempt < settings.linkage_retries:
             delay = settings.linkage_backoff * 2 ** attempt
             time.sleep(delay * random.uniform(0.8, 1.2))
-    raise AgencyError(f"{agency}/{data_type.code}: no answer after {settings.linkage_retries + 1} tries ({last})",
-                      field="agency")
+    raise AgencyError(_("%(agency)s, %(data_type)s: no answer after %(tries)s tries (%(last)s).") % {
+        "agency": words.name(words.AGENCIES, agency), "data_type": words.name(words.DATA_TYPES, data_type.code),
+        "tries": settings.linkage_retries + 1, "last": last}, field="agency")

@@ -8,6 +8,7 @@ from typing import Any
 
 from bokji.db import lock_record
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.linkage import client, registry
@@ -37,7 +38,7 @@ def collect(ctx: HandlerContext) -> dict[str, Any]:
     step = str(request.get("step") or "investigation")  # e.g. "obligor": facts about people outside the household
     person = ctx.session.get(Person, uuid.UUID(str(request.get("person_id"))))
     if person is None:
-        raise Invalid(f"person {request.get('person_id')} is not in the registry", field="person_id")
+        raise Invalid(_("Person %(id)s is not in the registry.") % {"id": request.get("person_id")}, field="person_id")
     instance_id = uuid.UUID(ctx.instance_id)
     # Every case of an application asks for the same facts at about the same time. One fact is
     # collected by one job at a time: the others wait here, then find it fresh and use it.
@@ -103,7 +104,7 @@ def _household(ctx: HandlerContext, instance_id: uuid.UUID, members: list[str], 
     try:
         applied = date.fromisoformat(str(ctx.input.get("application_date")))
     except ValueError:
-        raise Invalid("application_date must be an ISO date (YYYY-MM-DD)", field="application_date") from None
+        raise Invalid(_("application_date must be an ISO date (YYYY-MM-DD)."), field="application_date") from None
     facts = household_document.registry_facts(
         ctx.session, members, applicant=ctx.input.get("applicant_id") or (members[0] if members else None),
         application_date=applied, assessment_date=assessment_date(ctx.input), actor=f"worker:{instance.started_by}",
@@ -129,7 +130,7 @@ def _collect_bulk(ctx: HandlerContext, request: dict[str, Any]) -> dict[str, Any
     for n, person_id in enumerate(request["person_ids"]):
         person = ctx.session.get(Person, uuid.UUID(str(person_id)))
         if person is None:
-            raise Invalid(f"person {person_id} is not in the registry", field="person_ids")
+            raise Invalid(_("Person %(id)s is not in the registry.") % {"id": person_id}, field="person_ids")
         reuse = evidence.fresh(ctx.session, person.id, kind)
         if reuse is not None:
             evidence.use(ctx.session, instance_id, reuse.id, "investigation")

@@ -28,7 +28,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bokji import words
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.linkage.models import Evidence
 from bokji.privacy import access_log
 from bokji.registry import service as registry
@@ -76,7 +78,7 @@ def registry_facts(session: Session, member_ids: list[str], *, applicant: str | 
         select(Person).where(Person.id.in_([uuid.UUID(str(m)) for m in member_ids])))}
     missing = [m for m in member_ids if str(m) not in people]
     if missing:
-        raise Invalid(f"member {missing[0]} is not in the registry", field="member_ids")
+        raise Invalid(_("Member %(id)s is not in the registry.") % {"id": missing[0]}, field="member_ids")
     for person in people.values():  # birth dates are personal data: read for this case, logged
         access_log.record(session, actor, person_id=person.id, instance_id=instance_id, action="read_person",
                           purpose=purpose)
@@ -118,8 +120,10 @@ def from_evidence(items: Iterable[Evidence], *, members: list[MemberFacts], regi
         member = by_person.get(str(item.person_id))
         if member is None:
             # Dropping it would make the household look poorer than its evidence says.
-            raise Invalid(f"evidence {item.id} ({item.data_type}) is of person {item.person_id}, who is not a "
-                          "member of the case's household", field="evidence")
+            raise Invalid(_("Evidence %(id)s (%(data_type)s) is of person %(person)s, who is not a member of "
+                            "the case's household.") % {
+                "id": item.id, "data_type": words.name(words.DATA_TYPES, item.data_type), "person": item.person_id},
+                field="evidence")
         value = item.value or {}
         if item.data_type == "vehicles":
             member["cars"] += [_car(c) for c in value.get("cars", [])]

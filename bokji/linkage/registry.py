@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -35,5 +36,6 @@ DATA_TYPES: dict[str, DataType] = {t.code: t for t in (
 def get(code: str) -> DataType:
     found = DATA_TYPES.get(code)
     if found is None:
-        raise Invalid(f"unknown data type '{code}' (known: {', '.join(sorted(DATA_TYPES))})", field="data_type")
+        raise Invalid(_("Unknown data type '%(code)s' (known: %(known)s).") % {
+            "code": code, "known": ", ".join(sorted(DATA_TYPES))}, field="data_type")
     return found

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bokji.db import utcnow
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.linkage import registry
 from bokji.linkage.models import Document, Evidence, EvidenceUse
 
@@ -97,11 +98,11 @@ def add_document(session: Session, *, instance_id: uuid.UUID, person_id: str, da
     """Evidence a caseworker takes from an uploaded document when an agency could not supply it."""
     kind = registry.get(data_type)
     if not content:
-        raise Invalid("the document file is empty", field="file")
+        raise Invalid(_("The document file is empty."), field="file")
     unknown = set(value) - set(kind.fields)
     if unknown:
-        raise Invalid(f"{data_type} has no field {sorted(unknown)[0]} (fields: {', '.join(kind.fields)})",
-                      field="value")
+        raise Invalid(_("%(data_type)s has no field %(field)s (its fields: %(fields)s).") % {
+            "data_type": data_type, "field": sorted(unknown)[0], "fields": ", ".join(kind.fields)}, field="value")
     document = Document(instance_id=instance_id, filename=filename[:300], media_type=media_type[:100],
                         sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=actor)
     session.add(document)

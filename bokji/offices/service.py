@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bokji.datafile import read_json
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.offices.models import Office
 
 DATA_FILE = Path(__file__).with_name("offices.json")
@@ -21,17 +22,18 @@ def load(session: Session, path: Path = DATA_FILE) -> int:
     document = read_json(path, "offices")
     entries = document.get("offices") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise Invalid(f"{path.name}: the offices file is an object with an 'offices' list", file=path.name,
-                      field="offices")
+        raise Invalid(_("%(file)s: the offices file is an object with an 'offices' list.") % {"file": path.name},
+                      file=path.name, field="offices")
     known = {e.get("code") for e in entries if isinstance(e, dict)}
     for i, entry in enumerate(entries):
         where = f"{path.name}: offices[{i}]"
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry[k]
                                                   for k in ("code", "name", "region")):
-            raise Invalid(f"{where} needs code, name and region", file=path.name, field=f"offices[{i}]")
+            raise Invalid(_("%(where)s needs code, name and region.") % {"where": where}, file=path.name,
+                          field=f"offices[{i}]")
         if entry.get("parent") is not None and entry["parent"] not in known:
-            raise Invalid(f"{where}: parent {entry['parent']!r} is not in the file", file=path.name,
-                          field=f"offices[{i}].parent")
+            raise Invalid(_("%(where)s: parent '%(parent)s' is not in the file.") % {
+                "where": where, "parent": entry["parent"]}, file=path.name, field=f"offices[{i}].parent")
     for entry in _parents_first(entries):
         values = {"code": entry["code"], "name": entry["name"], "region": entry["region"],
                   "parent_code": entry.get("parent")}
@@ -48,7 +50,7 @@ def _parents_first(entries: list[dict]) -> list[dict]:
     while pending:
         ready = [e for e in pending if e.get("parent") is None or e["parent"] in done]
         if not ready:
-            raise Invalid("offices: the parent links form a cycle", field="offices")
+            raise Invalid(_("offices: the parent links form a cycle."), field="offices")
         for entry in ready:
             ordered.append(entry)
             done.add(entry["code"])
@@ -59,8 +61,8 @@ def _parents_first(entries: list[dict]) -> list[dict]:
 def check(session: Session, code: str | None, *, field: str = "office") -> str:
     """`code` if it names an office, else 422 naming the field."""
     if not code or session.get(Office, code) is None:
-        raise Invalid(f"{field}: unknown office {code!r} (offices are a reference table: bokji offices load)",
-                      field=field)
+        raise Invalid(_("%(field)s: unknown office '%(code)s' (offices are a reference table: bokji offices "
+                        "load).") % {"field": field, "code": code if code is not None else ""}, field=field)
     return code
 
 

@@ -17,6 +17,7 @@ from bokji import clock
 from bokji.db import utcnow
 from bokji.entitlements import service as entitlements
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.jobs.handlers import HandlerContext
 from bokji.payments.models import PAYMENT_KINDS, PaymentSchedule
 
@@ -33,7 +34,7 @@ def _schedule(ctx: HandlerContext) -> PaymentSchedule:
     found = ctx.session.scalars(select(PaymentSchedule).where(
         PaymentSchedule.instance_id == uuid.UUID(ctx.instance_id))).first()
     if found is None:
-        raise Invalid("this case has no payment schedule to change", field="payment_schedule")
+        raise Invalid(_("This case has no payment schedule to change."), field="payment_schedule")
     return found
 
 
@@ -41,10 +42,11 @@ def setup(ctx: HandlerContext) -> dict[str, Any]:
     data = ctx.input
     kind = data.get("payment_kind") or "cash"
     if kind not in PAYMENT_KINDS:
-        raise Invalid(f"payment_kind must be one of {', '.join(PAYMENT_KINDS)}", field="payment_kind")
+        raise Invalid(_("%(field)s must be one of %(choices)s.") % {
+            "field": "payment_kind", "choices": ", ".join(PAYMENT_KINDS)}, field="payment_kind")
     amount, period = _amount(data) if kind == "cash" else (None, None)
     if kind == "cash" and amount is None:
-        raise Invalid("a cash benefit needs monthly_amount or annual_amount", field="monthly_amount")
+        raise Invalid(_("A cash benefit needs monthly_amount or annual_amount."), field="monthly_amount")
     basis = str(data.get("amount_basis") or data.get("reason") or "")
     if kind == "cash" and amount == 0:
         # Eligible at exactly the threshold pays nothing; what to do with zero or very small amounts is
@@ -53,7 +55,7 @@ def setup(ctx: HandlerContext) -> dict[str, Any]:
     start = date.fromisoformat(str(data["application_date"]))
     duration = data.get("benefit_duration_months")
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or duration < 1):
-        raise Invalid("benefit_duration_months must be a whole number of months, 1 or more",
+        raise Invalid(_("benefit_duration_months must be a whole number of months, 1 or more."),
                       field="benefit_duration_months")
     # The case's units become active from the month of application, or from the month after an earlier
     # entitlement of the same unit ended if that one still covers it (a re-application after a

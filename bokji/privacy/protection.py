@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bokji.config import get_settings
 from bokji.errors import Invalid
+from bokji.i18n import N_
+from bokji.i18n import gettext as _
 
 FIELD = "registration_number"
 ASSOCIATED_DATA = b"bokji:rrn:v1"
@@ -64,8 +66,10 @@ class Protected:
     masked: str
 
 
-def _reject(reason: str) -> Invalid:
-    return Invalid(f"{FIELD}: {reason}", field=FIELD, reason=reason)
+def _reject(reason: str, **params: object) -> Invalid:
+    """`reason` a catalog id (N_): the message in the caller's language, the detail's `reason` in English."""
+    return Invalid(_("%(field)s is not valid: %(reason)s") % {"field": FIELD, "reason": _(reason) % params},
+                   field=FIELD, reason=reason % params)
 
 
 def _birth_date(digits: str) -> date:
@@ -73,20 +77,20 @@ def _birth_date(digits: str) -> date:
     try:
         born = date(year, int(digits[2:4]), int(digits[4:6]))
     except ValueError:
-        raise _reject(f"impossible birth date for the century given by the 7th digit ({year} assumed)") \
-            from None
+        raise _reject(N_("impossible birth date for the century given by the 7th digit (%(year)s assumed)"),
+                      year=year) from None
     if born > date.today():
-        raise _reject("birth date is in the future")
+        raise _reject(N_("birth date is in the future"))
     return born
 
 
 def normalize(rrn: str) -> str:
     """The 13 digits of `rrn` (with or without the hyphen), or `Invalid` saying what is wrong."""
     if not isinstance(rrn, str):
-        raise _reject("must be text")
+        raise _reject(N_("must be text"))
     match = _PATTERN.fullmatch(rrn.strip())
     if match is None:
-        raise _reject("must be 13 digits, as YYMMDD-GNNNNNN or without the hyphen")
+        raise _reject(N_("must be 13 digits, as YYMMDD-GNNNNNN or without the hyphen"))
     digits = match.group(1) + match.group(2)
     _birth_date(digits)
     return digits

@@ -12,6 +12,7 @@ import re
 import uuid
 
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 
 # code → (Korean label, English). The codes are what is stored; the labels are for people.
 PURPOSES: dict[str, tuple[str, str]] = {
@@ -51,9 +52,9 @@ def check(value: object, field: str = "purpose") -> str:
             return str(uuid.UUID(text))
         except ValueError:
             pass
-    raise Invalid(f"{field} must be one of the purpose codes or a case reference (an application number such "
-                  f"as A20261201-1A2B3C4D, a case's business key A20261201-1A2B3C4D/<service code>, or a case "
-                  f"id); the codes: {codes_text()}", field=field,
+    raise Invalid(_("%(field)s must be one of the purpose codes or a case reference (an application number such "
+                    "as A20261201-1A2B3C4D, a case's business key A20261201-1A2B3C4D/<service code>, or a case "
+                    "id); the codes: %(codes)s") % {"field": field, "codes": codes_text()}, field=field,
                   codes=list(PURPOSES))
 
 

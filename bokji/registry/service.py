@@ -11,11 +11,13 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bokji.errors import Conflict, Invalid, NotFound
+from bokji.i18n import gettext as _
 from bokji.ids import get_or_404, parse_uuid
 from bokji.offices import service as offices
 from bokji.privacy import access_log, protection
 from bokji.registry.models import Household, Membership, Person, Residence
 from bokji.rules.household import LOCALITIES, REGION_CLASSES, RELATIONS
+from bokji.words import not_found as _not_found_text
 
 ROLES = ("head", "member")
 
@@ -32,15 +34,16 @@ def register_person(session: Session, *, registration_number: str, name: str, ac
     is the registering one until the person joins a household (then it is the household's)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise Invalid("name is required (at most 100 characters)", field="name")
+        raise Invalid(_("A name is required (at most 100 characters)."), field="name")
     checked = protection.validate(registration_number)
     protected = protection.protect(checked.digits)
     existing = session.scalar(select(Person.id).where(Person.rrn_hash == protected.lookup_hash))
     if existing is not None:
         # Never the id: the person may be another office's. The look-up is logged and grants the
         # counter what it needs (bokji/scope).
-        raise Conflict("a person with this registration number is already registered; look them up with "
-                       "POST /registry/persons/find (the full number and a purpose)", field="registration_number")
+        raise Conflict(_("A person with this registration number is already registered; look them up with "
+                         "POST /registry/persons/find (the full number and a purpose)."),
+                       field="registration_number")
     person = Person(rrn_ciphertext=protected.ciphertext, rrn_hash=protected.lookup_hash, rrn_masked=protected.masked,
                     name=name, birth_date=checked.birth_date, sex=checked.sex, foreigner=checked.foreigner,
                     office=offices.check(session, office), recorded_by=actor)
@@ -56,14 +59,14 @@ def find_person(session: Session, *, registration_number: str, actor: str, purpo
     person = session.scalar(select(Person).where(Person.rrn_hash == protection.lookup_hash(digits)))
     access_log.record(session, actor, purpose=purpose, action="find_person", person_id=person.id if person else None)
     if person is None:
-        raise NotFound("no person with this registration number", field="registration_number")
+        raise NotFound(_("No person with this registration number is registered."), field="registration_number")
     return person
 
 
 def get_person(session: Session, person_id: str, *, actor: str, purpose: str) -> Person:
     person = session.get(Person, parse_uuid(person_id, what="person", field="person_id"))
     if person is None:
-        raise NotFound(f"person {person_id} not found", field="person_id")
+        raise NotFound(_not_found_text("person", person_id), field="person_id")
     access_log.record(session, actor, purpose=purpose, action="read_person", person_id=person.id)
     return person
 
@@ -91,18 +94,20 @@ def _overlapping(session: Session, person_id: uuid.UUID, start: date, end: date 
 def _person(session: Session, person_id: Any, field: str) -> Person:
     person = session.get(Person, parse_uuid(person_id, what="person", field=field))
     if person is None:
-        raise NotFound(f"person {person_id} not found", field=field)
+        raise NotFound(_not_found_text("person", person_id), field=field)
     return person
 
 
 def _check_region(region_class: str) -> None:
     if region_class not in REGION_CLASSES:
-        raise Invalid(f"region_class must be one of {', '.join(REGION_CLASSES)}", field="region_class")
+        raise Invalid(_("%(field)s must be one of %(choices)s.") % {
+            "field": "region_class", "choices": ", ".join(REGION_CLASSES)}, field="region_class")
 
 
 def _check_locality(locality: str | None) -> str | None:
     if locality is not None and locality not in LOCALITIES:
-        raise Invalid(f"locality must be one of {', '.join(LOCALITIES)}, or left out when not known", field="locality")
+        raise Invalid(_("locality must be one of %(choices)s, or left out when not known.") % {
+            "choices": ", ".join(LOCALITIES)}, field="locality")
     return locality
 
 
@@ -111,25 +116,25 @@ def _relation(role: str, relation: str | None, field: str) -> str:
     predate relations keep working)."""
     if role == "head":
         if relation not in (None, "head"):
-            raise Invalid(f"{field}: the head's relation is 'head'", field=field)
+            raise Invalid(_("%(field)s: the head's relation is 'head'.") % {"field": field}, field=field)
         return "head"
     if relation is None:
         return "other"
     if relation not in RELATIONS or relation == "head":
-        raise Invalid(f"{field} must be one of {', '.join(r for r in RELATIONS if r != 'head')} "
-                      "(relation to the head)", field=field)
+        raise Invalid(_("%(field)s must be one of %(choices)s (the relation to the head).") % {
+            "field": field, "choices": ", ".join(r for r in RELATIONS if r != "head")}, field=field)
     return relation
 
 
 def create_household(session: Session, *, members: list[dict[str, Any]], address: str, region_class: str,
                      valid_from: date, actor: str, office: str, locality: str | None = None) -> Household:
     if not members:
-        raise Invalid("a household has at least one member", field="members")
+        raise Invalid(_("A household has at least one member."), field="members")
     heads = [m for m in members if m.get("role") == "head"]
     if len(heads) != 1:
-        raise Invalid("a household has exactly one head (role 'head')", field="members")
+        raise Invalid(_("A household has exactly one head (role 'head')."), field="members")
     if not (address or "").strip():
-        raise Invalid("address is required", field="address")
+        raise Invalid(_("An address is required."), field="address")
     _check_region(region_class)
     _check_locality(locality)
     household = Household(recorded_by=actor, office=offices.check(session, office))
@@ -137,7 +142,8 @@ def create_household(session: Session, *, members: list[dict[str, Any]], address
     session.flush()
     for i, member in enumerate(members):
         if member.get("role") not in ROLES:
-            raise Invalid(f"members[{i}].role must be head or member", field=f"members[{i}].role")
+            raise Invalid(_("%(field)s must be head or member.") % {"field": f"members[{i}].role"},
+                          field=f"members[{i}].role")
         relation = _relation(member["role"], member.get("relation"), f"members[{i}].relation")
         _join(session, household.id, _person(session, member.get("person_id"), f"members[{i}].person_id"),
               member["role"], relation, valid_from, actor)
@@ -155,8 +161,8 @@ def _join(session: Session, household_id: uuid.UUID, person: Person, role: str, 
           actor: str, reason: str | None = None) -> Membership:
     clash = _overlapping(session, person.id, valid_from, None)
     if clash is not None:
-        raise Conflict(f"person {person.id} already belongs to household {clash.household_id} on {valid_from}",
-                       field="person_id")
+        raise Conflict(_("Person %(person)s already belongs to household %(household)s on %(date)s.") % {
+            "person": person.id, "household": clash.household_id, "date": valid_from}, field="person_id")
     row = Membership(household_id=household_id, person_id=person.id, role=role, relation=relation,
                      valid_from=valid_from, recorded_by=actor, reason=reason)
     person.office = session.get(Household, household_id).office
@@ -169,9 +175,9 @@ def join(session: Session, household_id: str, *, person_id: str, valid_from: dat
          role: str = "member", relation: str | None = None) -> Membership:
     household = _household(session, household_id)
     if role != "member":
-        raise Invalid("join as 'member'; change the head with change_head", field="role")
+        raise Invalid(_("Join as 'member'; change the head with change_head."), field="role")
     if relation == "head":
-        raise Invalid("a member joins with a relation to the head; change the head with change_head",
+        raise Invalid(_("A member joins with a relation to the head; change the head with change_head."),
                       field="relation")
     return _join(session, household.id, _person(session, person_id, "person_id"), role,
                  _relation(role, relation, "relation"), valid_from, actor)
@@ -185,13 +191,15 @@ def _open_membership(session: Session, household_id: uuid.UUID, person_id: uuid.
         )
     ).first()
     if row is None:
-        raise NotFound(f"person {person_id} is not in household {household_id} on {on}", field="person_id")
+        raise NotFound(_("Person %(person)s is not in household %(household)s on %(date)s.") % {
+            "person": person_id, "household": household_id, "date": on}, field="person_id")
     return row
 
 
 def _end(session: Session, row: Membership, valid_to: date, actor: str, reason: str) -> Membership:
     if valid_to <= row.valid_from:
-        raise Invalid(f"valid_to must be after the membership began ({row.valid_from})", field="valid_to")
+        raise Invalid(_("valid_to must be after the membership began (%(date)s).") % {"date": row.valid_from},
+                      field="valid_to")
     ended = Membership(household_id=row.household_id, person_id=row.person_id, role=row.role,
                        relation=row.relation, valid_from=row.valid_from, valid_to=valid_to, corrects=row.id,
                        reason=reason, recorded_by=actor)
@@ -205,7 +213,7 @@ def leave(session: Session, household_id: str, *, person_id: str, valid_to: date
     person = _person(session, person_id, "person_id")
     row = _open_membership(session, household.id, person.id, valid_to - _one_day())
     if row.role == "head":
-        raise Conflict("the head cannot leave; change the head first", field="person_id")
+        raise Conflict(_("The head cannot leave; change the head first."), field="person_id")
     return _end(session, row, valid_to, actor, "left the household")
 
 
@@ -223,7 +231,7 @@ def change_head(session: Session, household_id: str, *, person_id: str, valid_fr
     ).first()
     member = _open_membership(session, household.id, new_head.id, valid_from)
     if old is None or old.person_id == new_head.id:
-        raise Conflict("this person is already the head (or the household has no head then)", field="person_id")
+        raise Conflict(_("This person is already the head (or the household has no head then)."), field="person_id")
     for row, role, relation in ((old, "member", "other"), (member, "head", "head")):
         _end(session, row, valid_from, actor, f"became {role} on {valid_from}")
         session.add(Membership(household_id=household.id, person_id=row.person_id, role=role, relation=relation,
@@ -236,7 +244,7 @@ def move(session: Session, household_id: str, *, address: str, region_class: str
     """A new residence; the household and its members now belong to the office responsible for it."""
     household = _household(session, household_id)
     if not (address or "").strip():
-        raise Invalid("address is required", field="address")
+        raise Invalid(_("An address is required."), field="address")
     _check_region(region_class)
     _check_locality(locality)
     household.office = offices.check(session, office)
@@ -254,17 +262,18 @@ def correct_membership(session: Session, membership_id: int, *, actor: str, reas
                        valid_from: date | None = None, valid_to: date | None = None) -> Membership:
     """A recording mistake: a new row with the right dates replaces the old one, which is kept."""
     if not (reason or "").strip():
-        raise Invalid("a correction needs a reason", field="reason")
+        raise Invalid(_("A correction needs a reason."), field="reason")
     row = session.scalars(select(Membership).where(Membership.id == membership_id, _current(Membership))).first()
     if row is None:
-        raise NotFound(f"membership {membership_id} not found or already corrected", field="membership_id")
+        raise NotFound(_("Membership %(id)s not found, or already corrected.") % {"id": membership_id},
+                       field="membership_id")
     start = valid_from or row.valid_from
     end = valid_to if valid_to is not None else row.valid_to
     if end is not None and end <= start:
-        raise Invalid("valid_to must be after valid_from", field="valid_to")
+        raise Invalid(_("valid_to must be after valid_from."), field="valid_to")
     clash = _overlapping(session, row.person_id, start, end, ignore=row.id)
     if clash is not None:
-        raise Conflict(f"the corrected dates overlap membership {clash.id}", field="valid_from")
+        raise Conflict(_("The corrected dates overlap membership %(id)s.") % {"id": clash.id}, field="valid_from")
     fixed = Membership(household_id=row.household_id, person_id=row.person_id, role=row.role,
                        relation=row.relation, valid_from=start,
                        valid_to=end, corrects=row.id, reason=reason.strip(), recorded_by=actor)

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.rules import benefits, parameters
 from bokji.rules.household import Household, parse
 
@@ -23,7 +24,7 @@ def assessment_date(data: dict[str, Any]) -> date:
     try:
         return date.fromisoformat(str(data.get(name)))
     except ValueError:
-        raise Invalid(f"{name} must be an ISO date (YYYY-MM-DD)", field=name) from None
+        raise Invalid(_("%(field)s must be an ISO date (YYYY-MM-DD).") % {"field": name}, field=name) from None
 
 
 ASSESS = "benefit.assess"
@@ -35,15 +36,16 @@ AMOUNT_VERSION = "2025.1"
 def _case_of(data: dict[str, Any], household: Household) -> benefits.Case:
     rule = data.get("rule")
     if not isinstance(rule, dict) or rule.get("kind") not in benefits.RULES:
-        raise Invalid(f"rule must be the catalog service's rule (kinds: {', '.join(sorted(benefits.RULES))})",
-                      field="rule")
+        raise Invalid(_("rule must be the catalog service's rule (kinds: %(kinds)s).") % {
+            "kinds": ", ".join(sorted(benefits.RULES))}, field="rule")
     index = {m.person_id: i for i, m in enumerate(household.members) if m.person_id}
     applicant = index.get(str(data.get("applicant_id"))) if data.get("applicant_id") else None
     children = None
     if data.get("child_ids") is not None:
         missing = [c for c in data["child_ids"] if str(c) not in index]
         if missing:
-            raise Invalid(f"child {missing[0]} is not a member of the household", field="child_ids")
+            raise Invalid(_("Child %(id)s is not a member of the household.") % {"id": missing[0]},
+                          field="child_ids")
         children = tuple(index[str(c)] for c in data["child_ids"])
     return benefits.Case(on=assessment_date(data), rule=rule, applicant=applicant, children=children)
 
@@ -51,7 +53,7 @@ def _case_of(data: dict[str, Any], household: Household) -> benefits.Case:
 def _household_of(data: dict[str, Any]) -> Household:
     doc = data.get("household")
     if not isinstance(doc, dict):
-        raise Invalid("household must be the household document the investigation builds", field="household")
+        raise Invalid(_("household must be the household document the investigation builds."), field="household")
     household = parse(doc, prefix="household")
     # The housing survey may correct the rent and deposit the application stated.
     rent, deposit = data.get("monthly_rent"), data.get("rental_deposit")
@@ -115,7 +117,8 @@ def add_duration(start: date, duration: str, times: int = 1) -> date:
     """`start` plus `times` × an ISO-8601 duration's date part (months clamp to the month's last day)."""
     match = _DURATION.fullmatch(str(duration or ""))
     if not match or duration == "P":
-        raise Invalid(f"review_interval {duration!r} is not an ISO-8601 duration like P6M", field="review_interval")
+        raise Invalid(_("review_interval '%(duration)s' is not an ISO-8601 duration like P6M.") % {
+            "duration": duration}, field="review_interval")
     years, months, weeks, days = (int(g or 0) * times for g in match.groups())
     month_index = start.month - 1 + months + 12 * years
     year, month = start.year + month_index // 12, month_index % 12 + 1
@@ -130,7 +133,8 @@ def review_round(data: dict[str, Any]) -> dict[str, Any]:
     try:
         applied = date.fromisoformat(str(data.get("application_date")))
     except ValueError:
-        raise Invalid("application_date must be an ISO date (YYYY-MM-DD)", field="application_date") from None
+        raise Invalid(_("%(field)s must be an ISO date (YYYY-MM-DD).") % {"field": "application_date"},
+                      field="application_date") from None
     return {"review_round": round_,
             "assessment_date": add_duration(applied, data.get("review_interval"), round_).isoformat()}
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from bokji.errors import Invalid, field_path
+from bokji.i18n import gettext as _
 
 # NBLSS 급지: 서울 / 경기·인천 / 광역·세종·특례시 / 그 외
 REGION_CLASSES = ("seoul", "gyeonggi", "metropolitan", "other")
@@ -98,9 +99,9 @@ class Household(_Strict):
     @model_validator(mode="after")
     def _one_head_one_applicant(self) -> Household:
         if sum(1 for m in self.members if m.relation == "head") > 1:
-            raise ValueError("a household has one head")
+            raise ValueError(_("A household has one head."))
         if sum(1 for m in self.members if m.applicant) > 1:
-            raise ValueError("one member is the applicant")
+            raise ValueError(_("One member is the applicant."))
         return self
 
     @property
@@ -138,4 +139,5 @@ def parse(document: object, *, prefix: str = "") -> Household:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = field_path((*([prefix] if prefix else []), *first["loc"])) or prefix or "household"
-        raise Invalid(f"{field}: {first['msg']}", field=field) from None
+        raise Invalid(_("%(field)s is not valid: %(reason)s") % {"field": field, "reason": first["msg"]},
+                      field=field) from None

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bokji.datafile import read_json, replace_all
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.rules.models import RuleParameter
 
 DATA_FILE = Path(__file__).parent / "parameters.json"
@@ -74,38 +75,44 @@ def _by_year(entry: dict[str, Any], key: str, year: str, where: str) -> Any:
     value = entry.get(key)
     if isinstance(value, dict):
         if year not in value:
-            raise Invalid(f"{where}.{key} has no entry for {year}", field=f"{where}.{key}")
+            raise Invalid(_("%(field)s has no entry for %(year)s.") % {"field": f"{where}.{key}", "year": year},
+                          field=f"{where}.{key}")
         value = value[year]
     if not isinstance(value, str) or not value.strip():
-        raise Invalid(f"{where}.{key} is required (a text, or one per year)", field=f"{where}.{key}")
+        raise Invalid(_("%(field)s is required (a text, or one per year).") % {"field": f"{where}.{key}"},
+                      field=f"{where}.{key}")
     return value
 
 
 def parse(document: Any) -> list[RuleParameter]:
     """Validate the parameter file; every error names the entry and the field."""
     if not isinstance(document, dict) or not isinstance(document.get("parameters"), list):
-        raise Invalid("a parameter file is an object with a 'parameters' list", field="parameters")
+        raise Invalid(_("A parameter file is an object with a 'parameters' list."), field="parameters")
     rows, seen = [], set()
     for i, entry in enumerate(document["parameters"]):
         where = f"parameters[{i}]"
         if not isinstance(entry, dict):
-            raise Invalid(f"{where} must be an object", field=where)
+            raise Invalid(_("%(field)s must be an object.") % {"field": where}, field=where)
         name = entry.get("name")
         if not isinstance(name, str) or "." not in name:
-            raise Invalid(f"{where}.name must be a dotted name like 'nblss.median'", field=f"{where}.name")
+            raise Invalid(_("%(field)s must be a dotted name like 'nblss.median'.") % {"field": f"{where}.name"},
+                          field=f"{where}.name")
         years = entry.get("years")
         if not isinstance(years, dict) or not years:
-            raise Invalid(f"{where}.years must map a year to its value", field=f"{where}.years")
+            raise Invalid(_("%(field)s must map a year to its value.") % {"field": f"{where}.years"},
+                          field=f"{where}.years")
         for year, value in years.items():
             if not (year.isdigit() and int(year) in YEARS):
-                raise Invalid(f"{where}.years: '{year}' is not a year", field=f"{where}.years")
+                raise Invalid(_("%(field)s: '%(year)s' is not a year.") % {"field": f"{where}.years", "year": year},
+                              field=f"{where}.years")
             if (name, int(year)) in seen:
-                raise Invalid(f"{where}: {name} for {year} appears twice", field=f"{where}.name")
+                raise Invalid(_("%(field)s: %(name)s for %(year)s appears twice.") % {
+                    "field": where, "name": name, "year": year}, field=f"{where}.name")
             seen.add((name, int(year)))
             confidence = _by_year(entry, "confidence", year, where)
             if confidence not in CONFIDENCE:
-                raise Invalid(f"{where}.confidence must be one of {', '.join(CONFIDENCE)}",
-                              field=f"{where}.confidence")
+                raise Invalid(_("%(field)s must be one of %(choices)s.") % {
+                    "field": f"{where}.confidence", "choices": ", ".join(CONFIDENCE)}, field=f"{where}.confidence")
             rows.append(RuleParameter(name=name, year=int(year), value=value, unit=_by_year(entry, "unit", year, where),
                                       source=_by_year(entry, "source", year, where), confidence=confidence))
     return rows
@@ -153,8 +160,8 @@ def from_task(data: dict[str, Any]) -> ParameterSet:
     """The set a case carries in its task data (see `for_task`)."""
     values, basis, year = data.get("parameters"), data.get("parameter_basis"), data.get("parameter_year")
     if not isinstance(values, dict) or not isinstance(basis, dict) or not isinstance(year, int):
-        raise Invalid("parameters, parameter_basis and parameter_year must be in the task data "
-                      "(the investigation puts them there)", field="parameters")
+        raise Invalid(_("parameters, parameter_basis and parameter_year must be in the task data (the "
+                        "investigation puts them there)."), field="parameters")
     return ParameterSet(year, {name: Parameter(name, year, value, str(basis.get(name, {}).get("unit", "")),
                                                str(basis.get(name, {}).get("source", "")),
                                                str(basis.get(name, {}).get("confidence", "low")))

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from bokji.errors import Invalid
+from bokji.i18n import gettext as _
 from bokji.rules.household import ASSET_KINDS, Car, Household
 from bokji.rules.trace import Tracer, won
 
@@ -39,9 +40,9 @@ class NeedsField(Exception):
 def whole_won(value: Any, field: str) -> int:
     """An amount from outside (a form, a file): a whole, non-negative number of won, or a 422 naming it."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"{field} must be a whole number of won", field=field)
+        raise Invalid(_("%(field)s must be a whole number of won.") % {"field": field}, field=field)
     if value < 0:
-        raise Invalid(f"{field} must not be negative", field=field)
+        raise Invalid(_("%(field)s must not be negative.") % {"field": field}, field=field)
     return value
 
 

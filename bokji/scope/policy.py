@@ -29,10 +29,12 @@ from sqlalchemy.orm import Session
 
 from bokji.db import utcnow
 from bokji.errors import Invalid, NotFound
+from bokji.i18n import gettext
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal
 from bokji.offices import service as offices
 from bokji.scope.models import CounterGrant
+from bokji.words import not_found
 
 
 class Grade(IntEnum):
@@ -98,12 +100,13 @@ def grade(session: Session, who: Principal, kind: Kind, *, office: str | None, m
     return best
 
 
+# What a 404 says of a row `who` may not see: the same words as for an id that names nothing.
 def require(session: Session, who: Principal, kind: Kind, need: Grade, *, office: str | None,
             ministry: str | None = None, what: str, ident: object, field: str) -> Grade:
     """The grade, or 404 worded as for an unknown id when it is below `need`."""
     have = grade(session, who, kind, office=office, ministry=ministry)
     if have < need:
-        raise NotFound(f"{what} {ident} not found", field=field)
+        raise NotFound(not_found(what, ident), field=field)
     return have
 
 
@@ -143,7 +146,8 @@ def household(session: Session, who: Principal, subject: Located, need: Grade, *
 def check_own_office(session: Session, who: Principal, office: str, *, field: str = "office") -> str:
     """An office a caseworker records a new fact in: one of theirs (moving a household out excepted)."""
     if office not in offices_of(session, who):
-        raise Invalid(f"{field}: {office!r} is not your office or one under it", field=field)
+        raise Invalid(gettext("%(field)s: '%(office)s' is not your office or one under it.") % {
+            "field": field, "office": office}, field=field)
     return office
 
 
@@ -175,5 +179,5 @@ def applicant(session: Session, who: Principal, subject: Located, *,
         .order_by(CounterGrant.id).limit(1).with_for_update()
     ).first()
     if found is None:
-        raise NotFound(f"person {subject.id} not found", field=field)
+        raise NotFound(not_found("person", subject.id), field=field)
     return found

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bokji.catalog import service as catalog
 from bokji.errors import Unavailable
+from bokji.i18n import gettext as _
 from bokji.rules import benefits, parameters, recognised_income
 from bokji.rules.household import Household, parse
 from bokji.rules.trace import Tracer
@@ -63,7 +64,7 @@ def screen(session: Session, household_doc: Any, on: date) -> Screening:
     household = parse(household_doc)
     services = catalog.snapshot(session)
     if not services:
-        raise Unavailable("the service catalog is empty (bokji catalog load)", field="catalog")
+        raise Unavailable(_("The service catalog is empty (bokji catalog load)."), field="catalog")
     params = parameters.year_of(session, on)
     screening = Screening(on.isoformat(), household.size, params.year, _nblss_income(household, params))
     memo: dict[str, dict[str, Any]] = {}  # rules are pure: services with the same rule share one result

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bokji import registrations
+from bokji import registrations, words
 from bokji.applications import service as applications
 from bokji.applications.models import Application
 from bokji.db import lock_record, utcnow
@@ -54,7 +54,7 @@ def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal,
     applicant's residence office when the data names an applicant, else `office`, the office the model
     declares, the starter's; the ministry given (the catalog service's), else the definition's."""
     if not isinstance(data, dict):
-        raise Invalid("data must be a JSON object", field="data")
+        raise Invalid(_("data must be a JSON object."), field="data")
     definition = definitions.get_version(session, key, version)
     specs = definitions.specs_of(session, definition)
     applicant = _applicant(session, data)
@@ -64,8 +64,8 @@ def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal,
         office = _declared_office(session, office or definition.office or actor.office)
     ministry = ministry or definition.ministry or actor.ministry
     if ministry is None:
-        raise Invalid(f"process '{key}' has no owning ministry; deploy it again with camunda:property ministry",
-                      field="key")
+        raise Invalid(_("Process '%(key)s' has no owning ministry; deploy it again with camunda:property "
+                        "ministry.") % {"key": key}, field="key")
     instance = ProcessInstance(
         id=uuid.uuid4(), definition_id=definition.id, definition_key=definition.key,
         definition_version=definition.version, business_key=business_key, status=InstanceStatus.RUNNING,
@@ -85,14 +85,14 @@ def _applicant(session: Session, data: dict[str, Any]) -> Person | None:
         return None
     person = session.get(Person, parse_uuid(str(data["applicant_id"]), what="person", field="data.applicant_id"))
     if person is None:
-        raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")
+        raise Invalid(_("data.applicant_id is not a registered person."), field="data.applicant_id")
     return person
 
 
 def _declared_office(session: Session, declared: str | None) -> str:
     if declared is None:
-        raise Invalid("office: the process has no applicant and declares no office; name the office the case "
-                      "belongs to", field="office")
+        raise Invalid(_("office: the process has no applicant and declares no office; name the office the case "
+                        "belongs to."), field="office")
     return offices.check(session, declared)
 
 
@@ -105,29 +105,32 @@ def start_requested(session: Session, *, key: str, data: dict[str, Any], actor: 
     definition = definitions.get_version(session, key, version)
     kind = definition.process_kind or "process"
     if kind == "module":
-        raise Forbidden(f"'{key}' is a module: it only runs when a service's process calls it", field="key")
-    if kind == "variant":
-        raise Forbidden(f"'{key}' is a service's process: it starts through an application (POST /applications)",
+        raise Forbidden(_("'%(key)s' is a module: it only runs when a service's process calls it.") % {"key": key},
                         field="key")
+    if kind == "variant":
+        raise Forbidden(_("'%(key)s' is a service's process: it starts through an application "
+                          "(POST /applications).") % {"key": key}, field="key")
     starters = set(definition.starter_groups or ())
     may = actor.has_any(starters) or actor.username in (definition.starter_users or ()) or (
         not starters and not definition.starter_users and actor.has_any({"admin"}))
     if not may:
-        who = ", ".join(sorted(starters | set(definition.starter_users or ()))) or "admin"
-        raise Forbidden(f"you may not start '{key}' (its candidate starters: {who})", field="key")
+        who = ", ".join([words.name(words.ROLES, g) for g in sorted(starters)]
+                        + sorted(definition.starter_users or ())) or words.name(words.ROLES, "admin")
+        raise Forbidden(_("You may not start '%(key)s' (its candidate starters: %(starters)s).") % {
+            "key": key, "starters": who}, field="key")
     if not isinstance(data, dict):
-        raise Invalid("data must be a JSON object", field="data")
+        raise Invalid(_("data must be a JSON object."), field="data")
     unknown = sorted(set(data) - set(definition.inputs or ()))
     if unknown:
-        takes = ", ".join(definition.inputs or ()) or "nothing"
-        raise Invalid(f"data.{unknown[0]}: '{key}' does not take this start variable (it takes: {takes})",
-                      field=f"data.{unknown[0]}")
+        takes = ", ".join(definition.inputs or ()) or _("nothing")
+        raise Invalid(_("%(field)s: '%(key)s' does not take this start variable (it takes: %(takes)s).") % {
+            "field": f"data.{unknown[0]}", "key": key, "takes": takes}, field=f"data.{unknown[0]}")
     if office is not None and not actor.has_any({"admin"}):
         policy.check_own_office(session, actor, office)
     applicant = _applicant(session, data)
     if applicant is not None and not actor.has_any({"admin"}) and policy.grade(
             session, actor, policy.Kind.PERSON, office=applicant.office) < policy.Grade.CHANGE:
-        raise Invalid("data.applicant_id is not a registered person", field="data.applicant_id")  # as if unknown
+        raise Invalid(_("data.applicant_id is not a registered person."), field="data.applicant_id")  # as if unknown
     return start(session, key=key, data=data, actor=actor, business_key=business_key, version=definition.version,
                  office=office)
 
@@ -157,7 +160,8 @@ def complete_task(session: Session, task_id: uuid.UUID | str, data: dict[str, An
     task = tasks.fresh(session, task.id)
     tasks.check_open_for(task, who)
     if instance.status != InstanceStatus.RUNNING:
-        raise Conflict(_("The case is %(status)s: its tasks cannot be completed now.") % {"status": instance.status},
+        raise Conflict(_("The case is %(status)s: its tasks cannot be completed now.") % {
+            "status": words.name(words.STATUSES, instance.status)},
                        field="task_id")
     tasks.check_four_eyes(session, task, who)
     run = load_run(session, instance)
@@ -219,9 +223,9 @@ def correlate(session: Session, *, message: str, correlation_key: str, payload: 
               actor: Principal) -> list[ProcessInstance]:
     """Deliver a message to the instances (by business key) that wait for it, durably, in one commit."""
     if not message:
-        raise Invalid("messageName is required", field="messageName")
+        raise Invalid(_("messageName is required."), field="messageName")
     if not isinstance(payload, dict):
-        raise Invalid("payload must be a JSON object", field="payload")
+        raise Invalid(_("payload must be a JSON object."), field="payload")
     delivered = []
     for instance_id in instances.waiting_for(session, message=message, business_key=correlation_key):
         instance = instances.lock(session, instance_id)
@@ -232,15 +236,16 @@ def correlate(session: Session, *, message: str, correlation_key: str, payload: 
                 < policy.Grade.CHANGE:
             continue  # a person sends only to the cases in their scope
         if instance.status == InstanceStatus.SUSPENDED:
-            raise Conflict(f"instance {instance.id} waiting for '{message}' is suspended",
-                           field="correlationKey")
+            raise Conflict(_("Instance %(id)s waiting for '%(message)s' is suspended.") % {
+                "id": instance.id, "message": message}, field="correlationKey")
         run = load_run(session, instance)
         if run.correlate(message, _message_variables(run.message_contract(message), message, payload, actor)):
             advance_and_save(session, instance, run, actor=actor.username)
             delivered.append(instance)
     if not delivered:
-        raise NotFound(f"no instance with business key '{correlation_key}' waits for message '{message}'",
-                       field="correlationKey", correlation_key=correlation_key, message_name=message)
+        raise NotFound(_("No instance with business key '%(key)s' waits for message '%(message)s'.") % {
+            "key": correlation_key, "message": message}, field="correlationKey", correlation_key=correlation_key,
+            message_name=message)
     return delivered
 
 
@@ -249,16 +254,25 @@ def _message_variables(contract, message: str, payload: dict[str, Any], actor: P
     from a sender it names (integration systems also need the message among their grants)."""
     senders = set(contract.senders)
     if not (actor.has_any(senders) or actor.username in senders):
-        raise Forbidden(f"message '{message}' is sent by {', '.join(sorted(senders))} only (declared at "
-                        f"'{contract.element or 'its catching element'}')", field="messageName")
+        senders_text = ", ".join(words.name(words.ROLES, s) for s in sorted(senders))
+        if contract.element:
+            text = _("Message '%(message)s' is sent by %(senders)s only (declared at '%(element)s').") % {
+                "message": message, "senders": senders_text, "element": contract.element}
+        else:
+            text = _("Message '%(message)s' is sent by %(senders)s only (declared at its catching element).") % {
+                "message": message, "senders": senders_text}
+        raise Forbidden(text, field="messageName")
     if actor.has_any({"integration"}) and f"message:{message}" not in actor.grants:
-        raise Forbidden(f"message '{message}' is not among this system's grants", field="messageName")
+        raise Forbidden(_("Message '%(message)s' is not among this system's grants.") % {"message": message},
+                        field="messageName")
     mapping = dict(contract.payload)
     undeclared = sorted(set(payload) - set(mapping))
     if undeclared:
-        allowed = ", ".join(sorted(mapping)) or "nothing"
-        raise Invalid(f"payload.{undeclared[0]}: message '{message}' may not set this (its catching element "
-                      f"'{contract.element}' maps: {allowed})", field=f"payload.{undeclared[0]}")
+        allowed = ", ".join(sorted(mapping)) or _("nothing")
+        raise Invalid(_("%(field)s: message '%(message)s' may not set this (its catching element '%(element)s' "
+                        "maps: %(allowed)s).") % {"field": f"payload.{undeclared[0]}", "message": message,
+                                                  "element": contract.element, "allowed": allowed},
+                      field=f"payload.{undeclared[0]}")
     return {mapping[key]: value for key, value in payload.items()}
 
 
@@ -270,20 +284,22 @@ def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Pri
     """
     for name in variables or {}:
         if not name.isidentifier() or name.startswith("_"):
-            raise Invalid(f"variables.{name}: a variable name is an identifier not starting with '_'",
-                          field=f"variables.{name}")
+            raise Invalid(_("%(field)s: a variable name is an identifier not starting with '_'.") % {
+                "field": f"variables.{name}"}, field=f"variables.{name}")
     incident = instances.find_incident(session, incident_id)
     if incident is None:
-        raise NotFound(f"incident {incident_id} not found", field="incident_id")
+        raise NotFound(_("Incident %(id)s not found.") % {"id": incident_id}, field="incident_id")
     _may_operate(session, incident.instance_id, actor)
     instance = instances.lock(session, incident.instance_id)
     session.refresh(incident)
     if incident.status != IncidentStatus.OPEN:
-        raise Conflict(f"incident {incident.id} is {incident.status}, not open", field="incident_id",
-                       status=incident.status)
+        raise Conflict(_("Incident %(id)s is %(status)s, not open.") % {
+            "id": incident.id, "status": words.name(words.STATUSES, incident.status)}, field="incident_id",
+            status=incident.status)
     if instance.status != InstanceStatus.RUNNING:
-        raise Conflict(f"instance {instance.id} is {instance.status}; resume it first", field="incident_id",
-                       status=instance.status)
+        raise Conflict(_("Instance %(id)s is %(status)s; resume it first.") % {
+            "id": instance.id, "status": words.name(words.STATUSES, instance.status)}, field="incident_id",
+            status=instance.status)
     run = load_run(session, instance)
     run.retry(incident.task_id, variables)
     now = utcnow()
@@ -308,8 +324,9 @@ def suspend(session: Session, instance_id: str, *, actor: Principal, reason: str
     _may_operate(session, instance_id, actor)
     instance = instances.lock(session, instance_id)
     if instance.status != InstanceStatus.RUNNING:
-        raise Conflict(f"instance {instance.id} is {instance.status}; only running instances can be suspended",
-                       field="instance_id", status=instance.status)
+        raise Conflict(_("Instance %(id)s is %(status)s; only running instances can be suspended.") % {
+            "id": instance.id, "status": words.name(words.STATUSES, instance.status)},
+            field="instance_id", status=instance.status)
     instance.status = InstanceStatus.SUSPENDED
     instance.updated_at = utcnow()
     instances.record(session, "suspend", instance, actor, reason)
@@ -320,8 +337,9 @@ def resume(session: Session, instance_id: str, *, actor: Principal, reason: str 
     _may_operate(session, instance_id, actor)
     instance = instances.lock(session, instance_id)
     if instance.status != InstanceStatus.SUSPENDED:
-        raise Conflict(f"instance {instance.id} is {instance.status}, not suspended", field="instance_id",
-                       status=instance.status)
+        raise Conflict(_("Instance %(id)s is %(status)s, not suspended.") % {
+            "id": instance.id, "status": words.name(words.STATUSES, instance.status)}, field="instance_id",
+            status=instance.status)
     instance.status = InstanceStatus.RUNNING
     instance.updated_at = utcnow()
     jobs.requeue_for_instance(session, instance.id)
@@ -334,8 +352,9 @@ def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str 
     _may_operate(session, instance_id, actor)
     instance = instances.lock(session, instance_id)
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
-        raise Conflict(f"instance {instance.id} is already {instance.status}", field="instance_id",
-                       status=instance.status)
+        raise Conflict(_("Instance %(id)s is already %(status)s.") % {
+            "id": instance.id, "status": words.name(words.STATUSES, instance.status)}, field="instance_id",
+            status=instance.status)
     run = load_run(session, instance)
     run.cancel()
     now = utcnow()

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bokji import words
 from bokji.db import utcnow
 from bokji.definitions.models import Definition
 from bokji.definitions.service import form_of
@@ -72,12 +73,13 @@ def may_work_on(task: HumanTask, who: Principal) -> bool:
 def get(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask:
     task = session.get(HumanTask, _uuid(task_id))
     if task is None:
-        raise NotFound(f"task {task_id} not found", field="task_id")
+        raise NotFound(_("Task %(id)s not found.") % {"id": task_id}, field="task_id")
     policy.require(session, who, policy.Kind.CASE, policy.Grade.CHANGE, office=task.office, what="task",
                    ident=task_id, field="task_id")
     if not may_work_on(task, who):
         raise Forbidden(_("This task is not in your queue (it is for %(groups)s at %(office)s).") % {
-            "groups": ", ".join(task.candidate_groups or []), "office": task.office}, field="task_id")
+            "groups": ", ".join(words.name(words.ROLES, g) for g in task.candidate_groups or []),
+            "office": task.office}, field="task_id")
     return task
 
 
@@ -153,7 +155,8 @@ def clean_submission(session: Session, task: HumanTask, data: dict[str, Any]) ->
         return form.validate(data)
     if data:
         # A task without a form is a confirmation: its data would become process variables unchecked.
-        raise Invalid(f"task {task.id} has no form, so it takes no data (got {sorted(data)})", field="data")
+        raise Invalid(_("Task %(id)s has no form, so it takes no data (got %(fields)s).") % {
+            "id": task.id, "fields": ", ".join(sorted(data))}, field="data")
     return {}
 
 
@@ -187,8 +190,8 @@ def check_four_eyes(session: Session, task: HumanTask, who: Principal) -> None:
 
 def _not_open(task: HumanTask, who: Principal) -> Conflict:
     if task.status != TaskStatus.OPEN:
-        return Conflict(_("This task has already been dealt with (%(status)s).") % {"status": task.status},
-                        field="task_id", status=task.status)
+        return Conflict(_("This task has already been dealt with (%(status)s).") % {
+            "status": words.name(words.STATUSES, task.status)}, field="task_id", status=task.status)
     return Conflict(_("This task is claimed by %(assignee)s.") % {"assignee": task.assignee}, field="task_id",
                     assignee=task.assignee)
 

@@ -13,3 +13,10 @@ Designers' conditions, timer expressions, DMN cells and scripts are untrusted in
 `helpers` are the only functions a model can call besides its task data. Nothing here imports
 SpiffWorkflow; `processes/evaluator.py` adapts this to the engine.
 """
+
+
+def N_(message: str) -> str:
+    """Marks a catalog text (Babel extracts it) in the modules the child imports, which import only the
+    standard library: the child has no catalog. Errors carry the text's id and named parameters, and the
+    host words them in the reader's language (`pool.SandboxFailure.said`, `policy.Refused.said`)."""
+    return message

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from processes.sandbox import N_
+
 # Bounds no OS limit enforces in time: one C-level multiplication of two huge integers holds the
 # GIL for minutes, and `"x" * 10**10` allocates before any Python code runs again.
 MAX_INT_BITS = 4096  # ~1,233 decimal digits; the largest amount in won needs 60 bits
@@ -23,12 +25,35 @@ MAX_SEQUENCE = 1_000_000  # items or characters one repetition may produce
 SEOUL = timezone(timedelta(hours=9), "Asia/Seoul")  # Korea has kept +09:00 all year since 1988
 
 
-class LimitExceeded(Exception):
+class Said(Exception):
+    """An error whose message is a catalog text (`N_`) with named parameters. `str()` is the English
+    text; the child sends `text` and `params` across and the host words them in the reader's language."""
+
+    error_type: str | None = None  # the Python error a designer is told of (TypeError, ValueError)
+
+    def __init__(self, text: str, **params: Any) -> None:
+        super().__init__(text % params if params else text)
+        self.text, self.params = text, params
+
+
+class LimitExceeded(Said):
     """A model asked for more than a bound allows (integer size, repetition)."""
 
 
-class NotAllowed(Exception):
+class NotAllowed(Said):
     """A construct the allowlist cannot see statically (string % formatting on a value)."""
+
+
+class HelperTypeError(Said, TypeError):
+    """A helper was given a value of a type it does not take (names the type, never the value)."""
+
+    error_type = "TypeError"
+
+
+class HelperValueError(Said, ValueError):
+    """A helper was given a value it cannot use (never says the value)."""
+
+    error_type = "ValueError"
 
 
 # ---- the platform's instant, set by the child for each request -----------------------------------
@@ -59,7 +84,7 @@ def to_date(value: Any) -> date:
     if isinstance(value, str):
         text = value.strip()
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text).date()
-    raise TypeError(f"to_date() takes a date or an ISO-8601 string, not {type(value).__name__}")
+    raise HelperTypeError(N_("to_date() takes a date or an ISO-8601 string, not %(type)s"), type=type(value).__name__)
 
 
 def to_datetime(value: Any) -> datetime:
@@ -71,7 +96,8 @@ def to_datetime(value: Any) -> datetime:
     elif isinstance(value, str):
         result = datetime.fromisoformat(value.strip())
     else:
-        raise TypeError(f"to_datetime() takes a date-time or an ISO-8601 string, not {type(value).__name__}")
+        raise HelperTypeError(N_("to_datetime() takes a date-time or an ISO-8601 string, not %(type)s"),
+                              type=type(value).__name__)
     return result if result.tzinfo else result.replace(tzinfo=UTC)
 
 
@@ -102,7 +128,7 @@ def round_half_up(value: Any, ndigits: int = 0) -> int | Decimal:
     try:
         exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-int(ndigits)), rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise ValueError("round_half_up() takes a number") from None
+        raise HelperValueError(N_("round_half_up() takes a number")) from None
     return int(exact) if int(ndigits) <= 0 else exact
 
 
@@ -121,7 +147,7 @@ def decimal(value: Any) -> Decimal:
     try:
         return Decimal(value)
     except (InvalidOperation, TypeError):
-        raise ValueError("decimal() takes a number or a numeric string") from None
+        raise HelperValueError(N_("decimal() takes a number or a numeric string")) from None
 
 
 # ---- the guards the policy puts in place of *, **, << and % --------------------------------------------
@@ -132,32 +158,32 @@ def _int_bits(value: Any) -> int:
 def guard_mul(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int):
         if _int_bits(left) + _int_bits(right) > MAX_INT_BITS:
-            raise LimitExceeded(f"integer result larger than {MAX_INT_BITS} bits")
+            raise LimitExceeded(N_("integer result larger than %(bits)s bits"), bits=MAX_INT_BITS)
     else:
         for seq, times in ((left, right), (right, left)):
             if isinstance(seq, str | list | tuple | bytes) and isinstance(times, int):
                 if len(seq) * times > MAX_SEQUENCE:
-                    raise LimitExceeded(f"sequence repetition longer than {MAX_SEQUENCE:,} items")
+                    raise LimitExceeded(N_("sequence repetition longer than %(count)s items"), count=f"{MAX_SEQUENCE:,}")
     return left * right
 
 
 def guard_pow(base: Any, exponent: Any) -> Any:
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
         if exponent * (_int_bits(base) - 1) > MAX_INT_BITS:
-            raise LimitExceeded(f"integer result larger than {MAX_INT_BITS} bits")
+            raise LimitExceeded(N_("integer result larger than %(bits)s bits"), bits=MAX_INT_BITS)
     return base**exponent
 
 
 def guard_lshift(value: Any, shift: Any) -> Any:
     if isinstance(value, int) and isinstance(shift, int) and value and _int_bits(value) + shift > MAX_INT_BITS:
-        raise LimitExceeded(f"integer result larger than {MAX_INT_BITS} bits")
+        raise LimitExceeded(N_("integer result larger than %(bits)s bits"), bits=MAX_INT_BITS)
     return value << shift
 
 
 def guard_mod(left: Any, right: Any) -> Any:
     if isinstance(left, str | bytes):
         # '%*d' % (10**9, 1) builds a gigabyte; f-strings are checked statically instead.
-        raise NotAllowed("string formatting with % (use an f-string)")
+        raise NotAllowed(N_("string formatting with % (use an f-string)"))
     return left % right
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
+from bokji.i18n import N_
 from processes.sandbox.helpers import (
     EXPRESSION_HELPERS,
     SCRIPT_HELPERS,
@@ -43,11 +44,19 @@ MAX_DEPTH = 200
 class Refused(Exception):
     """A construct the allowlist does not admit; `construct` names it, `reason` says why."""
 
-    def __init__(self, construct: str, reason: str, line: int | None = None) -> None:
-        super().__init__(f"{construct}: {reason}" + (f" (line {line})" if line else ""))
+    def __init__(self, construct: str, reason: str, line: int | None = None, **params: object) -> None:
+        # `reason` is a catalog id (N_): kept in English here (the sandbox's child has no catalog to read),
+        # worded in the designer's language by `said()` where a deploy is refused.
+        self.reason = reason % params if params else reason
+        super().__init__(f"{construct}: {self.reason}" + (f" (line {line})" if line else ""))
         self.construct = construct
-        self.reason = reason
+        self.reason_id, self.params = reason, params
         self.line = line
+
+    def said(self) -> str:
+        from bokji.i18n import gettext
+
+        return gettext(self.reason_id) % self.params if self.params else gettext(self.reason_id)
 
 
 @dataclass(frozen=True)
@@ -173,16 +182,16 @@ def unary_test(text: str) -> str:
 # ------------------------------------------------------------------------------------------------------
 def _check(source: str, mode: str) -> Checked:
     if not isinstance(source, str):
-        raise Refused("non-text source", "a model's expression or script must be text")
+        raise Refused("non-text source", N_("a model's expression or script must be text"))
     limit = MAX_EXPRESSION_CHARS if mode == "eval" else MAX_SCRIPT_CHARS
     if len(source) > limit:
         raise Refused(f"{'an expression' if mode == 'eval' else 'a script'} of {len(source):,} characters",
-                      f"the limit is {limit:,}")
+                      N_("the limit is %(limit)s characters"), limit=f"{limit:,}")
     text = source.strip() if mode == "eval" else source
     try:
         tree = ast.parse(text, mode=mode)
     except (RecursionError, MemoryError):
-        raise Refused("nesting this deep", f"at most {MAX_DEPTH} levels") from None
+        raise Refused("nesting this deep", N_("at most %(depth)s levels"), depth=MAX_DEPTH) from None
     except ValueError as exc:  # a NUL byte
         raise SyntaxError(str(exc)) from None
     checker = _Checker(mode)
@@ -207,14 +216,14 @@ class _Checker:
         self.count += 1
         line = getattr(node, "lineno", None)
         if self.count > MAX_NODES:
-            raise Refused(f"a model of more than {MAX_NODES:,} syntax nodes", "split it up", line)
+            raise Refused(f"a model of more than {MAX_NODES:,} syntax nodes", N_("split it up"), line)
         if depth > MAX_DEPTH:
-            raise Refused("nesting this deep", f"at most {MAX_DEPTH} levels", line)
+            raise Refused("nesting this deep", N_("at most %(depth)s levels"), line, depth=MAX_DEPTH)
         kind = type(node)
         if kind not in self.allowed:
             name = _CONSTRUCTS.get(kind, kind.__name__)
-            where = "in an expression (use a script task)" if kind in SCRIPT_NODES else "in a model"
-            raise Refused(name, f"not allowed {where}", line)
+            raise Refused(name, N_("not allowed in an expression (use a script task)") if kind in SCRIPT_NODES
+                          else N_("not allowed in a model"), line)
         for child in ast.iter_child_nodes(node):
             self.visit(child, depth + 1)
         # After the children, so a chain reports its first refused link (`().__class__.__base__`).
@@ -225,7 +234,7 @@ class _Checker:
     # --- one check per node kind that needs more than the allowlist -----------------------------------
     def _identifier(self, name: str, what: str, line: int | None) -> None:
         if name.startswith("_"):
-            raise Refused(f"{what} '{name}'", "names starting with '_' reach the interpreter's internals", line)
+            raise Refused(f"{what} '{name}'", N_("names starting with '_' reach the interpreter's internals"), line)
 
     def _Name(self, node: ast.Name, line: int | None) -> None:
         self._identifier(node.id, "name", line)
@@ -235,12 +244,12 @@ class _Checker:
     def _arg(self, node: ast.arg, line: int | None) -> None:
         self._identifier(node.arg, "argument", line)
         if node.annotation is not None:
-            raise Refused("annotation", "not allowed in a model", line)
+            raise Refused("annotation", N_("not allowed in a model"), line)
 
     def _FunctionDef(self, node: ast.FunctionDef, line: int | None) -> None:
         self._identifier(node.name, "function", line)
         if node.decorator_list or node.returns is not None:
-            raise Refused("decorator or return annotation", "not allowed in a model", line)
+            raise Refused("decorator or return annotation", N_("not allowed in a model"), line)
 
     def _keyword(self, node: ast.keyword, line: int | None) -> None:
         if node.arg is not None:
@@ -248,39 +257,40 @@ class _Checker:
 
     def _Attribute(self, node: ast.Attribute, line: int | None) -> None:
         if not isinstance(node.ctx, ast.Load):
-            raise Refused("assignment to an attribute", "assign to a variable or a key instead", line)
+            raise Refused("assignment to an attribute", N_("assign to a variable or a key instead"), line)
         if node.attr.startswith("_"):
-            raise Refused(f"attribute '{node.attr}'", "names starting with '_' reach the interpreter's internals",
+            raise Refused(f"attribute '{node.attr}'", N_("names starting with '_' reach the interpreter's internals"),
                           line)
         if node.attr not in ATTRIBUTES:
-            raise Refused(f"attribute '.{node.attr}'", "only methods of plain values are allowed "
-                          "(get, keys, items, startswith, year, isoformat, …; see processes/README.md)", line)
+            raise Refused(f"attribute '.{node.attr}'", N_("only methods of plain values are allowed (get, keys, items, "
+                                                            "startswith, year, isoformat, …; see processes/README.md)"),
+                          line)
 
     def _Call(self, node: ast.Call, line: int | None) -> None:
         func = node.func
         if isinstance(func, ast.Name):
             if func.id in FORBIDDEN_CALLS and func.id not in self.defined:
-                raise Refused(f"call of '{func.id}'", "not available to models", line)
+                raise Refused(f"call of '{func.id}'", N_("not available to models"), line)
             if func.id not in self.helpers and func.id not in self.defined:
-                raise Refused(f"call of '{func.id}'", "only the helpers" + (
-                    "" if self.mode == "eval" else " and functions this script defines") + " can be called", line)
+                raise Refused(f"call of '{func.id}'", N_("only the helpers can be called") if self.mode == "eval"
+                              else N_("only the helpers and functions this script defines can be called"), line)
         elif not isinstance(func, ast.Attribute):
-            raise Refused("calling the result of an expression", "call a helper or a method by name", line)
+            raise Refused("calling the result of an expression", N_("call a helper or a method by name"), line)
 
     def _Constant(self, node: ast.Constant, line: int | None) -> None:
         if not isinstance(node.value, bool | int | float | str | type(None)):
-            raise Refused(f"{type(node.value).__name__} literal", "only numbers, text, True, False and None", line)
+            raise Refused(f"{type(node.value).__name__} literal", N_("only numbers, text, True, False and None"), line)
 
     def _FormattedValue(self, node: ast.FormattedValue, line: int | None) -> None:
         if node.format_spec is None:
             return
         parts = node.format_spec.values if isinstance(node.format_spec, ast.JoinedStr) else [node.format_spec]
         if not all(isinstance(p, ast.Constant) and isinstance(p.value, str) for p in parts):
-            raise Refused("computed format spec in an f-string", "write the spec literally (like :,.0f)", line)
+            raise Refused("computed format spec in an f-string", N_("write the spec literally (like :,.0f)"), line)
         text = "".join(p.value for p in parts)
         widest = max((len(run) for run in "".join(c if c.isdigit() else " " for c in text).split()), default=0)
         if not set(text) <= _SPEC_CHARS or widest > 3:
-            raise Refused(f"format spec ':{text}'", "at most three digits of width or precision", line)
+            raise Refused(f"format spec ':{text}'", N_("at most three digits of width or precision"), line)
 
     def _AugAssign(self, node: ast.AugAssign, line: int | None) -> None:
         if isinstance(node.target, ast.Name):  # `x += 1` reads x too
@@ -297,8 +307,8 @@ class _Checker:
         try:
             guard(left, right)
         except LimitExceeded as exc:
-            raise Refused("constant " + ("power" if isinstance(node.op, ast.Pow) else "product"), str(exc),
-                          line) from None
+            raise Refused("constant " + ("power" if isinstance(node.op, ast.Pow) else "product"),
+                          N_("the constant would be too large: %(limit)s"), line, limit=str(exc)) from None
         except (TypeError, ValueError, ArithmeticError):
             return  # the run-time error is the designer's to see; nothing large was built
 
