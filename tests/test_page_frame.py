@@ -70,9 +70,21 @@ def test_a_task_form_and_a_notice_fit_a_tablet(server, page, client, login, libr
     sign_in(page, server)
     for width, height in VIEWPORTS:
         page.set_viewport_size({"width": width, "height": height})
-        page.goto(f"{server}/notices/{notice_id}")
-        seen = _look(page)
-        assert seen["overflow"] <= 0 and seen["header"] and seen["noto"] and seen["glyphs"], (width, seen)
+        for path in (f"/notices/{notice_id}", f"/cases/{_case_of(notice_id)}"):
+            page.goto(f"{server}{path}")
+            seen = _look(page)
+            assert seen["overflow"] <= 0 and seen["header"] and seen["noto"] and seen["glyphs"], (path, width, seen)
+    # the case view lists what the case went through, in Korean, and links its diagram
+    assert page.locator("#case-timeline tbody tr").count() >= 1
+    assert page.locator("#case-diagram").count() == 1
+
+
+def _case_of(notice_id: str) -> str:
+    from bokji.db import unit_of_work
+    from bokji.notices.models import DecisionNotice
+
+    with unit_of_work() as session:
+        return str(session.get(DecisionNotice, notice_id).instance_id)
 
 
 def test_the_language_switch_round_trips(server, page, library):  # noqa: F811

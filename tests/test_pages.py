@@ -206,6 +206,12 @@ def test_printable_decision_notice(server, page, client, login, library):
     assert page.locator("#notice-outcome").inner_text() == "지급 결정"
     assert page.locator("#notice-amount").inner_text() == "754,000원/년"
     assert "홍통지 (700101-1******)" == page.locator("#notice-recipient").inner_text()
+    # the payment day comes from the catalog's case entry: the education benefit's has none, so the
+    # letter says so plainly rather than inventing a day; the issuing office is named, not coded
+    assert page.locator("#notice-pay-day").inner_text() == "지급일은 별도로 안내합니다."
+    assert page.locator("#notice-office").inner_text().strip() not in ("", "–")
+    assert "90일 이내" in page.locator("#notice-appeal").inner_text()
+    assert "unverified" not in page.locator("#notice-appeal").inner_text()
     deadline = (date.today() + timedelta(days=90)).isoformat()
     assert deadline in page.locator("#notice-appeal").inner_text() or \
         (date.today() + timedelta(days=91)).isoformat() in page.locator("#notice-appeal").inner_text()

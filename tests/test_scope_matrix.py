@@ -202,6 +202,8 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             w.once("instance", w.instance)["id"]),
         "GET /instances/{instance_id}": lambda w, h, f: (
             "GET", f"/instances/{w.once('instance', w.instance)['id']}", {}, None),
+        "GET /instances/{instance_id}/timeline": lambda w, h, f: (
+            "GET", f"/instances/{w.once('instance', w.instance)['id']}/timeline", {}, None),
         "POST /instances/{instance_id}/suspend": lambda w, h, f: (
             "POST", f"/instances/{subject(w, f, 'instance', w.instance)['id']}/suspend", {"json": {}}, None),
         "POST /instances/{instance_id}/resume": lambda w, h, f: (
@@ -290,6 +292,8 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "POST /intake/find": lambda w, h, f: ("POST", "/intake/find", {"data": {
             "purpose": "intake", "name": "홍길동", "birth_date": (p := w.once("person", w.person))["birth_date"]}},
             p["id"]),
+        "GET /cases/{instance_id}": lambda w, h, f: (
+            "GET", f"/cases/{w.once('instance', w.instance)['id']}", {}, None),
         "GET /tasks/{task_id}/form": lambda w, h, f: (
             "GET", f"/tasks/{w.once('instance', w.instance)['task']}/form", {}, None),
         "POST /tasks/{task_id}/form": lambda w, h, f: (

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CASE_READERS, CASEWORK, INT4_MAX, Id, Limit, R, SessionDep, requires
+from bokji.casefiles import service as casefiles
 from bokji.identity.service import Principal
 from bokji.instances import service as instances
 from bokji.instances.models import InstanceStatus
@@ -177,3 +178,27 @@ def operator_actions(
     instance = instances.get_for(session, instance_id, who, policy.Grade.FULL,
                                  kind=policy.Kind.LOG)
     return [ActionOut.model_validate(a, from_attributes=True) for a in instances.actions(session, instance.id)]
+
+
+class TimelineOut(BaseModel):
+    element_id: str
+    element_type: str
+    name: str | None
+    stage: str | None
+    outcome: str
+    started_at: datetime
+    ended_at: datetime | None
+    by: str | None
+    automated: bool
+    attempts: int | None
+    error: str | None
+
+
+@router.get("/{instance_id}/timeline", response_model=list[TimelineOut])
+def case_timeline(
+    instance_id: Id, session: SessionDep, who: Annotated[Principal, Depends(requires(*CASE_READERS))],
+) -> list[TimelineOut]:
+    """What happened to the case, oldest first: elements passed, who completed each task, automated
+    steps with their attempts and errors (no personal data: aggregate grade, as the instance itself)."""
+    instance = instances.get_for(session, instance_id, who, policy.Grade.AGGREGATE)
+    return [TimelineOut.model_validate(e, from_attributes=True) for e in casefiles.timeline(session, instance.id)]

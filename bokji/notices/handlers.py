@@ -17,7 +17,8 @@ from bokji.notices.models import OUTCOME_KO, DecisionNotice
 # The appeal period is not in the project's reference: 90 days is the general administrative-appeal
 # period as we understand it, to be confirmed against the statute for each service.
 APPEAL_DAYS = 90
-APPEAL_BASIS = "unverified: 90 days from the notice (general administrative appeal period; confirm per service)"
+# Kept plain (the staff view adds the "unverified" badge itself: a prefix here read "unverified: unverified:").
+APPEAL_BASIS = "90 days from receipt of the notice (general administrative appeal period; not in the reference)"
 BEING_CONFIRMED = "이 근거의 수치 일부는 아직 공식 고시로 확인하고 있습니다"
 
 
@@ -34,8 +35,10 @@ def outcome_of(data: dict[str, Any]) -> str:
 
 
 def reasons_of(data: dict[str, Any], outcome: str) -> list[dict[str, str]]:
-    reasons = []
-    if data.get("reason"):
+    reasons: list[dict[str, str]] = []
+    # A caseworker's refusal of an eligible applicant: the eligibility finding argues for the applicant,
+    # not for the refusal, so the letter gives the caseworker's reasons only (issue 14).
+    if data.get("reason") and outcome != "rejected":
         income, threshold = data.get("recognised_income"), data.get("threshold")
         figures = (f" (소득인정액 {income:,}원, 선정기준 {threshold:,}원, {data.get('benefit_year')}년 기준)"
                    if isinstance(income, int) and isinstance(threshold, int) else "")

@@ -12,6 +12,7 @@ from bokji.identity.service import Principal
 from bokji.ids import get_or_404
 from bokji.instances.models import ProcessInstance
 from bokji.notices.models import OUTCOME_KO, DecisionNotice
+from bokji.offices.models import Office
 from bokji.privacy import access_log
 from bokji.registry.models import Person
 from bokji.scope import policy
@@ -25,6 +26,11 @@ class PrintableNotice:
     recipient_name: str
     recipient_masked: str
     application_number: str | None
+    office_name: str  # the issuing office: the case's office
+    # The monthly payment day from the catalog's case entry; None when the catalog gives no day (then
+    # the letter says the day will be told separately, never a guessed figure).
+    pay_day: int | None
+    pay_day_unverified: bool  # the catalog's source for the day is "unverified": badged on staff views only
 
 
 def printable(session: Session, notice_id: str, *, who: Principal, purpose: str) -> PrintableNotice:
@@ -38,5 +44,10 @@ def printable(session: Session, notice_id: str, *, who: Principal, purpose: str)
     application = applications.of_instance(session, notice.instance_id)
     access_log.record(session, who.username, purpose=purpose, action="print_notice", person_id=person.id,
                       instance_id=instance.id)
+    office = session.get(Office, instance.office)
+    case = (service.extra or {}).get("case") or {} if service else {}
+    pay_day = case.get("pay_day") if isinstance(case.get("pay_day"), int) else None
     return PrintableNotice(notice, OUTCOME_KO[notice.outcome], service.name_ko if service else notice.service_code,
-                           person.name, person.rrn_masked, application.number if application else None)
+                           person.name, person.rrn_masked, application.number if application else None,
+                           office.name if office else instance.office, pay_day,
+                           "unverified" in str(case.get("pay_day_source") or "unverified"))
