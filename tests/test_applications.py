@@ -141,7 +141,7 @@ def test_one_application_three_services_shared_investigation(client, login, plat
         assert notice["outcome"] == "granted"
         assert date.fromisoformat(notice["appeal_deadline"]) - date.fromisoformat(notice["issued_on"]) == \
             timedelta(days=90)
-        assert notice["appeal_basis"].startswith("unverified") and "이의신청" in notice["text_ko"]
+        assert "not in the reference" in notice["appeal_basis"] and "이의신청" in notice["text_ko"]
     assert "1,258,451" in livelihood["notices"][0]["text_ko"] and "선정기준" in livelihood["notices"][0]["text_ko"]
     assert "결재합니다" in " ".join(r["text"] for r in livelihood["notices"][0]["reasons"])
 
