@@ -8,7 +8,7 @@ code without a name here is shown as it is, never hidden.
 
 from __future__ import annotations
 
-from bokji.i18n import N_, gettext
+from bokji.i18n import N_, current, gettext
 
 ROLES = {"designer": N_("process designer"), "caseworker": N_("caseworker"), "supervisor": N_("supervisor"),
          "ministry_officer": N_("ministry officer"), "manager": N_("manager"), "auditor": N_("auditor"),
@@ -74,3 +74,8 @@ def not_found(what: str, ident: object) -> str:
     if text is None:
         return gettext("%(what)s %(id)s not found.") % {"what": what, "id": ident}
     return gettext(text) % {"id": ident}
+
+
+def in_language(korean: str, english: str | None) -> str:
+    """Of a thing's two names (a catalog service's name_ko / name_en), the one in the reader's language."""
+    return english if current() == "en" and english else korean

@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bokji import i18n
 from bokji.applications.models import Application, ApplicationCase
 from bokji.catalog import fields
 from bokji.catalog.models import CatalogService
@@ -37,7 +36,7 @@ from bokji.registry import service as registry
 from bokji.registry.models import Person
 from bokji.rules import parameters
 from bokji.scope import policy
-from bokji.words import not_found
+from bokji.words import in_language, not_found
 
 PURPOSE = "intake"  # bokji/privacy/purposes.py
 
@@ -137,8 +136,6 @@ def _claims(session: Session, services: list[CatalogService], *, applicant: Pers
 def _refusal(session: Session, actor: Principal, index: int, service_code: str, service_name: str,
              claim: entitlements.Claim, held: Entitlement | None) -> Conflict:
     """The 409 for a unit already held: the earlier application's number only for who may see it."""
-    if i18n.current() == "en":  # `service_name` is the Korean one
-        service_name = getattr(session.get(CatalogService, service_code), "name_en", service_name)
     said = _("%(field)s: %(who)s already has an open case or an active entitlement for %(service)s "
              "(%(code)s)") % {"field": f"services[{index}]", "who": claim.words, "service": service_name,
                               "code": service_code}
@@ -226,7 +223,8 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         for claim in mine:
             held = entitlements.holder(session, claim)
             if held is not None:
-                raise _refusal(session, actor, i, service.code, service.name_ko, claim, held)
+                raise _refusal(session, actor, i, service.code, in_language(service.name_ko, service.name_en), claim,
+                               held)
 
     application = Application(
         id=uuid.uuid4(), number=f"A{on:%Y%m%d}-{secrets.token_hex(4).upper()}", applicant_id=applicant.id,
@@ -250,7 +248,8 @@ def submit(session: Session, body: Any, *, actor: Principal) -> tuple[Applicatio
         if service.unit == Unit.CHILD:
             data["child_ids"] = [str(c.unit_id) for c in mine]
         cases.append(CaseToStart(service.code, service.process_key, f"{application.number}/{service.code}", data,
-                                 application.office, service.ministry, i, service.name_ko, mine))
+                                 application.office, service.ministry, i,
+                                 in_language(service.name_ko, service.name_en), mine))
     return application, cases
 
 
