@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import pages, pages_case, pages_intake
+from api import pages, pages_case, pages_intake, pages_queue
 from api.deps import NotAuthenticated
 from api.inputs import BodyLimit, refuse_control_characters
 from api.routes import (
@@ -32,6 +32,7 @@ from api.routes import (
     health,
     instances,
     operations,
+    queues,
     registry,
     screening,
     tasks,
@@ -79,7 +80,7 @@ async def lifespan(app: FastAPI):
 
 ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
            screening.router, registry.router, evidence.router, applications.router, users.router, pages.router,
-           pages_intake.router, pages_case.router)
+           pages_intake.router, pages_case.router, queues.router, pages_queue.router)
 
 
 def create_app() -> FastAPI:

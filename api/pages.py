@@ -1,4 +1,5 @@
-"""Server-rendered pages (Jinja2): sign-in, my task queue, and the generic task form.
+"""Server-rendered pages (Jinja2): sign-in, the frame, processes and diagrams, the notice, and the generic
+task form (the work queue is api/pages_queue.py).
 
 Pages reuse the same services and the same server-side form validation as the JSON API. The
 session token sits in an HttpOnly, SameSite=Strict cookie; on top of that every form carries a CSRF
@@ -59,8 +60,9 @@ def _menu(who: Principal | None, path: str) -> list[dict[str, object]]:
         return []
     items = []
     if who.has_any({r.value for r in CASEWORK}):
-        items.append(("/", _("My tasks")))
+        items.append(("/queue", _("Work queue")))
         items.append(("/intake", _("Intake")))
+        items.append(("/team", _("Team")))
     if who.has_any({r.value for r in STAFF}):
         items.append(("/processes", _("Processes")))
     return [{"href": href, "label": label, "current": path == href} for href, label in items]
@@ -197,7 +199,7 @@ def home(request: Request, session: SessionDep, who: Anyone):
     """Caseworkers land on their task queue; designers, managers, auditors and administrators on the
     processes; an integration system's account has no pages and is told so."""
     if who.has_any({r.value for r in CASEWORK}):
-        return _page(request, "tasks.html", who=who, tasks=tasks.list_for(session, who))
+        return RedirectResponse("/queue", status_code=303)
     if who.has_any({r.value for r in STAFF}):
         return RedirectResponse("/processes", status_code=303)
     return _page(request, "message.html", status=403, who=who, title=_("No pages for this account"),

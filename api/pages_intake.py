@@ -34,7 +34,7 @@ PURPOSE_LABELS = {"consultation": N_("Counter consultation"), "intake": N_("Appl
                   "payment": N_("Payment"), "review": N_("Periodic review of a recipient"),
                   "notice_printing": N_("Printing a decision notice"),
                   "registration": N_("Keeping persons and households up to date"), "appeal": N_("Handling an appeal"),
-                  "audit": N_("Audit")}
+                  "audit": N_("Audit"), "work_queue": N_("Listing a work queue")}
 assert set(PURPOSE_LABELS) == set(PURPOSES), "every purpose code needs its label here"
 
 

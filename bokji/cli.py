@@ -77,10 +77,12 @@ def cmd_seed_demo(args) -> int:
     from bokji.offices.service import load as load_offices
     from bokji.rules.parameters import load as load_parameters
     from bokji.steps.service import deploy_directory
+    from bokji.teams.service import seed_demo_teams
 
     with unit_of_work() as session:
         load_offices(session)
         created = seed_demo_users(session)
+        seed_demo_teams(session)
         result = deploy_directory(session, get_settings().bpmn_dir)
         services = load_catalog(session)
         figures = load_parameters(session)

@@ -14,15 +14,18 @@ from bokji.notices.models import DecisionNotice
 from bokji.offices.models import Office
 from bokji.payments.models import PaymentSchedule
 from bokji.privacy.access_log import AccessLog
+from bokji.queues.models import SavedFilter
 from bokji.registry.models import Household, Membership, Person, Residence
 from bokji.rules.models import RuleParameter
 from bokji.scope.models import CounterGrant
 from bokji.tasks.models import HumanTask
+from bokji.teams.models import Substitute, Team, TeamMember
 
 __all__ = [
     "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "Consent", "CounterGrant",
     "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
     "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",
-    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "User",
+    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "SavedFilter", "Substitute", "Team",
+    "TeamMember", "User",
 ]

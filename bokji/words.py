@@ -65,7 +65,9 @@ def won(amount: int | None, period: str | None = None) -> str:
 NOT_FOUND = {"application": N_("Application %(id)s not found."), "household": N_("Household %(id)s not found."),
              "incident": N_("Incident %(id)s not found."), "instance": N_("Instance %(id)s not found."),
              "job": N_("Job %(id)s not found."), "notice": N_("Notice %(id)s not found."),
-             "person": N_("Person %(id)s not found."), "task": N_("Task %(id)s not found.")}
+             "person": N_("Person %(id)s not found."), "task": N_("Task %(id)s not found."),
+             "user": N_("Staff member %(id)s not found."), "substitute": N_("Substitution %(id)s not found."),
+             "saved_filter": N_("Saved filter %(id)s not found."), "team": N_("Team %(id)s not found.")}
 
 
 def not_found(what: str, ident: object) -> str:

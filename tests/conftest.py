@@ -88,6 +88,7 @@ def clean_state(database) -> Iterator[None]:
     from bokji.identity.service import seed_demo_users
     from bokji.offices import service as offices
     from bokji.queue import redis_connection
+    from bokji.teams.service import seed_demo_teams
     from processes import cache
     from processes.evaluator import MEMO
 
@@ -101,6 +102,7 @@ def clean_state(database) -> Iterator[None]:
     with unit_of_work() as session:
         offices.load(session)
         seed_demo_users(session)
+        seed_demo_teams(session)
     yield
 
 

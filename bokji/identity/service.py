@@ -202,6 +202,7 @@ DEMO_USERS = [
     # username, roles, display name, office, ministry
     ("designer", ["designer"], "설계 담당 Designer", None, "MOHW"),
     ("caseworker", ["caseworker"], "사회복지 담당 Caseworker", "seoul-jongno", "MOHW"),
+    ("caseworker2", ["caseworker"], "사회복지 담당 2 Caseworker", "seoul-jongno", "MOHW"),
     ("supervisor", ["supervisor", "caseworker"], "팀장 Supervisor", "seoul-jongno", "MOHW"),
     ("manager", ["manager"], "관리자 Manager", "seoul-jongno", "MOHW"),
     ("ministry", ["ministry_officer"], "보건복지부 담당관 Ministry officer", None, "MOHW"),

@@ -122,6 +122,14 @@ def mask(rrn: str) -> str:
     return f"{digits[:6]}-{digits[6]}******"
 
 
+def mask_name(name: str) -> str:
+    """`홍*동`, `김*`, `남궁**`: the first and (from three letters) the last letter stay, as on Korean screens."""
+    name = name.strip()
+    if len(name) <= 2:
+        return name[:1] + "*" * (len(name) - 1)
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def lookup_hash(rrn: str) -> str:
     key = get_settings().lookup_key.encode()
     return hmac.new(key, normalize(rrn).encode(), hashlib.sha256).hexdigest()

@@ -26,7 +26,7 @@ class Person(Base):
     rrn_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)  # AES-GCM, never shown
     rrn_hash: Mapped[str] = mapped_column(String(64), unique=True)  # keyed hash for look-up
     rrn_masked: Mapped[str] = mapped_column(String(16))  # YYMMDD-G******
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100), index=True)  # the counter and the queues find by exact name
     birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(String(1))
     foreigner: Mapped[bool] = mapped_column(default=False)

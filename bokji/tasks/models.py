@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Computed, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,12 +19,25 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+OPEN_ONLY = text("status = 'open'")
+
+
+def _queue_indexes() -> list[Index]:
+    """The queues read open tasks only, by one key (a person, a team, an office) in due-date or age order,
+    and page by keyset: a partial index per key and order serves each page (and its capped count) from the
+    index alone (../shared/reference/wave2-technical-options.md section 7). Closed tasks are not in them."""
+    return [Index(f"ix_human_task_open_{key}_{order}", key, order, "id", postgresql_where=OPEN_ONLY)
+            for key in ("assignee", "team_id", "office") for order in ("due_key", "created_at")]
+
+
 class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (
         Index("ix_human_task_status_due_at", "status", "due_at"),
-        Index("ix_human_task_office_status_due_at", "office", "status", "due_at"),  # an office's queue
         Index("ix_human_task_candidate_groups", "candidate_groups", postgresql_using="gin"),
+        Index("ix_human_task_open_applicant", "applicant_id", postgresql_where=OPEN_ONLY),
+        Index("ix_human_task_open_application", "application_number", postgresql_where=OPEN_ONLY),
+        *_queue_indexes(),
         one_of("status", TaskStatus),
     )
 
@@ -48,3 +61,13 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(64))
     submission: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # What a queue shows and filters by, copied from the case when the task opens (a queue page must not
+    # read 50 instances' state): the service, the application and its applicant, the team whose queue it is in.
+    service_code: Mapped[str | None] = mapped_column(String(64))
+    application_number: Mapped[str | None] = mapped_column(String(40))
+    applicant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
+    # The due date as a sort key: no due date sorts last (year 9999: Python reads it, unlike infinity), and
+    # keyset pages need a value in every row.
+    due_key: Mapped[datetime] = mapped_column(
+        Computed("coalesce(due_at, '9999-12-31 00:00:00+00'::timestamptz)", persisted=True))

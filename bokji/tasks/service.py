@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from bokji import words
+from bokji.applications.models import Application, ApplicationCase
 from bokji.db import utcnow
 from bokji.definitions.models import Definition
 from bokji.definitions.service import form_of
@@ -22,14 +23,19 @@ from bokji.errors import Conflict, Forbidden, Invalid, NotFound
 from bokji.i18n import gettext as _
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
-from bokji.instances.models import ProcessInstance
+from bokji.instances.models import OperatorAction, ProcessInstance
 from bokji.scope import policy
 from bokji.tasks.models import HumanTask, TaskStatus
+from bokji.teams import service as teams
 from forms.schema import FormDefinition
 from processes.timing import due_at
 
 
 def open_for(session: Session, instance, waits, *, now: datetime) -> None:
+    if not waits:
+        return
+    case = _queue_facts(session, instance.id)
+    team_id = teams.team_for(session, instance.office, case.get("service_code"))
     for wait in waits:
         session.execute(
             insert(HumanTask)
@@ -39,10 +45,22 @@ def open_for(session: Session, instance, waits, *, now: datetime) -> None:
                 candidate_users=wait.candidate_users, assignee=wait.assignee, form_key=wait.form_key,
                 four_eyes_of=wait.four_eyes,
                 stage=wait.stage or instance.stage, office=instance.office, status=TaskStatus.OPEN,
-                due_at=due_at(wait.due, now), created_at=now,
+                due_at=due_at(wait.due, now), created_at=now, team_id=team_id, **case,
             )
             .on_conflict_do_nothing(index_elements=["id"])
         )
+
+
+def _queue_facts(session: Session, instance_id: uuid.UUID) -> dict[str, Any]:
+    """What the queues show of the task's case: its service, application and applicant (none for a process
+    that is not a catalog service's case)."""
+    row = session.execute(
+        select(ApplicationCase.service_code, Application.number, Application.applicant_id)
+        .join(Application, Application.id == ApplicationCase.application_id)
+        .where(ApplicationCase.instance_id == instance_id)).first()
+    if row is None:
+        return {}
+    return {"service_code": row.service_code, "application_number": row.number, "applicant_id": row.applicant_id}
 
 
 def cancel_tasks(session: Session, task_ids: list[str]) -> None:
@@ -61,9 +79,11 @@ def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
     )
 
 
-def may_work_on(task: HumanTask, who: Principal) -> bool:
-    """Least privilege within the office: the task's candidate groups/users (or its assignee)."""
-    if task.assignee == who.username or who.username in (task.candidate_users or []):
+def may_work_on(task: HumanTask, who: Principal, standing_in_for: frozenset[str] = frozenset()) -> bool:
+    """Least privilege within the office: the task's candidate groups/users (or its assignee), or those of
+    someone `who` substitutes for today."""
+    people = {who.username, *standing_in_for}
+    if task.assignee in people or people & set(task.candidate_users or []):
         return True
     if task.candidate_groups:
         return who.has_any(set(task.candidate_groups))
@@ -71,12 +91,8 @@ def may_work_on(task: HumanTask, who: Principal) -> bool:
 
 
 def get(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask:
-    task = session.get(HumanTask, _uuid(task_id))
-    if task is None:
-        raise NotFound(_("Task %(id)s not found.") % {"id": task_id}, field="task_id")
-    policy.require(session, who, policy.Kind.CASE, policy.Grade.CHANGE, office=task.office, what="task",
-                   ident=task_id, field="task_id")
-    if not may_work_on(task, who):
+    task = _scoped(session, task_id, who)
+    if not may_work_on(task, who, teams.standing_in_for(session, who.username)):
         raise Forbidden(_("This task is not in your queue (it is for %(groups)s at %(office)s).") % {
             "groups": ", ".join(words.name(words.ROLES, g) for g in task.candidate_groups or []),
             "office": task.office}, field="task_id")
@@ -102,11 +118,13 @@ def list_for(session: Session, who: Principal, *, status: str = TaskStatus.OPEN,
 
 
 def claim(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask:
+    """Take the task: unclaimed, already mine, or claimed by someone I substitute for today (taken over)."""
     task = get(session, task_id, who)
+    takeable = [who.username, *sorted(teams.standing_in_for(session, who.username))]
     claimed = session.execute(
         update(HumanTask)
         .where(HumanTask.id == task.id, HumanTask.status == TaskStatus.OPEN,
-               or_(HumanTask.assignee.is_(None), HumanTask.assignee == who.username))
+               or_(HumanTask.assignee.is_(None), HumanTask.assignee.in_(takeable)))
         .values(assignee=who.username, claimed_at=utcnow())
         .returning(HumanTask.id)
     ).scalar()
@@ -129,6 +147,49 @@ def unclaim(session: Session, task_id: uuid.UUID | str, who: Principal) -> Human
         session.refresh(task)
         raise _not_open(task, who)
     session.refresh(task)
+    return task
+
+
+def reassign(session: Session, task_id: uuid.UUID | str, who: Principal, *, to: str, reason: str) -> HumanTask:
+    """A supervisor (or the task's team lead) gives an open task to a colleague of the office who may work
+    on it and, under four eyes, did not complete the step the task checks. Recorded with the reason."""
+    task = _scoped(session, task_id, who)
+    if not (who.has_any({"supervisor", "admin"}) or teams.leads(session, who.username, task.team_id)):
+        raise Forbidden(_("Only a supervisor or the team lead sets substitutes and reassigns tasks."),
+                        field="task_id")
+    if task.status != TaskStatus.OPEN:
+        raise _not_open(task, who)
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise Invalid(_("Say why the task is given to someone else (at least 2 characters)."), field="reason")
+    target = next((u for u in teams.office_staff(session, who) if u.username == to), None)
+    if target is None or target.office not in policy.offices_of(session, who):
+        raise Invalid(words.not_found("user", to), field="to")
+    colleague = Principal.of(target)
+    if not may_work_on(task, colleague):
+        raise Invalid(_("%(name)s may not work on this task (it is for %(groups)s).") % {
+            "name": target.display_name,
+            "groups": ", ".join(words.name(words.ROLES, g) for g in task.candidate_groups or [])}, field="to")
+    if _completed_checked_step(session, task, to):
+        raise Invalid(_("Four eyes: %(name)s completed '%(element)s' of this case, so this task cannot go to "
+                        "them.") % {"name": target.display_name, "element": task.four_eyes_of}, field="to",
+                      four_eyes_of=task.four_eyes_of)
+    before = task.assignee
+    session.execute(update(HumanTask).where(HumanTask.id == task.id)
+                    .values(assignee=to, claimed_at=utcnow()))
+    session.add(OperatorAction(action="reassign_task", instance_id=task.instance_id, actor=who.username,
+                               reason=reason, detail={"task_id": str(task.id), "from": before, "to": to}))
+    session.refresh(task)
+    return task
+
+
+def _scoped(session: Session, task_id: uuid.UUID | str, who: Principal) -> HumanTask:
+    """The task if `who` may change cases of its office (404 otherwise, as for an unknown id)."""
+    task = session.get(HumanTask, _uuid(task_id))
+    if task is None:
+        raise NotFound(_("Task %(id)s not found.") % {"id": task_id}, field="task_id")
+    policy.require(session, who, policy.Kind.CASE, policy.Grade.CHANGE, office=task.office, what="task",
+                   ident=task_id, field="task_id")
     return task
 
 
@@ -177,15 +238,19 @@ def mark_completed(task: HumanTask, who: Principal, submission: dict[str, Any]) 
 
 def check_four_eyes(session: Session, task: HumanTask, who: Principal) -> None:
     """A second approval is only one if somebody else gives it (e.g. the supervisor's 결재)."""
-    if not task.four_eyes_of:
-        return
-    earlier = session.scalars(select(HumanTask.id).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.element_id == task.four_eyes_of,
-        HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by == who.username).limit(1)).first()
-    if earlier is not None:
+    if _completed_checked_step(session, task, who.username):
         raise Forbidden(_("Four eyes: you completed '%(element)s' of this case, so someone else must complete "
                           "this task.") % {"element": task.four_eyes_of}, field="task_id",
                         four_eyes_of=task.four_eyes_of)
+
+
+def _completed_checked_step(session: Session, task: HumanTask, username: str) -> bool:
+    """Whether `username` completed the step of this case that `task` checks under four eyes."""
+    if not task.four_eyes_of:
+        return False
+    return session.scalars(select(HumanTask.id).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id == task.four_eyes_of,
+        HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by == username).limit(1)).first() is not None
 
 
 def _not_open(task: HumanTask, who: Principal) -> Conflict:

@@ -1,0 +1,1 @@
+"""Teams of an office (members, a lead, the services they take) and substitutes for absent staff."""
