@@ -231,7 +231,8 @@ def test_a_substitute_sees_and_takes_over_the_absent_persons_tasks(client, login
     assert client.post(f"/tasks/{task}/claim", headers=cw2).status_code == 409  # not yet a substitute
     today = clock.today()
     bad = client.post("/substitutes", headers=sup, json={
-        "absent": "caseworker", "substitute": "caseworker2", "starts_on": str(today), "ends_on": str(today - timedelta(1))})
+        "absent": "caseworker", "substitute": "caseworker2", "starts_on": str(today),
+        "ends_on": str(today - timedelta(1))})
     assert bad.status_code == 422 and "ends_on" in bad.text
     denied = client.post("/substitutes", headers=cw2, json={
         "absent": "caseworker", "substitute": "caseworker2", "starts_on": str(today), "ends_on": str(today)})
@@ -252,8 +253,9 @@ def test_saved_filters_shared_with_the_team(client, login):
     cw, cw2 = login("caseworker"), login("caseworker2")
     mine = client.post("/queue-filters", headers=cw, json={"name": "기한 경과", "queue": "team",
                                                            "filter": {"due": "overdue"}})
-    shared = client.post("/queue-filters", headers=cw, json={"name": "교육급여", "queue": "office", "share_with_team": True,
-                                                             "filter": {"service": "MOHW-NBLSS-EDUCATION", "sort": "age"}})
+    shared = client.post("/queue-filters", headers=cw, json={
+        "name": "교육급여", "queue": "office", "share_with_team": True,
+        "filter": {"service": "MOHW-NBLSS-EDUCATION", "sort": "age"}})
     assert mine.status_code == 201 and shared.status_code == 201, shared.text
     assert {f["name"] for f in client.get("/queue-filters", headers=cw).json()} == {"기한 경과", "교육급여"}
     theirs = client.get("/queue-filters", headers=cw2).json()

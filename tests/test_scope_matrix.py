@@ -11,7 +11,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from bokji.identity import service as identity
 from bokji.instances.models import Incident
 from bokji.notices.models import DecisionNotice
 from bokji.registry.models import Membership
+from bokji.teams.models import Substitute
 from tests.conftest import DEMO_PASSWORD, ROOT, fixture_files
 from tests.test_registry import rrn
 
@@ -181,7 +182,59 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         w.client.post(f"/instances/{instance}/suspend", headers=w.headers["adm.same"], json={"reason": "setup"})
         return instance
 
+    def own_filter(w: World, h: dict, fresh: bool) -> str:
+        """A saved filter of the caller's role's colleague in the subject's office (its owner may delete it)."""
+        role = w.username[h["Authorization"]].split(".")[0]
+        owner = w.headers[f"{role}.same"] if role in ("cw", "sup") else w.cw
+        return w.post("/queue-filters", json={"name": f"filter {next(w.serial)}"}) if owner is w.cw else \
+            w.client.post("/queue-filters", headers=owner, json={"name": f"filter {next(w.serial)}"}).json()
+
+    def substitution(w: World) -> str:
+        with unit_of_work() as session:
+            row = Substitute(absent="caseworker", substitute="caseworker2", starts_on=date.today(),
+                             ends_on=date.today() + timedelta(days=3), office="seoul-jongno", set_by="setup")
+            session.add(row)
+            session.flush()
+            return str(row.id)
+
+    office_queue = "/queue?queue=office"
+    done = 'data-done="1"'
+    reassign = {"to": "caseworker", "reason": "업무 분담 (sharing the work)"}
+    away = {"absent": "caseworker", "substitute": "caseworker2", "starts_on": str(date.today()),
+            "ends_on": str(date.today() + timedelta(days=2))}
     return {
+        "GET /queues/{queue}": lambda w, h, f: (
+            "GET", "/queues/office", {}, w.once("instance", w.instance)["task"]),
+        "GET /queue-filters": lambda w, h, f: ("GET", "/queue-filters", {}, None),
+        "POST /queue-filters": lambda w, h, f: ("POST", "/queue-filters", {"json": {"name": "기한 경과"}}, None),
+        "DELETE /queue-filters/{filter_id}": lambda w, h, f: (
+            "DELETE", f"/queue-filters/{own_filter(w, h, f)['id']}", {}, None),
+        "POST /tasks/claims": lambda w, h, f: ("POST", "/tasks/claims", {"json": {
+            "task_ids": [subject(w, f, "instance", w.instance)["task"]]}}, '"ok":true'),
+        "POST /tasks/reassignments": lambda w, h, f: ("POST", "/tasks/reassignments", {"json": {
+            "task_ids": [subject(w, f, "instance", w.instance)["task"]], **reassign}}, '"ok":true'),
+        "POST /tasks/{task_id}/reassign": lambda w, h, f: (
+            "POST", f"/tasks/{subject(w, f, 'instance', w.instance)['task']}/reassign", {"json": reassign}, None),
+        "GET /teams": lambda w, h, f: ("GET", "/teams", {}, None),
+        "GET /substitutes": lambda w, h, f: ("GET", "/substitutes", {}, None),
+        "POST /substitutes": lambda w, h, f: ("POST", "/substitutes", {"json": away}, None),
+        "DELETE /substitutes/{substitute_id}": lambda w, h, f: (
+            "DELETE", f"/substitutes/{substitution(w)}", {}, None),
+        "GET /queue": lambda w, h, f: ("GET", "/queue", {}, None),
+        "POST /queue/claim": lambda w, h, f: ("POST", "/queue/claim", {"data": {
+            "task_id": subject(w, f, "instance", w.instance)["task"], "next": office_queue}}, done),
+        "POST /queue/unclaim": lambda w, h, f: ("POST", "/queue/unclaim", {"data": {
+            "task_id": claimed(w, h, f), "next": office_queue}}, done),
+        "POST /queue/reassign": lambda w, h, f: ("POST", "/queue/reassign", {"data": {
+            "selected": subject(w, f, "instance", w.instance)["task"], "next": office_queue, **reassign}}, done),
+        "POST /queue/filters": lambda w, h, f: ("POST", "/queue/filters", {"data": {
+            "name": "기한 경과", "next": "/queue?queue=office&due=overdue"}}, None),
+        "POST /queue/filters/{filter_id}/delete": lambda w, h, f: (
+            "POST", f"/queue/filters/{own_filter(w, h, f)['id']}/delete", {"data": {"next": "/queue"}}, None),
+        "GET /team": lambda w, h, f: ("GET", "/team", {}, None),
+        "POST /team/substitutes": lambda w, h, f: ("POST", "/team/substitutes", {"data": away}, None),
+        "POST /team/substitutes/{substitute_id}/end": lambda w, h, f: (
+            "POST", f"/team/substitutes/{substitution(w)}/end", {}, None),
         "GET /auth/me": lambda w, h, f: ("GET", "/auth/me", {}, None),
         "POST /auth/logout": lambda w, h, f: ("POST", "/auth/logout", {"headers": w.fresh_sign_in(h)}, None),
         "POST /logout": lambda w, h, f: ("POST", "/logout", {"headers": w.fresh_sign_in(h)}, None),

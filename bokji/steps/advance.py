@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from bokji import registrations
+from bokji.applications.models import Application, ApplicationCase
 from bokji.db import utcnow
 from bokji.entitlements import service as entitlements
 from bokji.instances import service as instances
@@ -24,6 +25,18 @@ from bokji.tasks import service as tasks
 from processes.runtime import Run
 
 CAUGHT_BY_THE_STEP = ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask")
+
+
+def _queue_facts(session: Session, instance_id: uuid.UUID) -> dict[str, Any]:
+    """What the queues show of the instance's case: its service, application and applicant (none for a
+    process that is not a catalog service's case)."""
+    row = session.execute(
+        select(ApplicationCase.service_code, Application.number, Application.applicant_id)
+        .join(Application, Application.id == ApplicationCase.application_id)
+        .where(ApplicationCase.instance_id == instance_id)).first()
+    if row is None:
+        return {}
+    return {"service_code": row.service_code, "application_number": row.number, "applicant_id": row.applicant_id}
 
 
 def load_run(session: Session, instance: ProcessInstance) -> Run:
@@ -72,7 +85,8 @@ def advance_and_save(
     if cancelled:  # e.g. an interrupting boundary timer took a user or service task away
         tasks.cancel_tasks(session, cancelled)
         jobs.cancel_for_tasks(session, instance.id, cancelled)
-    tasks.open_for(session, instance, result.human, now=now)
+    if result.human:
+        tasks.open_for(session, instance, result.human, now=now, case=_queue_facts(session, instance.id))
     jobs.create_for(session, instance.id, result.automated, handled=registrations.handlers())
     for incident in result.incidents:
         session.execute(

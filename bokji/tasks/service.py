@@ -15,7 +15,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from bokji import words
-from bokji.applications.models import Application, ApplicationCase
 from bokji.db import utcnow
 from bokji.definitions.models import Definition
 from bokji.definitions.service import form_of
@@ -31,10 +30,13 @@ from forms.schema import FormDefinition
 from processes.timing import due_at
 
 
-def open_for(session: Session, instance, waits, *, now: datetime) -> None:
+def open_for(session: Session, instance, waits, *, now: datetime, case: dict[str, Any] | None = None) -> None:
+    """Rows for the tasks the engine now waits for. `case` is what the queues show of the instance's catalog
+    case (service_code, application_number, applicant_id; none for other processes); the team is the one of
+    the instance's office that takes the service."""
     if not waits:
         return
-    case = _queue_facts(session, instance.id)
+    case = case or {}
     team_id = teams.team_for(session, instance.office, case.get("service_code"))
     for wait in waits:
         session.execute(
@@ -49,18 +51,6 @@ def open_for(session: Session, instance, waits, *, now: datetime) -> None:
             )
             .on_conflict_do_nothing(index_elements=["id"])
         )
-
-
-def _queue_facts(session: Session, instance_id: uuid.UUID) -> dict[str, Any]:
-    """What the queues show of the task's case: its service, application and applicant (none for a process
-    that is not a catalog service's case)."""
-    row = session.execute(
-        select(ApplicationCase.service_code, Application.number, Application.applicant_id)
-        .join(Application, Application.id == ApplicationCase.application_id)
-        .where(ApplicationCase.instance_id == instance_id)).first()
-    if row is None:
-        return {}
-    return {"service_code": row.service_code, "application_number": row.number, "applicant_id": row.applicant_id}
 
 
 def cancel_tasks(session: Session, task_ids: list[str]) -> None:

@@ -91,6 +91,7 @@ def substitutes(session: Session, who: Principal) -> list[SubstituteView]:
 def set_substitute(session: Session, who: Principal, *, absent: str, substitute: str, starts_on: date,
                    ends_on: date) -> Substitute:
     """A supervisor of the office (or a lead of the absent person's team) names a substitute for some days."""
+    _require_supervising(session, who, absent)
     staff = {u.username: u for u in office_staff(session, who)}
     if absent not in staff:
         raise Invalid(not_found("user", absent), field="absent")
@@ -104,7 +105,6 @@ def set_substitute(session: Session, who: Principal, *, absent: str, substitute:
     if ends_on < clock.today():
         raise Invalid(_("The substitution would already be over (its last day is %(ends)s).") % {
             "ends": ends_on.isoformat()}, field="ends_on")
-    _require_supervising(session, who, absent)
     row = Substitute(absent=absent, substitute=substitute, starts_on=starts_on, ends_on=ends_on,
                      office=staff[absent].office, set_by=who.username)
     session.add(row)
