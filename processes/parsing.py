@@ -583,7 +583,7 @@ def check_bundle(
             continue
         extra = find_deployed(kind, target)
         if not extra:
-            what = _("called process") if kind == "process" else _("decision")
+            what = _("called process") if kind == "process" else _("decision table")
             raise reject(name, _("%(what)s '%(target)s' is not in this deployment nor deployed") % {
                 "what": what, "target": target}, element=eid)
         for dep_name, dep_content in extra.items():

@@ -54,6 +54,8 @@ def test_every_page_runs_under_the_policy(spawn, browser_page, client, login, de
     page.fill("#username", "caseworker")
     page.fill("#password", DEMO_PASSWORD)
     page.click("#submit")
+    page.wait_for_selector("#tab-mine")
+    page.goto(f"{server}/queue?queue=team")
     page.wait_for_selector("#task-list")
     _no_violation(page, console, "tasks")
     page.goto(f"{server}/processes")

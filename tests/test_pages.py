@@ -64,8 +64,13 @@ def test_caseworker_signs_in_and_completes_a_task_form(server, page, client, log
     page.fill("#username", "caseworker")
     page.fill("#password", "bokji-demo-2026")
     page.click("#submit")
-    page.wait_for_selector("#task-list")
-    page.click(f"tr[data-task='{task_id}'] a")
+    page.wait_for_selector("#tab-mine[aria-current=page]")  # lands on their own queue: nothing claimed yet
+    assert page.locator("#no-tasks").count() == 1
+    page.click("#tab-team")
+    page.click(f"tr[data-task='{task_id}'] button.claim")  # claimed from the team's queue
+    page.wait_for_selector("#results[data-done='1']")
+    page.click("#tab-mine")
+    page.click(f"tr[data-task='{task_id}'] td:nth-child(5) a")
     page.wait_for_selector("form")
     assert page.locator("h1").first.inner_text().startswith("Caseworker review")
 
@@ -99,7 +104,8 @@ def sign_in(page, server: str, username: str = "caseworker") -> None:
     page.fill("#username", username)
     page.fill("#password", "bokji-demo-2026")
     page.click("#submit")
-    page.wait_for_url(f"{server}/")
+    page.wait_for_url(lambda url: url.startswith(server) and "/login" not in url)
+    page.wait_for_load_state()
 
 
 def test_wrong_password_shows_an_error(server, page):

@@ -36,6 +36,7 @@ class QueueItem(BaseModel):
     due_at: datetime | None
     created_at: datetime
     assignee: str | None
+    assignee_name: str | None
     team_id: str | None
     may_claim: bool
     may_unclaim: bool
@@ -54,7 +55,8 @@ def _item(row: queues.QueueRow) -> QueueItem:
                      stage=t.stage, service_code=t.service_code, service_name=row.service_name,
                      application_number=t.application_number, applicant=row.applicant,
                      applicant_number=row.applicant_number, due_at=t.due_at, created_at=t.created_at,
-                     assignee=t.assignee, team_id=str(t.team_id) if t.team_id else None,
+                     assignee=t.assignee, assignee_name=row.assignee_name,
+                     team_id=str(t.team_id) if t.team_id else None,
                      may_claim=row.may_claim, may_unclaim=row.may_unclaim)
 
 

@@ -26,6 +26,7 @@ from bokji import clock
 from bokji.catalog import service as catalog
 from bokji.errors import BokjiError, Invalid, NotFound
 from bokji.i18n import gettext as _
+from bokji.identity.models import User
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
 from bokji.privacy import access_log, protection
@@ -88,6 +89,7 @@ class QueueRow:
     applicant_number: str | None  # the masked registration number, where the name is shown
     may_claim: bool
     may_unclaim: bool
+    assignee_name: str | None = None  # the display name of whoever claimed it
 
 
 @dataclass
@@ -195,6 +197,9 @@ def _rows(session: Session, who: Principal, queue: QueueName, found: list[HumanT
         select(Person).where(Person.id.in_({t.applicant_id for t in found if t.applicant_id})))}
     standing_in = teams.standing_in_for(session, who.username)
     services = {e.code: e for e in catalog.snapshot(session)}
+    claimed_by = {t.assignee for t in found if t.assignee}
+    names = {username: name for username, name in session.execute(
+        select(User.username, User.display_name).where(User.username.in_(claimed_by)))}
     rows = []
     for task in found:
         person = people.get(task.applicant_id) if task.applicant_id else None
@@ -206,7 +211,8 @@ def _rows(session: Session, who: Principal, queue: QueueName, found: list[HumanT
             applicant=(person.name if shown else protection.mask_name(person.name)) if person else None,
             applicant_number=person.rrn_masked if person and shown else None,
             may_claim=works and (task.assignee is None or task.assignee in standing_in),
-            may_unclaim=task.assignee == who.username))
+            may_unclaim=task.assignee == who.username,
+            assignee_name=names.get(task.assignee, task.assignee) if task.assignee else None))
     return rows
 
 
