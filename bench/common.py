@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,3 +91,22 @@ def platform_env(simulator: str, **extra: str) -> dict[str, str]:
     """Settings for the platform processes a benchmark starts: the simulator as every agency."""
     return dict(os.environ, PYTHONPATH=str(ROOT), BOKJI_AGENCY_BASE_URL=simulator, BOKJI_DEPLOY_ON_START="false",
                 BOKJI_AGENCY_RATE_PER_SECOND="100000", BOKJI_ENV="demo", **extra)
+
+
+def timed(fn, runs: int, quantiles: tuple[float, ...] = (50, 95)) -> tuple[float, ...]:
+    """The `quantiles` (p50 and p95 unless asked) of `runs` calls, in ms."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return tuple(percentile(times, q) for q in quantiles)
+
+
+def plan(session, query) -> str:
+    from sqlalchemy.dialects import postgresql
+
+    compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True})
+    lines = [r[0] for r in session.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)]
+    return ", ".join(sorted({w for line in lines for w in line.split() if w.startswith(("ix_", "pk_"))})) or \
+        "no index (" + lines[0].split("(")[0].strip() + ")"

@@ -55,33 +55,13 @@ def fill(session, rows: int) -> None:
     session.execute(text("ANALYZE"))
 
 
-def timed(fn, runs: int) -> tuple[float, float]:
-    from bench.common import percentile
-
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return percentile(times, 50), percentile(times, 95)
-
-
-def plan(session, query) -> str:
-    from sqlalchemy.dialects import postgresql
-
-    compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True})
-    lines = [r[0] for r in session.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)]
-    return ", ".join(sorted({w for line in lines for w in line.split() if w.startswith(("ix_", "pk_"))})) or \
-        "no index (" + lines[0].split("(")[0].strip() + ")"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
 
-    from bench.common import fresh_database, services_env
+    from bench.common import fresh_database, plan, services_env, timed
 
     os.environ.update(services_env())
     os.environ["DATABASE_URL"] = fresh_database(dict(os.environ), "bokji_bench_scope")["DATABASE_URL"]
