@@ -27,6 +27,7 @@ from api.inputs import BodyLimit, refuse_control_characters
 from api.routes import (
     applications,
     auth,
+    casefiles,
     definitions,
     evidence,
     health,
@@ -79,7 +80,7 @@ async def lifespan(app: FastAPI):
 
 ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
            screening.router, registry.router, evidence.router, applications.router, users.router, pages.router,
-           pages_intake.router, pages_case.router)
+           pages_intake.router, pages_case.router, casefiles.router)
 
 
 def create_app() -> FastAPI:

@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic and for relationship resolution."""
 
 from bokji.applications.models import Application, ApplicationCase
+from bokji.casefiles.models import CaseDocument, CaseNote
 from bokji.catalog.models import CatalogService
 from bokji.consents.models import Consent
 from bokji.db import Base
@@ -20,7 +21,8 @@ from bokji.scope.models import CounterGrant
 from bokji.tasks.models import HumanTask
 
 __all__ = [
-    "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "Consent", "CounterGrant",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CaseDocument", "CaseNote", "CatalogService", "Consent",
+    "CounterGrant",
     "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
     "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",
