@@ -107,9 +107,9 @@ def _lay_out(process, plane) -> None:
             # Same row, skipping columns: over the elements in between, not through them.
             above = min(sy, ty) - 20
             points = [(sx + sw / 2, sy), (sx + sw / 2, above), (tx + tw / 2, above), (tx + tw / 2, ty)]
-        elif tx > sx and ty > sy:  # a branch below: down first, then along the branch's row
+        elif tx > sx and ty + th / 2 > sy + sh / 2:  # a branch below: down first, then along the branch's row
             points = [(sx + sw / 2, sy + sh), (sx + sw / 2, ty + th / 2), (tx, ty + th / 2)]
-        elif tx > sx and ty < sy:  # back up to the main line: along this row, then up into the target
+        elif tx > sx and ty + th / 2 < sy + sh / 2:  # back up to the main line: along this row, then up into it
             points = [(sx + sw, sy + sh / 2), (tx + tw / 2, sy + sh / 2), (tx + tw / 2, ty + th)]
         elif tx > sx:
             points = [(sx + sw, sy + sh / 2), (tx, ty + th / 2)]

@@ -405,6 +405,15 @@ class Run:
             raise Conflict(_("Task %(id)s is not waiting in this case.") % {"id": task_id}, task_id=task_id)
         return task
 
+    def latest_data(self) -> dict[str, Any]:
+        """The case's data as it stands: the workflow's once it ended, else that of the element that changed
+        last (open or completed), which carries what the steps before it produced."""
+        if self.completed:
+            return self.data
+        tasks = [t for t in self._tasks() if getattr(t.task_spec, "bpmn_id", None)
+                 and t.state & (_OPEN | TaskState.COMPLETED)]
+        return _plain(max(tasks, key=lambda t: t.last_state_change).data) if tasks else {}
+
     def human_task_data(self, task_id: str) -> dict[str, Any]:
         """What a person sees the case as when working on this task (the data the task holds)."""
         return _plain(self._open_task(task_id, UserTask).data)

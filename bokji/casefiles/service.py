@@ -32,7 +32,7 @@ from bokji.privacy import access_log, purposes
 from bokji.registry.models import Person
 from bokji.tasks.models import HumanTask, TaskStatus
 from bokji.words import not_found
-from processes.diagram import file_defining, process_graph
+from processes.diagram import add_diagram, file_defining, process_graph
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ def diagram(session: Session, instance, call: str | None = None) -> CaseDiagram:
              for e, m in graph["calls"].items()}
     name = session.scalar(select(Definition.name).where(Definition.key == key)
                           .order_by(Definition.version.desc()).limit(1))
-    return CaseDiagram(key=key, name=name, file=found[0], xml=found[1], call=prefix, ran=ran,
+    xml = add_diagram(found[1].encode()).decode()  # a model written without a drawing is laid out to show
+    return CaseDiagram(key=key, name=name, file=found[0], xml=xml, call=prefix, ran=ran,
                        completed=completed, open=open_, cancelled=cancelled, flows=flows, calls=calls)
 
 
@@ -287,7 +288,7 @@ def case_file(session: Session, instance, who: Principal) -> CaseFile:
     for person_id in {*people, *([applicant.id] if applicant else [])}:
         access_log.record(session, who.username, purpose=purpose, action="read_case_file", person_id=person_id,
                           instance_id=instance.id)
-    data = instances.load_run(session, instance).data if instance.state else {}
+    data = instances.load_run(session, instance).latest_data() if instance.state else {}
     return CaseFile(
         application_number=application.number if application else None,
         application_date=application.application_date if application else None,
