@@ -161,6 +161,8 @@ def test_a_service_case_shows_its_application_evidence_decision_and_module_marke
     assert {"case-open", "case-call"} <= set(_classes(page, "decision"))
     assert "case-done" not in _classes(page, "payment")
     _shot(page, "service-case-top")
+    page.locator("#case-decision").scroll_into_view_if_needed()
+    _shot(page, "service-case-decision")
     with unit_of_work() as session:
         logged = session.execute(text("SELECT count(*) FROM access_log WHERE action = 'read_case_file' "
                                       "AND purpose = :p"), {"p": f"{number}/MOHW-NBLSS-EDUCATION"}).scalar()
