@@ -13,7 +13,7 @@ from api.pages import Worker, _page
 from api.routes.casefiles import case_for
 from bokji.casefiles import service as casefiles
 from bokji.db import unit_of_work
-from bokji.errors import Invalid
+from bokji.errors import Invalid, NotFound
 from bokji.identity.service import Principal
 from bokji.scope import policy
 
@@ -23,9 +23,12 @@ router = APIRouter(include_in_schema=False)
 def _case_page(request: Request, session, instance_id: str, who: Principal, *, status: int = 200,
                errors: dict[str, str] | None = None, note_text: str = "") -> HTMLResponse:
     instance = case_for(session, instance_id, who, policy.Grade.MASKED, "read_case")
+    try:
+        drawn = casefiles.diagram(session, instance)
+    except NotFound:  # no BPMN file defines the key as a process (a collaboration's pools): the rest shows
+        drawn = None
     return _page(request, "case.html", status, who=who, instance=instance,
-                 timeline=casefiles.timeline(session, instance.id),
-                 diagram=casefiles.diagram(session, instance),
+                 timeline=casefiles.timeline(session, instance.id), diagram=drawn,
                  file=casefiles.case_file(session, instance, who), errors=errors or {}, note_text=note_text)
 
 

@@ -180,3 +180,12 @@ def test_notes_and_documents_of_another_office_are_not_found(client, login, depl
     assert _access("read_case_document") == []
     other = _start(client, cw)  # a document is read only through its own case
     assert client.get(f"/instances/{other['id']}/documents/{doc['id']}", headers=cw).status_code == 404
+
+
+def test_the_case_page_of_a_collaboration_shows_the_rest_without_a_diagram(client, login, deploy):
+    deploy("two_pools.bpmn")
+    cw = login("caseworker")
+    r = client.post("/instances", json={"key": "office_and_agency", "data": {}}, headers=cw)
+    assert r.status_code == 201, r.text
+    page = client.get(f"/cases/{r.json()['id']}", headers=cw)
+    assert page.status_code == 200 and 'id="case-timeline"' in page.text and 'id="diagram-missing"' in page.text
