@@ -27,6 +27,7 @@ from api.inputs import BodyLimit, refuse_control_characters
 from api.routes import (
     applications,
     auth,
+    casefiles,
     definitions,
     evidence,
     health,
@@ -80,7 +81,7 @@ async def lifespan(app: FastAPI):
 
 ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
            screening.router, registry.router, evidence.router, applications.router, users.router, pages.router,
-           pages_intake.router, pages_case.router, queues.router, pages_queue.router)
+           pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router)
 
 
 def create_app() -> FastAPI:

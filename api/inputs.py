@@ -30,7 +30,8 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message],
 
 # Calls that upload files (models, documents): they get `max_upload_bytes`, every other call
 # `max_request_bytes`.
-UPLOADS = (("POST", re.compile(r"/definitions/?")), ("POST", re.compile(r"/instances/[^/]+/evidence/?")))
+UPLOADS = (("POST", re.compile(r"/definitions/?")), ("POST", re.compile(r"/instances/[^/]+/evidence/?")),
+           ("POST", re.compile(r"/instances/[^/]+/documents/?")), ("POST", re.compile(r"/cases/[^/]+/documents/?")))
 
 # C0 controls but tab, LF and CR; DEL and the C1 controls; lone surrogates (a JSON "\ud800").
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")

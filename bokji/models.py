@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic and for relationship resolution."""
 
 from bokji.applications.models import Application, ApplicationCase
+from bokji.casefiles.models import CaseDocument, CaseNote
 from bokji.catalog.models import CatalogService
 from bokji.consents.models import Consent
 from bokji.db import Base
@@ -22,7 +23,8 @@ from bokji.tasks.models import HumanTask
 from bokji.teams.models import Substitute, Team, TeamMember
 
 __all__ = [
-    "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "Consent", "CounterGrant",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CaseDocument", "CaseNote", "CatalogService", "Consent",
+    "CounterGrant",
     "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
     "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",

@@ -107,9 +107,9 @@ def _lay_out(process, plane) -> None:
             # Same row, skipping columns: over the elements in between, not through them.
             above = min(sy, ty) - 20
             points = [(sx + sw / 2, sy), (sx + sw / 2, above), (tx + tw / 2, above), (tx + tw / 2, ty)]
-        elif tx > sx and ty > sy:  # a branch below: down first, then along the branch's row
+        elif tx > sx and ty + th / 2 > sy + sh / 2:  # a branch below: down first, then along the branch's row
             points = [(sx + sw / 2, sy + sh), (sx + sw / 2, ty + th / 2), (tx, ty + th / 2)]
-        elif tx > sx and ty < sy:  # back up to the main line: along this row, then up into the target
+        elif tx > sx and ty + th / 2 < sy + sh / 2:  # back up to the main line: along this row, then up into it
             points = [(sx + sw, sy + sh / 2), (tx + tw / 2, sy + sh / 2), (tx + tw / 2, ty + th)]
         elif tx > sx:
             points = [(sx + sw, sy + sh / 2), (tx, ty + th / 2)]
@@ -205,3 +205,20 @@ def called_processes(text: str, process_id: str) -> list[str]:
             found = [c.get("calledElement") for c in process.iter(_q(BPMN, "callActivity"))]
             return list(dict.fromkeys(c for c in found if c))
     return []
+
+
+def process_graph(text: str, process_id: str) -> dict[str, object] | None:
+    """What a case's markers need of one process: its sequence flows (id, source, target), its call
+    activities (element id → called process) and its embedded sub-processes' ids (their elements are drawn
+    in this same diagram). None when the text does not define `process_id`."""
+    for process in _parse(text).iter(_q(BPMN, "process")):
+        if process.get("id") == process_id:
+            return {
+                "flows": [(f.get("id"), f.get("sourceRef"), f.get("targetRef"))
+                          for f in process.iter(_q(BPMN, "sequenceFlow"))],
+                "calls": {c.get("id"): c.get("calledElement") for c in process.iter(_q(BPMN, "callActivity"))
+                          if c.get("id") and c.get("calledElement")},
+                "subprocesses": [s.get("id") for s in process.iter(_q(BPMN, "subProcess"), _q(BPMN, "transaction"))
+                                 if s.get("id")],
+            }
+    return None

@@ -90,6 +90,13 @@ class ElementEvent:
     started: bool
     ended: bool
     outcome: str  # completed | cancelled | error | open
+    # The task id of the call activity or sub-process this element ran inside; None at the top level.
+    parent_task_id: str | None = None
+
+
+def _parent_task_id(task: Any) -> str | None:
+    parent = getattr(task.workflow, "parent_task_id", None)
+    return str(parent) if parent is not None else None
 
 
 @dataclass(frozen=True)
@@ -231,6 +238,7 @@ class Run:
                     started=started,
                     ended=ended,
                     outcome=_outcome(state),
+                    parent_task_id=_parent_task_id(task),
                 )
             )
         # Tasks the engine dropped from its tree while open (the children of an interrupted
@@ -242,7 +250,7 @@ class Run:
                     task_id=task_id, element_id=task.task_spec.bpmn_id,
                     element_type=info.type if info else type(task.task_spec).__name__,
                     name=info.name if info else task.task_spec.bpmn_name, stage=info.stage if info else None,
-                    started=False, ended=True, outcome="cancelled"))
+                    started=False, ended=True, outcome="cancelled", parent_task_id=_parent_task_id(task)))
         for task_id, (task, state) in after.items():
             if state != TaskState.READY and state != TaskState.STARTED:
                 continue
@@ -396,6 +404,15 @@ class Run:
         if task is None or not isinstance(task.task_spec, kind):
             raise Conflict(_("Task %(id)s is not waiting in this case.") % {"id": task_id}, task_id=task_id)
         return task
+
+    def latest_data(self) -> dict[str, Any]:
+        """The case's data as it stands: the workflow's once it ended, else that of the element that changed
+        last (open or completed), which carries what the steps before it produced."""
+        if self.completed:
+            return self.data
+        tasks = [t for t in self._tasks() if getattr(t.task_spec, "bpmn_id", None)
+                 and t.state & (_OPEN | TaskState.COMPLETED)]
+        return _plain(max(tasks, key=lambda t: t.last_state_change).data) if tasks else {}
 
     def human_task_data(self, task_id: str) -> dict[str, Any]:
         """What a person sees the case as when working on this task (the data the task holds)."""

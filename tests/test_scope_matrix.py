@@ -137,6 +137,12 @@ class World:
             session.flush()
             return str(notice.id)
 
+    def document(self) -> dict:
+        instance = self.once("instance", self.instance)
+        document = self.post(f"/instances/{instance['id']}/documents",
+                             files={"file": ("slip.pdf", b"%PDF-1.4 slip", "application/pdf")})
+        return {"instance": instance["id"], "id": document["id"]}
+
     def incident(self) -> str:
         instance = self.instance("divide_then_review", {"total": 10, "d": 0})
         with unit_of_work() as session:
@@ -347,6 +353,24 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             p["id"]),
         "GET /cases/{instance_id}": lambda w, h, f: (
             "GET", f"/cases/{w.once('instance', w.instance)['id']}", {}, None),
+        "GET /cases/{instance_id}/diagram": lambda w, h, f: (
+            "GET", f"/cases/{w.once('instance', w.instance)['id']}/diagram", {}, None),
+        "POST /cases/{instance_id}/notes": lambda w, h, f: (
+            "POST", f"/cases/{w.once('instance', w.instance)['id']}/notes", {"data": {"text": "전화 상담함"}}, None),
+        "POST /cases/{instance_id}/documents": lambda w, h, f: (
+            "POST", f"/cases/{w.once('instance', w.instance)['id']}/documents",
+            {"files": {"file": ("slip.pdf", b"%PDF-1.4 slip", "application/pdf")}}, None),
+        "POST /instances/{instance_id}/notes": lambda w, h, f: (
+            "POST", f"/instances/{w.once('instance', w.instance)['id']}/notes", {"json": {"text": "방문 예정"}}, None),
+        "GET /instances/{instance_id}/notes": lambda w, h, f: (
+            "GET", f"/instances/{w.once('instance', w.instance)['id']}/notes", {}, None),
+        "POST /instances/{instance_id}/documents": lambda w, h, f: (
+            "POST", f"/instances/{w.once('instance', w.instance)['id']}/documents",
+            {"files": {"file": ("slip.pdf", b"%PDF-1.4 slip", "application/pdf")}}, None),
+        "GET /instances/{instance_id}/documents": lambda w, h, f: (
+            "GET", f"/instances/{w.once('instance', w.instance)['id']}/documents", {}, None),
+        "GET /instances/{instance_id}/documents/{document_id}": lambda w, h, f: (
+            "GET", f"/instances/{(d := w.once('document', w.document))['instance']}/documents/{d['id']}", {}, None),
         "GET /tasks/{task_id}/form": lambda w, h, f: (
             "GET", f"/tasks/{w.once('instance', w.instance)['task']}/form", {}, None),
         "POST /tasks/{task_id}/form": lambda w, h, f: (

@@ -85,6 +85,9 @@ class ElementHistory(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # open | completed | cancelled | error
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    # The task id of the call activity (or sub-process) the element ran inside; None at the top. A called
+    # module's diagram shows the rows of that one call.
+    parent_task_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class OperatorAction(Base):

@@ -31,6 +31,8 @@ class PrintableNotice:
     # the letter says the day will be told separately, never a guessed figure).
     pay_day: int | None
     pay_day_unverified: bool  # the catalog's source for the day is "unverified": badged on staff views only
+    office_phone: str | None = None  # the contact the letter names (문의): the issuing office's
+    office_address: str | None = None
 
 
 def printable(session: Session, notice_id: str, *, who: Principal, purpose: str) -> PrintableNotice:
@@ -50,4 +52,5 @@ def printable(session: Session, notice_id: str, *, who: Principal, purpose: str)
     return PrintableNotice(notice, OUTCOME_KO[notice.outcome], service.name_ko if service else notice.service_code,
                            person.name, person.rrn_masked, application.number if application else None,
                            office.name if office else instance.office, pay_day,
-                           "unverified" in str(case.get("pay_day_source") or "unverified"))
+                           "unverified" in str(case.get("pay_day_source") or "unverified"),
+                           office.phone if office else None, office.address if office else None)

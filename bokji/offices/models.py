@@ -19,3 +19,6 @@ class Office(Base):
     name: Mapped[str] = mapped_column(String(100))
     region: Mapped[str] = mapped_column(String(64))  # the province (시도) the office is in
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("office.code"))
+    # The contact a decision letter names (문의).
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(300))

@@ -36,11 +36,17 @@ def load(session: Session, path: Path = DATA_FILE) -> int:
                 "where": where, "parent": entry["parent"]}, file=path.name, field=f"offices[{i}].parent")
     for entry in _parents_first(entries):
         values = {"code": entry["code"], "name": entry["name"], "region": entry["region"],
-                  "parent_code": entry.get("parent")}
+                  "parent_code": entry.get("parent"), "phone": _text(entry.get("phone"), 40),
+                  "address": _text(entry.get("address"), 300)}
         session.execute(insert(Office).values(**values)
                         .on_conflict_do_update(index_elements=["code"], set_=values))
     session.flush()
     return len(entries)
+
+
+def _text(value: object, limit: int) -> str | None:
+    """An optional contact field: text up to the column's length, else nothing."""
+    return value.strip()[:limit] or None if isinstance(value, str) else None
 
 
 def _parents_first(entries: list[dict]) -> list[dict]:

@@ -68,7 +68,7 @@ def advance_and_save(
                 instance_id=instance.id, task_id=event.task_id, element_id=event.element_id,
                 element_type=event.element_type, name=event.name, stage=instance.stage,
                 actor=who if event.ended else None, outcome=event.outcome, started_at=now,
-                ended_at=now if event.ended else None,
+                ended_at=now if event.ended else None, parent_task_id=event.parent_task_id,
             ))
         elif event.ended:
             closed.setdefault((event.outcome, who), []).append(event.task_id)
