@@ -1,0 +1,125 @@
+"""The counter journey as pages (접수): register a household, record consents, screen it, choose services and
+submit one application, its receipt; a service already held is shown before submitting and refused after.
+Over HTTP (the pages' own routes, scope and bad input), then in real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import func, select
+
+from bokji.db import unit_of_work
+from bokji.privacy.access_log import AccessLog
+from bokji.registry.models import Person
+from tests.test_pages import page, server, sign_in  # noqa: F401
+from tests.test_registry import rrn
+from tests.test_scope import _busan
+
+SHOTS = "/tmp/w14"
+LIVELIHOOD = "MOHW-NBLSS-LIVELIHOOD"
+
+
+def _household_form(front: str = "620303") -> dict:
+    return {"head_name": "박순이", "head_rrn": rrn(front, "2"), "m1_name": "김민준", "m1_rrn": rrn("150505", "3"),
+            "m1_relation": "child", "address": "서울특별시 종로구 세종대로 1", "region_class": "seoul",
+            "locality": "large_city", "valid_from": "2024-01-01"}
+
+
+def _register(client, headers, form: dict) -> str:
+    r = client.post("/intake/households", data=form, headers=headers, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    found = re.fullmatch(r"/intake/households/([0-9a-f-]{36})\?registered=1", r.headers["location"])
+    assert found, r.headers["location"]
+    return found.group(1)
+
+
+def _persons() -> int:
+    with unit_of_work() as session:
+        return session.scalar(select(func.count()).select_from(Person))
+
+
+def test_register_household_refuses_bad_input_beside_its_field_and_keeps_nothing(client, login):
+    cw = login("caseworker")
+    for change, field in (({"head_rrn": ""}, "head_rrn"), ({"head_rrn": "620303-2"}, "head_rrn"),
+                          ({"m1_relation": ""}, "m1_relation"), ({"region_class": "mars"}, "region_class"),
+                          ({"address": " "}, "address"), ({"valid_from": "2024-02-30"}, "valid_from"),
+                          ({"m1_rrn": rrn("620303", "2")}, "m1_rrn")):  # the head's number twice
+        r = client.post("/intake/households", data={**_household_form(), **change}, headers=cw,
+                        follow_redirects=False)
+        assert r.status_code == 422, (change, r.status_code)
+        assert f'data-field="{field}"' in r.text, (change, r.text[-3000:])
+        assert "박순이" in r.text  # what was typed is kept
+        assert _persons() == 0, change  # nothing registered: one transaction for the whole household
+    household = _register(client, cw, _household_form())
+    again = client.post("/intake/households", data=_household_form(), headers=cw, follow_redirects=False)
+    assert again.status_code == 422 and 'data-field="head_rrn"' in again.text and household not in again.text
+
+
+def test_counter_journey_over_http_scope_and_logging(client, login, library):
+    _busan()
+    cw, busan = login("caseworker"), login("busan.cw")
+    form = _household_form()
+    household = _register(client, cw, form)
+    page = client.get(f"/intake/households/{household}", headers=cw)
+    assert page.status_code == 200
+    assert "620303-2******" in page.text and form["head_rrn"] not in page.text  # masked on screen
+    with unit_of_work() as session:
+        head = session.scalar(select(Person).where(Person.name == "박순이"))
+        assert head.birth_date.isoformat() == "1962-03-03"  # derived from the number, as the API does
+
+    bad = client.post(f"/intake/households/{household}/consents", headers=cw, follow_redirects=False, data={
+        "person_id": str(head.id), "data_type": "deposits", "reference": "", "given_on": "2025-03-01",
+        "scope": "household"})
+    assert bad.status_code == 422 and 'data-field="reference"' in bad.text
+    ok = client.post(f"/intake/households/{household}/consents", headers=cw, follow_redirects=False, data={
+        "person_id": str(head.id), "data_type": "deposits", "reference": "C-2025-077", "given_on": "2025-03-01",
+        "scope": "household"})
+    assert ok.status_code == 303, ok.text
+    assert "C-2025-077" in client.get(f"/intake/households/{household}", headers=cw).text
+
+    url = f"/intake/households/{household}/screening"
+    answers = {"application_date": "2025-03-10", "applicant": str(head.id), f"earned_{head.id}": "300,000",
+               "tenure": "rent", "monthly_rent": "250,000", "deposit": "5,000,000"}
+    screened = client.post(url, headers=cw, data={**answers, "action": "screen"})
+    assert screened.status_code == 200, screened.text[-2000:]
+    assert f'data-service="{LIVELIHOOD}"' in screened.text and "data-held" not in screened.text
+    assert 'data-amount="' in screened.text
+
+    bad = client.post(url, headers=cw, data={**answers, f"earned_{head.id}": "삼십만", "action": "submit",
+                                             "services": LIVELIHOOD}, follow_redirects=False)
+    assert bad.status_code == 422 and f'data-field="earned_{head.id}"' in bad.text
+
+    submitted = client.post(url, headers=cw, follow_redirects=False,
+                            data={**answers, "action": "submit", "services": [LIVELIHOOD, "MOHW-NBLSS-HOUSING"]})
+    assert submitted.status_code == 303, submitted.text[-3000:]
+    receipt_url = submitted.headers["location"]
+    receipt = client.get(receipt_url, headers=cw)
+    assert receipt.status_code == 200
+    number = re.search(r'id="application-number"><strong>(A\d{8}-[0-9A-F]{8})<', receipt.text).group(1)
+    assert receipt.text.count('href="/cases/') == 2
+
+    held = client.post(url, headers=cw, data={**answers, "action": "screen"})
+    assert re.search(rf'data-service="{LIVELIHOOD}" data-held="true"', held.text) and number in held.text
+    again = client.post(url, headers=cw, follow_redirects=False,
+                        data={**answers, "action": "submit", "services": LIVELIHOOD})
+    assert again.status_code == 409, again.text[-2000:]
+    assert f'data-field="service_{LIVELIHOOD}"' in again.text
+    assert 'value="300,000"' in again.text and 'value="250,000"' in again.text  # the answers are kept
+
+    for method, path, data in (("GET", f"/intake/households/{household}", None),
+                               ("POST", f"/intake/households/{household}/consents", {
+                                   "person_id": str(head.id), "data_type": "deposits", "reference": "X",
+                                   "given_on": "2025-03-01", "scope": "person"}),
+                               ("GET", url, None), ("POST", url, {**answers, "action": "screen"}),
+                               ("GET", receipt_url, None), ("GET", f"/intake/households/{uuid.uuid4()}", None),
+                               ("GET", "/intake/households/not-an-id", None)):
+        who = busan if "not-an-id" not in path and str(uuid.UUID(int=0)) not in path else cw
+        r = client.request(method, path, headers=who, data=data, follow_redirects=False)
+        assert r.status_code == 404, (path, r.status_code)
+
+    with unit_of_work() as session:
+        reads = session.execute(select(AccessLog.action, AccessLog.purpose).where(
+            AccessLog.person_id == head.id)).all()
+    assert ("read_person", "intake") in reads and ("read_application", "intake") in reads
+    assert all(purpose == "intake" for _action, purpose in reads)
