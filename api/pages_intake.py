@@ -219,6 +219,13 @@ def _won_field(data: dict[str, Any], key: str, errors: dict[str, str]) -> int:
     return int(raw)
 
 
+def _summary(errors: dict[str, str], labels: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The error summary's lines: each field's label and message, in the form's order (`labels`' order)."""
+    order = list(labels)
+    keys = sorted(errors, key=lambda k: order.index(k) if k in order else len(order))
+    return [(key, labels.get(key, _("This form")), errors[key]) for key in keys]
+
+
 def _labels(table: dict[str, str]) -> dict[str, str]:
     return {code: _(label) for code, label in table.items()}
 
@@ -248,8 +255,17 @@ def _household_view(session, who: Principal, household_id: str, on: date) -> dic
 
 def _render_new(request: Request, who: Principal, *, values: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
-    values = values or {}
-    return _page(request, "intake_household_new.html", status, who=who, values=values, errors=errors or {},
+    values, errors = values or {}, errors or {}
+    labels = {"form": _("This form"), "head_name": _("Head of the household") + " · " + _("Name"),
+              "head_rrn": _("Head of the household") + " · " + _("Registration number")}
+    for i in range(1, MEMBER_ROWS + 1):
+        member = _("Member %(n)s") % {"n": i}
+        labels |= {f"m{i}_name": f'{member} · {_("Name")}', f"m{i}_rrn": f'{member} · {_("Registration number")}',
+                   f"m{i}_relation": f'{member} · {_("Relation to the head")}'}
+    labels |= {"address": _("Address"), "region_class": _("Region class"), "locality": _("Kind of place"),
+               "valid_from": _("Living there since")}
+    return _page(request, "intake_household_new.html", status, who=who, values=values, errors=errors,
+                 summary=_summary(errors, labels),
                  rows=[f"m{i}" for i in range(1, MEMBER_ROWS + 1)], regions=_labels(REGION_LABELS),
                  localities=_labels(LOCALITY_LABELS),
                  relations={k: v for k, v in _labels(RELATION_LABELS).items() if k != "head"},
@@ -274,6 +290,8 @@ def _register_household(request: Request, data: dict[str, Any], who: Principal):
              if prefix == "head" or _text(data, f"{prefix}_name") or _text(data, f"{prefix}_rrn")]
     address, region, locality = _text(data, "address"), _text(data, "region_class"), _text(data, "locality") or None
     valid_from = _date_field(data, "valid_from", errors, default=clock.today())
+    if valid_from is not None and valid_from > clock.today():
+        errors["valid_from"] = _("The household is registered from today or an earlier day.")
     if not address:
         errors["address"] = _("Enter the address of the residence.")
     if region not in REGION_LABELS:
@@ -335,8 +353,10 @@ def _render_household(request: Request, who: Principal, household_id: str, *, va
         _household_or_404(session, who, household_id, policy.Grade.MASKED)
         household = _household_view(session, who, household_id, clock.today())
     member_options = {m["person_id"]: f'{m["name"]} ({m["masked"]})' for m in household["members"]}
+    labels = {"form": _("This form"), "person_id": _("Member who signed"), "data_type": _("What the consent is for"),
+              "reference": _("Consent form reference"), "given_on": _("Signed on"), "scope": _("Whose data it covers")}
     return _page(request, "intake_household.html", status, who=who, household=household, values=values or {},
-                 member_options=member_options,
+                 member_options=member_options, summary=_summary(errors or {}, labels),
                  errors=errors or {}, notice=notice, relations=_labels(RELATION_LABELS),
                  regions=_labels(REGION_LABELS), localities=_labels(LOCALITY_LABELS), scopes=_labels(SCOPE_LABELS),
                  data_types={code: words.name(words.DATA_TYPES, code) for code in sorted(data_types.DATA_TYPES)},
@@ -476,6 +496,13 @@ def _screened(session, who: Principal, household_id: str, data: dict[str, Any], 
     chosen = _list(data, "services")
     _household_or_404(session, who, household_id, need)
     household = _household_view(session, who, household_id, on)
+    if not household["members"]:  # an application date before the household was registered
+        errors["application_date"] = _("The household has no members on %(date)s: the application date is on or "
+                                       "after the day they live there.") % {"date": on.isoformat()}
+        on = clock.today()
+        household = _household_view(session, who, household_id, on)
+        if not household["members"]:
+            raise Invalid(_("The household has no members today."), field="household_id")
     member_ids = [m["person_id"] for m in household["members"]]
     head = next((m["person_id"] for m in household["members"] if m["role"] == "head"), member_ids[0])
     applicant = _text(data, "applicant") or head
@@ -540,7 +567,17 @@ def _screening(request: Request, household_id: str, data: dict[str, Any], who: P
     others = [r for r in (found.result or {}).get("results", []) if r["status"] != "eligible"]
     names = {code: words.in_language(s.name_ko, s.name_en) for code, s in found.services.items()}
     asked = {name: ", ".join(names[c] for c in codes) for name, codes in found.questions.items() if codes}
+    labels = {"form": _("This form"), "application_date": _("Application date"), "applicant": _("Applicant")}
+    for m in found.household["members"]:
+        labels |= {f"earned_{m['person_id']}": f'{m["name"]} · {_("Earned income a month")}',
+                   f"pension_{m['person_id']}": f'{m["name"]} · {_("Pensions and allowances a month")}',
+                   f"school_{m['person_id']}": f'{m["name"]} · {_("School")}'}
+    labels |= {"financial": _("Savings and deposits"), "general": _("Other property"), "tenure": _("Housing"),
+               "monthly_rent": _("Monthly rent"), "deposit": _("Rental deposit"), "services": _("Services")}
+    labels |= {f"service_{code}": name for code, name in names.items()}
+    labels["school_levels"] = _("School")
     return _page(request, "intake_screening.html", status, who=who, values=data, errors=errors, s=found,
+                 summary=_summary(errors, labels),
                  household=found.household, head_name=next((m["name"] for m in found.household["members"]
                                                             if m["role"] == "head"), ""),
                  applicants={m["person_id"]: m["name"] for m in found.household["members"]},

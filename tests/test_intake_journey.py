@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from bokji.db import unit_of_work
 from bokji.privacy.access_log import AccessLog
 from bokji.registry.models import Person
-from tests.test_pages import page, server, sign_in  # noqa: F401
+from tests.conftest import start_api
+from tests.test_pages import page, sign_in  # noqa: F401
 from tests.test_registry import rrn
 from tests.test_scope import _busan
 
@@ -44,6 +46,7 @@ def test_register_household_refuses_bad_input_beside_its_field_and_keeps_nothing
     for change, field in (({"head_rrn": ""}, "head_rrn"), ({"head_rrn": "620303-2"}, "head_rrn"),
                           ({"m1_relation": ""}, "m1_relation"), ({"region_class": "mars"}, "region_class"),
                           ({"address": " "}, "address"), ({"valid_from": "2024-02-30"}, "valid_from"),
+                          ({"valid_from": "2999-01-01"}, "valid_from"),
                           ({"m1_rrn": rrn("620303", "2")}, "m1_rrn")):  # the head's number twice
         r = client.post("/intake/households", data={**_household_form(), **change}, headers=cw,
                         follow_redirects=False)
@@ -61,9 +64,9 @@ def test_counter_journey_over_http_scope_and_logging(client, login, library):
     cw, busan = login("caseworker"), login("busan.cw")
     form = _household_form()
     household = _register(client, cw, form)
-    page = client.get(f"/intake/households/{household}", headers=cw)
-    assert page.status_code == 200
-    assert "620303-2******" in page.text and form["head_rrn"] not in page.text  # masked on screen
+    shown = client.get(f"/intake/households/{household}", headers=cw)
+    assert shown.status_code == 200
+    assert "620303-2******" in shown.text and form["head_rrn"] not in shown.text  # masked on screen
     with unit_of_work() as session:
         head = session.scalar(select(Person).where(Person.name == "박순이"))
         assert head.birth_date.isoformat() == "1962-03-03"  # derived from the number, as the API does
@@ -86,6 +89,8 @@ def test_counter_journey_over_http_scope_and_logging(client, login, library):
     assert f'data-service="{LIVELIHOOD}"' in screened.text and "data-held" not in screened.text
     assert 'data-amount="' in screened.text
 
+    early = client.post(url, headers=cw, data={**answers, "application_date": "2023-12-31", "action": "screen"})
+    assert early.status_code == 422 and 'data-field="application_date"' in early.text  # before they lived there
     bad = client.post(url, headers=cw, data={**answers, f"earned_{head.id}": "삼십만", "action": "submit",
                                              "services": LIVELIHOOD}, follow_redirects=False)
     assert bad.status_code == 422 and f'data-field="earned_{head.id}"' in bad.text
@@ -123,3 +128,102 @@ def test_counter_journey_over_http_scope_and_logging(client, login, library):
             AccessLog.person_id == head.id)).all()
     assert ("read_person", "intake") in reads and ("read_application", "intake") in reads
     assert all(purpose == "intake" for _action, purpose in reads)
+
+
+@pytest.fixture
+def server(spawn):
+    """The API as its own process; its log is printed after the test when it logged an error."""
+    proc, url = start_api(spawn)
+    yield url
+    log = proc.stop()
+    if "Traceback" in log:
+        print(log[-8000:])
+
+
+def test_caseworker_takes_a_new_households_application_in_chromium(server, page, library):  # noqa: F811
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, server)
+    page.click("nav >> text=접수")
+    page.check('input[name="purpose"][value="intake"]')
+    page.fill("#f-name", "박순이")
+    assert page.locator("#submit").inner_text() == "조회"
+    page.click("#submit")
+    assert page.locator(".field-error").count() == 1  # the name without the birth date: said once, beside it
+    assert page.locator('.field-error[data-field="birth_date"]').count() == 1
+    page.fill("#f-birth_date", "1962-03-03")
+    page.click("#submit")
+    page.click("#register-new")  # nobody found: 새로 등록
+    page.wait_for_url(f"{server}/intake/households/new")
+
+    form = _household_form()
+    page.fill("#f-head_name", form["head_name"])
+    page.fill("#f-head_rrn", form["head_rrn"])
+    page.fill("#f-m1_name", form["m1_name"])
+    page.fill("#f-m1_rrn", form["m1_rrn"])
+    page.select_option("#f-region_class", "seoul")
+    page.select_option("#f-locality", "large_city")
+    page.click("#submit")  # no relation, no address: errors beside their fields, the typed names kept
+    assert page.locator('.field-error[data-field="m1_relation"]').is_visible()
+    assert page.locator('.field-error[data-field="address"]').is_visible()
+    assert page.input_value("#f-m1_name") == "김민준"
+    page.select_option("#f-m1_relation", "child")
+    page.fill("#f-address", form["address"])
+    page.fill("#f-valid_from", "2024-01-01")
+    page.screenshot(path=f"{SHOTS}/intake_register_household.png", full_page=True)
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/intake/households/[0-9a-f-]{36}\?registered=1"))
+    assert "가구를 등록했습니다" in page.locator("#notice").inner_text()
+    members = page.locator("#members").inner_text()
+    assert "620303-2******" in members and form["head_rrn"] not in page.content()
+
+    page.select_option("#f-person_id", index=1)  # the head, listed first
+    page.select_option("#f-data_type", "deposits")
+    page.fill("#f-reference", "C-2025-077")
+    page.fill("#f-given_on", "2025-03-01")
+    page.click("#record-consent")
+    assert "C-2025-077" in page.locator("#members").inner_text()
+    page.screenshot(path=f"{SHOTS}/intake_household_consents.png", full_page=True)
+
+    page.click("#to-screening")
+    head = page.locator("#members tr, #declared tbody tr").first.get_attribute("data-person")
+
+    def declare() -> None:
+        page.fill("#f-application_date", "2025-03-10")
+        page.fill(f"#f-earned_{head}", "300,000")
+        page.select_option("#f-tenure", "rent")
+        page.fill("#f-monthly_rent", "250,000")
+        page.fill("#f-deposit", "5,000,000")
+
+    declare()
+    page.click("#screen")
+    page.screenshot(path=f"{SHOTS}/intake_screening.png", full_page=True)
+    livelihood = page.locator(f'#eligible [data-service="{LIVELIHOOD}"]')
+    assert "원" in livelihood.locator(".amount").inner_text() and "월" in livelihood.locator(".amount").inner_text()
+    page.screenshot(path=f"{SHOTS}/intake_screening.png", full_page=True)
+    page.check(f"#f-service_{LIVELIHOOD}")
+    page.check("#f-service_MOHW-NBLSS-HOUSING")
+    page.click("#screen")  # the chosen services' questions
+    assert "주거급여" in page.locator("#questions").inner_text()
+    page.screenshot(path=f"{SHOTS}/intake_choose_services.png", full_page=True)
+    page.click("#submit-application")
+    page.wait_for_url(re.compile(r".*/intake/applications/[0-9a-f-]{36}"))
+    number = page.locator("#application-number").inner_text()
+    assert re.fullmatch(r"A20250310-[0-9A-F]{8}", number)
+    assert page.locator("#cases tbody tr").count() == 2
+    assert page.locator(f'#cases tr[data-service="{LIVELIHOOD}"] a[href^="/cases/"]').count() == 1
+    page.screenshot(path=f"{SHOTS}/intake_receipt.png", full_page=True)
+
+    # A second application for the service now held: marked before submitting, refused if submitted anyway.
+    page.click("text=가구로 돌아가기")
+    page.click("#to-screening")
+    declare()
+    page.click("#screen")
+    held = page.locator(f'[data-service="{LIVELIHOOD}"] .held')
+    assert held.is_visible() and number in held.inner_text()
+    page.check(f"#f-service_{LIVELIHOOD}")
+    page.click("#submit-application")
+    refusal = page.locator(f'.field-error[data-field="service_{LIVELIHOOD}"]')
+    assert refusal.is_visible() and "이미" in refusal.inner_text()
+    assert page.input_value(f"#f-earned_{head}") == "300,000" and page.is_checked(f"#f-service_{LIVELIHOOD}")
+    refusal.scroll_into_view_if_needed()
+    page.screenshot(path=f"{SHOTS}/intake_held_refused.png", full_page=True)
