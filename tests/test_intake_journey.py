@@ -112,6 +112,16 @@ def test_counter_journey_over_http_scope_and_logging(client, login, library):
     assert f'data-field="service_{LIVELIHOOD}"' in again.text
     assert 'value="300,000"' in again.text and 'value="250,000"' in again.text  # the answers are kept
 
+    for junk in ({"application_date": "2025-13-40"}, {"applicant": "nobody"}, {"services": "NO-SUCH-SERVICE"},
+                 {f"school_{head.id}": "kindergarten"}, {"tenure": "castle"}, {"financial": "-5"},
+                 {"deposit": "9" * 40}, {"services": ["MOHW-NBLSS-EDUCATION"]}):
+        r = client.post(url, headers=cw, data={**answers, "action": "submit", **junk}, follow_redirects=False)
+        assert r.status_code == 422 and 'class="field-error"' in r.text, (junk, r.status_code)  # never a 500
+
+    found = client.post("/intake/find", headers=cw, data={"purpose": "consultation", "name": "박순이",
+                                                          "birth_date": "1962-03-03"})
+    assert f'href="/intake/households/{household}"' in found.text  # 접수 계속 from the search
+
     for method, path, data in (("GET", f"/intake/households/{household}", None),
                                ("POST", f"/intake/households/{household}/consents", {
                                    "person_id": str(head.id), "data_type": "deposits", "reference": "X",
@@ -127,7 +137,8 @@ def test_counter_journey_over_http_scope_and_logging(client, login, library):
         reads = session.execute(select(AccessLog.action, AccessLog.purpose).where(
             AccessLog.person_id == head.id)).all()
     assert ("read_person", "intake") in reads and ("read_application", "intake") in reads
-    assert all(purpose == "intake" for _action, purpose in reads)
+    assert ("search_person", "consultation") in reads  # the look-up with its declared purpose
+    assert all(purpose == "intake" for action, purpose in reads if action != "search_person")
 
 
 @pytest.fixture
