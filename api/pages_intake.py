@@ -264,17 +264,32 @@ def _render_new(request: Request, who: Principal, *, values: dict[str, Any] | No
                    f"m{i}_relation": f'{member} · {_("Relation to the head")}'}
     labels |= {"address": _("Address"), "region_class": _("Region class"), "locality": _("Kind of place"),
                "valid_from": _("Living there since")}
+    head = None
+    if _text(values, "head_id"):
+        with unit_of_work() as session:
+            person = _registered_head(session, who, _text(values, "head_id"))
+            head = {"id": str(person.id), "name": person.name, "masked": person.rrn_masked}
     return _page(request, "intake_household_new.html", status, who=who, values=values, errors=errors,
-                 summary=_summary(errors, labels),
+                 summary=_summary(errors, labels), head=head,
                  rows=[f"m{i}" for i in range(1, MEMBER_ROWS + 1)], regions=_labels(REGION_LABELS),
                  localities=_labels(LOCALITY_LABELS),
                  relations={k: v for k, v in _labels(RELATION_LABELS).items() if k != "head"},
                  today=clock.today().isoformat())
 
 
+def _registered_head(session, who: Principal, person_id: str) -> Person:
+    """A person already registered (found at the counter, in no household) who heads the new household:
+    in scope to change (404 otherwise), the read logged."""
+    person = get_or_404(session, Person, person_id, what="person", field="head_id")
+    policy.person(session, who, person, policy.Grade.CHANGE, field="head_id")
+    access_log.record(session, who.username, purpose=PURPOSE, action="read_person", person_id=person.id)
+    return person
+
+
 @router.get("/intake/households/new")
-def new_household(request: Request, who: Worker) -> HTMLResponse:
-    return _render_new(request, who)
+def new_household(request: Request, who: Worker, head: str | None = None) -> HTMLResponse:
+    """The registration form; `head`: a registered person in no household, who heads it."""
+    return _render_new(request, who, values={"head_id": head} if head else None)
 
 
 @router.post("/intake/households")
@@ -298,6 +313,9 @@ def _register_household(request: Request, data: dict[str, Any], who: Principal):
         errors["region_class"] = _("Choose the region class of the residence.")
     if locality is not None and locality not in LOCALITY_LABELS:
         errors["locality"] = _("Choose one of the listed kinds of place, or leave it empty.")
+    head_id = _text(data, "head_id")
+    if head_id:  # the head is already registered: no name or number asked for them
+        given = [(prefix, role) for prefix, role in given if prefix != "head"]
     for prefix, role in given:
         if not _text(data, f"{prefix}_name"):
             errors[f"{prefix}_name"] = _("Enter the name.")
@@ -310,7 +328,15 @@ def _register_household(request: Request, data: dict[str, Any], who: Principal):
     try:
         with unit_of_work() as session:
             members = []
+            if head_id:
+                head = _registered_head(session, who, head_id)
+                if registry.household_of(session, str(head.id), valid_from or clock.today()) is not None:
+                    errors["form"] = _("This person already belongs to a household: continue the intake there.")
+                members.append({"person_id": str(head.id), "role": "head", "relation": None})
+                given = [("head", "head"), *given]
             for prefix, role in given:
+                if prefix == "head" and head_id:
+                    continue
                 if f"{prefix}_name" in errors or f"{prefix}_rrn" in errors:
                     continue
                 try:

@@ -238,3 +238,23 @@ def test_caseworker_takes_a_new_households_application_in_chromium(server, page,
     assert page.input_value(f"#f-earned_{head}") == "300,000" and page.is_checked(f"#f-service_{LIVELIHOOD}")
     refusal.scroll_into_view_if_needed()
     page.screenshot(path=f"{SHOTS}/intake_held_refused.png", full_page=True)
+
+
+def test_a_registered_person_in_no_household_heads_a_new_one(client, login):
+    _busan()
+    cw = login("caseworker")
+    r = client.post("/registry/persons", json={"registration_number": rrn("550606", "1"), "name": "정한솔"}, headers=cw)
+    person = r.json()["id"]
+    found = client.post("/intake/find", headers=cw, data={"purpose": "intake", "name": "정한솔",
+                                                          "birth_date": "1955-06-06"})
+    assert f'href="/intake/households/new?head={person}"' in found.text
+    form = client.get("/intake/households/new", params={"head": person}, headers=cw)
+    assert form.status_code == 200 and "550606-1******" in form.text and 'name="head_rrn"' not in form.text
+    assert client.get("/intake/households/new", params={"head": person}, headers=login("busan.cw")).status_code == 404
+    data = {"head_id": person, "m1_name": "정하늘", "m1_rrn": rrn("580707", "2"), "m1_relation": "spouse",
+            "address": "서울특별시 종로구 2", "region_class": "seoul", "valid_from": "2024-01-01"}
+    household = _register(client, cw, data)
+    assert "정하늘" in client.get(f"/intake/households/{household}", headers=cw).text
+    again = client.post("/intake/households", headers=cw, follow_redirects=False,
+                        data={**data, "m1_rrn": rrn("580708", "2")})
+    assert again.status_code == 422 and 'data-field="form"' in again.text  # already in a household
