@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
@@ -122,8 +122,12 @@ def _find(request: Request, data: dict, who: Principal) -> HTMLResponse:
             else:
                 found = registry.search_persons(session, who, name=name, birth_date=born,
                                                 purpose=cleaned["purpose"])
+            # A person of another office (found by the full number) is served there: no link to a page that
+            # would answer 404 here.
             people = [{"id": str(p.id), "name": p.name, "number": p.rrn_masked, "birth_date": p.birth_date,
-                       "household_id": registry.household_of(session, str(p.id), clock.today())} for p in found]
+                       "household_id": registry.household_of(session, str(p.id), clock.today()),
+                       "ours": policy.grade(session, who, policy.Kind.PERSON, office=p.office) >= policy.Grade.CHANGE}
+                      for p in found]
     except Invalid as exc:  # a number in a wrong format, named by the registry
         field = exc.detail.get("field") or "registration_number"
         return _render_find(request, who, values=data, errors={field: exc.message}, status=422)
@@ -258,10 +262,11 @@ def _render_new(request: Request, who: Principal, *, values: dict[str, Any] | No
     values, errors = values or {}, errors or {}
     labels = {"form": _("This form"), "head_name": _("Head of the household") + " · " + _("Name"),
               "head_rrn": _("Head of the household") + " · " + _("Registration number")}
+    name, number, relation = _("Name"), _("Registration number"), _("Relation to the head")
     for i in range(1, MEMBER_ROWS + 1):
         member = _("Member %(n)s") % {"n": i}
-        labels |= {f"m{i}_name": f'{member} · {_("Name")}', f"m{i}_rrn": f'{member} · {_("Registration number")}',
-                   f"m{i}_relation": f'{member} · {_("Relation to the head")}'}
+        labels |= {f"m{i}_name": f"{member} · {name}", f"m{i}_rrn": f"{member} · {number}",
+                   f"m{i}_relation": f"{member} · {relation}"}
     labels |= {"address": _("Address"), "region_class": _("Region class"), "locality": _("Kind of place"),
                "valid_from": _("Living there since")}
     head = None
@@ -327,7 +332,7 @@ def _register_household(request: Request, data: dict[str, Any], who: Principal):
         errors["form"] = _("Your account has no office; an administrator sets it.")
     try:
         with unit_of_work() as session:
-            members = []
+            members, unchecked = [], 0  # numbers whose check digit does not match (registered, with a warning)
             if head_id:
                 head = _registered_head(session, who, head_id)
                 if registry.household_of(session, str(head.id), valid_from or clock.today()) is not None:
@@ -340,7 +345,7 @@ def _register_household(request: Request, data: dict[str, Any], who: Principal):
                 if f"{prefix}_name" in errors or f"{prefix}_rrn" in errors:
                     continue
                 try:
-                    person, _warnings = registry.register_person(
+                    person, warnings = registry.register_person(
                         session, registration_number=_text(data, f"{prefix}_rrn"), name=_text(data, f"{prefix}_name"),
                         actor=who.username, office=who.office or "")
                 except Conflict:
@@ -350,6 +355,7 @@ def _register_household(request: Request, data: dict[str, Any], who: Principal):
                 except Invalid as exc:
                     errors[f"{prefix}_name" if exc.detail.get("field") == "name" else f"{prefix}_rrn"] = exc.message
                     continue
+                unchecked += bool(warnings)
                 members.append({"person_id": str(person.id), "role": role,
                                 "relation": None if role == "head" else _text(data, f"{prefix}_relation")})
             if errors:
@@ -368,7 +374,8 @@ def _register_household(request: Request, data: dict[str, Any], who: Principal):
             household_id = household.id
     except _Refused as refused:
         return _render_new(request, who, values=data, errors=refused.errors, status=422)
-    return RedirectResponse(f"/intake/households/{household_id}?registered=1", status_code=303)
+    warned = f"&unchecked={unchecked}" if unchecked else ""
+    return RedirectResponse(f"/intake/households/{household_id}?registered=1{warned}", status_code=303)
 
 
 # -- 2. the household and its consents ----------------------------------------------------------------------
@@ -391,9 +398,14 @@ def _render_household(request: Request, who: Principal, household_id: str, *, va
 
 @router.get("/intake/households/{household_id}")
 def household_page(request: Request, household_id: str, who: Worker, registered: bool = False,
-                   consented: bool = False) -> HTMLResponse:
+                   consented: bool = False, unchecked: Annotated[int, Query(ge=0, le=MEMBER_ROWS + 1)] = 0
+                   ) -> HTMLResponse:
     notice = (_("The household is registered.") if registered else
               _("The consent is recorded.") if consented else None)
+    if registered and unchecked:
+        warning = _("Registration numbers whose check digit does not match: %(count)s. Numbers issued since "
+                    "October 2020 have none; otherwise check them.") % {"count": unchecked}
+        notice = f"{notice} {warning}"
     return _render_household(request, who, household_id, notice=notice)
 
 
@@ -594,10 +606,11 @@ def _screening(request: Request, household_id: str, data: dict[str, Any], who: P
     names = {code: words.in_language(s.name_ko, s.name_en) for code, s in found.services.items()}
     asked = {name: ", ".join(names[c] for c in codes) for name, codes in found.questions.items() if codes}
     labels = {"form": _("This form"), "application_date": _("Application date"), "applicant": _("Applicant")}
+    earned, pension, school = _("Earned income a month"), _("Pensions and allowances a month"), _("School")
     for m in found.household["members"]:
-        labels |= {f"earned_{m['person_id']}": f'{m["name"]} · {_("Earned income a month")}',
-                   f"pension_{m['person_id']}": f'{m["name"]} · {_("Pensions and allowances a month")}',
-                   f"school_{m['person_id']}": f'{m["name"]} · {_("School")}'}
+        labels |= {f"earned_{m['person_id']}": f"{m['name']} · {earned}",
+                   f"pension_{m['person_id']}": f"{m['name']} · {pension}",
+                   f"school_{m['person_id']}": f"{m['name']} · {school}"}
     labels |= {"financial": _("Savings and deposits"), "general": _("Other property"), "tenure": _("Housing"),
                "monthly_rent": _("Monthly rent"), "deposit": _("Rental deposit"), "services": _("Services")}
     labels |= {f"service_{code}": name for code, name in names.items()}

@@ -258,3 +258,19 @@ def test_a_registered_person_in_no_household_heads_a_new_one(client, login):
     again = client.post("/intake/households", headers=cw, follow_redirects=False,
                         data={**data, "m1_rrn": rrn("580708", "2")})
     assert again.status_code == 422 and 'data-field="form"' in again.text  # already in a household
+
+
+def test_a_number_without_its_check_digit_is_registered_with_a_warning_and_another_office_is_not_linked(
+        client, login):
+    _busan()
+    cw = login("caseworker")
+    good = rrn("010101", "4")
+    unchecked = good[:-1] + str((int(good[-1]) + 1) % 10)  # as numbers issued since October 2020
+    household = client.post("/intake/households", headers=cw, follow_redirects=False, data={
+        **_household_form(), "head_rrn": unchecked, "head_name": "이새롬", "m1_name": "", "m1_rrn": ""})
+    assert household.status_code == 303 and household.headers["location"].endswith("&unchecked=1")
+    shown = client.get(household.headers["location"], headers=cw)
+    assert "검증번호" in shown.text
+    there = client.post("/intake/find", headers=login("busan.cw"), data={
+        "purpose": "consultation", "registration_number": unchecked})
+    assert "이새롬" in there.text and "/intake/households/" not in there.text  # served at its own office

@@ -329,12 +329,15 @@ def already_held(session: Session, *, applicant_id: str, on: date, actor: Princi
     household = registry.household_on(session, str(household_id), on, actor=actor.username, purpose=PURPOSE)
     members = {m["person_id"]: m["name"] for m in household.members}
     out: dict[str, HeldService] = {}
-    for service in session.scalars(select(CatalogService).order_by(CatalogService.code)):
-        try:
-            (mine,) = _claims(session, [service], applicant=applicant, household_id=household_id, members=members,
-                              child_ids=None, on=on, actor=actor)
-        except Invalid:
-            continue
+    services = list(session.scalars(select(CatalogService).order_by(CatalogService.code)))
+    try:
+        claims = _claims(session, services, applicant=applicant, household_id=household_id, members=members,
+                         child_ids=None, on=on, actor=actor)
+    except Invalid:  # no member under 18: the child benefits have no unit to hold
+        services = [s for s in services if Unit(s.unit) is not Unit.CHILD]
+        claims = _claims(session, services, applicant=applicant, household_id=household_id, members=members,
+                         child_ids=None, on=on, actor=actor)
+    for service, mine in zip(services, claims, strict=True):
         for claim in mine:
             held = entitlements.holder(session, claim)
             if held is None:
