@@ -75,7 +75,8 @@ def fill(session, tasks: int) -> None:
                        gen_random_uuid() AS household_id, gen_random_uuid() AS instance_id,
                        gen_random_uuid() AS application_id,
                        substr(CAST(:surnames AS text), 1 + g % length(CAST(:surnames AS text)), 1)
-                       || (CAST(:given AS text[]))[1 + (g / 7) % cardinality(CAST(:given AS text[]))] || (g % 97) AS name
+                       || (CAST(:given AS text[]))[1 + (g / 7) % cardinality(CAST(:given AS text[]))]
+                       || (g % 97) AS name
                 FROM generate_series(1, CAST(:n AS int)) g"""),
         {"n": tasks, "offices": OFFICES, "surnames": SURNAMES, "given": GIVEN})
     run(text("""INSERT INTO person (id, rrn_ciphertext, rrn_hash, rrn_masked, name, birth_date, sex, foreigner, office,

@@ -546,6 +546,7 @@ def render_form(
     csrf_token: str | None = None,
     case: Any = None,
     frame: Mapping[str, Any] | None = None,
+    submit_label: str | None = None,
 ) -> str:
     """A complete HTML page with `form` posting to `action`; `errors` (field key -> message) are
     shown next to their fields and summarised at the top."""
@@ -563,6 +564,7 @@ def render_form(
         components=components,
         summary=summary,
         csrf_field=CSRF_FIELD,
+        submit_label=submit_label,  # the button's words (default: "Submit")
         case=case,  # the case the task belongs to (bokji.applications.summary), shown beside the form
         # the page frame: who is signed in, their menu, the language (api/pages.py)
         **{"csrf_token": csrf_token, "who": None, "menu": [], **labels.language_switch(), "current_path": action,

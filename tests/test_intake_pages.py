@@ -14,10 +14,12 @@ def test_caseworker_finds_nobody_then_a_registered_person_masked(server, page, c
     page.click("nav >> text=접수")
     page.wait_for_url(f"{server}/intake")
 
+    assert page.locator("#submit").inner_text() == "조회"
     page.click("#submit")  # nothing given: errors beside their fields and in the summary, nothing looked up
     assert page.locator(".error-summary").is_visible()
     assert page.locator('.field-error[data-field="purpose"]').count() == 1
     assert page.locator('.field-error[data-field="registration_number"]').count() == 1
+    assert page.locator(".field-error").count() == 2  # the either/or error said once, not on all three fields
     page.screenshot(path=f"{SHOTS}/intake_find_errors.png", full_page=True)
 
     page.check('input[name="purpose"][value="intake"]')

@@ -12,7 +12,8 @@ from tests.test_pages import education_notice, page, server, sign_in  # noqa: F4
 VIEWPORTS = [(1366, 768), (768, 1024)]
 # Pages each role opens (the home page is where the role lands; the rest are in its menu or links).
 PAGES = {
-    "caseworker": ["/", "/intake", "/processes", "/definitions/nblss_housing/diagram", "/logout", "/no/such/page"],
+    "caseworker": ["/", "/intake", "/intake/households/new",
+                   "/processes", "/definitions/nblss_housing/diagram", "/logout", "/no/such/page"],
     "supervisor": ["/", "/processes", "/logout"],
     "designer": ["/processes", "/definitions/module_eligibility/diagram", "/logout", "/no/such/page"],
     "manager": ["/processes", "/logout"],

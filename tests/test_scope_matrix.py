@@ -351,6 +351,23 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "POST /intake/find": lambda w, h, f: ("POST", "/intake/find", {"data": {
             "purpose": "intake", "name": "홍길동", "birth_date": (p := w.once("person", w.person))["birth_date"]}},
             p["id"]),
+        "GET /intake/households/new": lambda w, h, f: ("GET", "/intake/households/new", {}, None),
+        "POST /intake/households": lambda w, h, f: ("POST", "/intake/households", {"data": {
+            "head_name": "김철수", "head_rrn": w.number(), "address": "서울특별시 종로구 4", "region_class": "seoul",
+            "valid_from": "2024-01-01"}}, None),
+        "GET /intake/households/{household_id}": lambda w, h, f: (
+            "GET", f"/intake/households/{w.once('household', w.household)['id']}", {}, None),
+        "POST /intake/households/{household_id}/consents": lambda w, h, f: (
+            "POST", f"/intake/households/{(hh := w.once('household', w.household))['id']}/consents", {"data": {
+                "person_id": hh["people"][0], "data_type": "deposits", "reference": "C-1", "given_on": "2025-03-01",
+                "scope": "household"}}, None),
+        "GET /intake/households/{household_id}/screening": lambda w, h, f: (
+            "GET", f"/intake/households/{w.once('household', w.household)['id']}/screening", {}, None),
+        "POST /intake/households/{household_id}/screening": lambda w, h, f: (
+            "POST", f"/intake/households/{w.once('household', w.household)['id']}/screening", {"data": {
+                "application_date": "2025-03-10", "action": "screen"}}, None),
+        "GET /intake/applications/{application_id}": lambda w, h, f: (
+            "GET", f"/intake/applications/{w.once('application', w.application)['id']}", {}, None),
         "GET /cases/{instance_id}": lambda w, h, f: (
             "GET", f"/cases/{w.once('instance', w.instance)['id']}", {}, None),
         "GET /cases/{instance_id}/diagram": lambda w, h, f: (

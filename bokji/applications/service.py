@@ -305,3 +305,46 @@ def of_person(session: Session, person_id: str, who: Principal, *, limit: int = 
                                   policy.visible(session, who, policy.Kind.CASE, policy.Grade.MASKED,
                                                  Application.office))
         .order_by(Application.created_at.desc()).limit(min(limit, 500))))
+
+
+@dataclass(frozen=True)
+class HeldService:
+    """A service the applicant's unit already holds (open case or active entitlement), before submitting."""
+
+    service_code: str
+    words: str  # who holds it: "this household", "the child 김아이"
+    application_number: str | None  # the earlier application's, only for who may see it
+
+
+def already_held(session: Session, *, applicant_id: str, on: date, actor: Principal) -> dict[str, HeldService]:
+    """Per catalog service, what an application of `applicant_id` on `on` would be refused for: the same
+    units (`_claims`) and the same holder look-up (`entitlements.holder`) as `submit`, so a counter page
+    shows before submitting what the submission would refuse. A child benefit for a household without
+    children is left out (`submit` names that itself). The household's read is logged (purpose intake)."""
+    applicant = _person(session, applicant_id, "applicant_id")
+    policy.applicant(session, actor, applicant)
+    household_id = registry.household_of(session, str(applicant.id), on)
+    if household_id is None:
+        return {}
+    household = registry.household_on(session, str(household_id), on, actor=actor.username, purpose=PURPOSE)
+    members = {m["person_id"]: m["name"] for m in household.members}
+    out: dict[str, HeldService] = {}
+    services = list(session.scalars(select(CatalogService).order_by(CatalogService.code)))
+    try:
+        claims = _claims(session, services, applicant=applicant, household_id=household_id, members=members,
+                         child_ids=None, on=on, actor=actor)
+    except Invalid:  # no member under 18: the child benefits have no unit to hold
+        services = [s for s in services if Unit(s.unit) is not Unit.CHILD]
+        claims = _claims(session, services, applicant=applicant, household_id=household_id, members=members,
+                         child_ids=None, on=on, actor=actor)
+    for service, mine in zip(services, claims, strict=True):
+        for claim in mine:
+            held = entitlements.holder(session, claim)
+            if held is None:
+                continue
+            number = None
+            if policy.grade(session, actor, policy.Kind.CASE, office=held.office) >= policy.Grade.MASKED:
+                number = session.get(Application, held.application_id).number
+            out[service.code] = HeldService(service.code, claim.words, number)
+            break
+    return out
