@@ -20,7 +20,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300))
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    office: Mapped[str | None] = mapped_column(ForeignKey("office.code"))  # bokji/offices
+    office: Mapped[str | None] = mapped_column(ForeignKey("office.code"), index=True)  # bokji/offices; whom tasks go to
     ministry: Mapped[str | None] = mapped_column(String(64))
     # An integration system's grants: "topic:<name>" (external tasks) and "message:<name>".
     grants: Mapped[list[str]] = mapped_column(ARRAY(String(200)), default=list)

@@ -159,8 +159,8 @@ def _filtered(session: Session, who: Principal, queue: QueueName, wanted: QueueF
         query = query.where(HumanTask.assignee.is_(None))
     elif wanted.claim == Claim.CLAIMED:
         query = query.where(HumanTask.assignee.is_not(None))
-    if wanted.due is not None:
-        query = query.where(HumanTask.due_at < _due_before(wanted.due))
+    if wanted.due is not None:  # due_key: what the queue's index holds (no due date is never overdue)
+        query = query.where(HumanTask.due_key < _due_before(wanted.due))
     if wanted.application_number:
         query = query.where(HumanTask.application_number == wanted.application_number.strip().upper())
     if wanted.name:

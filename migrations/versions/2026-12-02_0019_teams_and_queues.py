@@ -82,9 +82,11 @@ def upgrade() -> None:
                     postgresql_where=sa.text("status = 'open'"))
     op.add_column("access_log", sa.Column("subject_ids", postgresql.ARRAY(sa.Uuid())))
     op.create_index("ix_person_name", "person", ["name"])
+    op.create_index("ix_app_user_office", "app_user", ["office"])  # the colleagues a task may be given to
 
 
 def downgrade() -> None:
+    op.drop_index("ix_app_user_office", "app_user")
     op.drop_index("ix_person_name", "person")
     op.drop_column("access_log", "subject_ids")
     op.drop_index("ix_human_task_open_application", "human_task")
