@@ -181,7 +181,8 @@ def main() -> None:
             one()
             p50, p99 = timed(one, args.runs, (50, 99))
             order = HumanTask.due_key if wanted.sort == "due" else HumanTask.created_at
-            shown = plan(session, queues._filtered(session, who, queue, wanted).order_by(order, HumanTask.id).limit(51))
+            shown = plan(session, queues._filtered(session, who, queue, wanted)
+                         .order_by(order, HumanTask.id).limit(51))
             print(f"{name:46} {p50:8.2f} {p99:8.2f}  {shown}")
         # A deep page: the 20th, by its keyset cursor.
         cursor = None
