@@ -110,7 +110,8 @@ def fill(session, tasks: int) -> None:
                     applicant_id, team_id)
                 SELECT gen_random_uuid(), s.instance_id, 'review', '보장 결정', '{caseworker,supervisor}', '{}',
                        CASE WHEN (s.g / :offices) % 10 < 6
-                            THEN 'cw-' || (s.g % :offices + :offices * (1 + (s.g / 7) % 139)) END, 'decision', s.office, 'open', now() + ((s.g % 61) - 30) * interval '1 day',
+                            THEN 'cw-' || (s.g % :offices + :offices * (1 + (s.g / 7) % 139)) END,
+                       'decision', s.office, 'open', now() + ((s.g % 61) - 30) * interval '1 day',
                        now() - (s.g % 90) * interval '1 day', NULL, 'MOHW-NBLSS-LIVELIHOOD',
                        'A20250101-' || upper(lpad(to_hex(s.g), 8, '0')), s.person_id,
                        (SELECT id FROM team WHERE team.office = s.office ORDER BY name
