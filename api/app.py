@@ -145,15 +145,20 @@ def create_app() -> FastAPI:
                             headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
-    def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    def database_error(request: Request, exc: DBAPIError) -> Response:
         if exc.connection_invalidated or isinstance(exc, OperationalError):
-            return JSONResponse({"error": "Unavailable", "message": _("The database is unavailable; retry.")},
-                                status_code=503, headers={"Retry-After": "2"})
-        return _internal(exc)
+            message = _("The database is unavailable; retry.")
+            if _browser(request):
+                page = pages.message_page(request, message, status=503, kind="Unavailable")
+                page.headers.update({"Retry-After": "2", **error_headers()})
+                return page
+            return JSONResponse({"error": "Unavailable", "message": message}, status_code=503,
+                                headers={"Retry-After": "2"})
+        return _internal(request, exc)
 
     @app.exception_handler(Exception)
-    def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return _internal(exc)
+    def unexpected(request: Request, exc: Exception) -> Response:
+        return _internal(request, exc)
 
     return app
 
@@ -182,13 +187,19 @@ class Language:
         await self.app(scope, receive, send)
 
 
-def _internal(exc: Exception) -> JSONResponse:
+def _internal(request: Request, exc: Exception) -> Response:
+    """A fault of ours: logged under a reference the person can quote; never the exception itself. The unit of
+    work has rolled back, so nothing the request asked for was changed."""
     incident = uuid.uuid4().hex[:12]
     log.exception("unexpected error %s", incident, exc_info=exc)
+    message = _("Internal error (reference %(reference)s).") % {"reference": incident}
     # Sent by Starlette's outermost middleware, outside SecurityHeaders: the headers are added here.
-    return JSONResponse({"error": "InternalError",
-                         "message": _("Internal error (reference %(reference)s).") % {"reference": incident}},
-                        status_code=500, headers=error_headers())
+    if _browser(request):
+        page = pages.message_page(request, message + " " + _("Nothing was changed; try again, or quote the reference "
+                                                            "to the help desk."), status=500, kind="InternalError")
+        page.headers.update(error_headers())
+        return page
+    return JSONResponse({"error": "InternalError", "message": message}, status_code=500, headers=error_headers())
 
 
 app = create_app()

@@ -97,7 +97,7 @@ def viewer(request: Request) -> Principal | None:
 ERROR_TITLES = {400: N_("This cannot be done"), 401: N_("Sign in first"), 403: N_("Not allowed"),
                 404: N_("Not found"), 405: N_("This cannot be done"), 409: N_("Already changed"),
                 413: N_("Too large"), 422: N_("Check what you entered"), 429: N_("Too many attempts"),
-                503: N_("Unavailable for now")}
+                500: N_("Something went wrong on our side"), 503: N_("Unavailable for now")}
 
 
 def message_page(request: Request, message: str, *, status: int, title: str | None = None,

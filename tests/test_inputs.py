@@ -179,3 +179,29 @@ def test_a_multi_instance_started_without_its_collection_is_422_naming_element_a
         start_case("module_investigation", {"linkage_deadline": "PT1H", "linkage_requests": "abc"})
     assert refused.value.detail["reason"] == "collection is not a list"
     assert _count(ProcessInstance) == 0
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_a_fault_of_ours_names_a_reference_never_the_exception(accept):
+    """A bug (here a route added for the test that raises) answers 500 with a reference to quote: a page in the
+    frame for a browser, JSON for a client; the exception's name and text stay in the log."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app()
+
+    def broken() -> None:
+        raise KeyError("secret_internal_detail")
+
+    app.add_api_route("/test-broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/test-broken", headers={"accept": accept})
+    assert r.status_code == 500
+    assert "secret_internal_detail" not in r.text and "KeyError" not in r.text and "Traceback" not in r.text
+    if accept == "text/html":
+        assert r.headers["content-type"].startswith("text/html")
+        assert "참조" in r.text or "reference" in r.text.lower()
+        assert 'class="site-header"' in r.text  # the frame: the person can go on from here
+    else:
+        assert r.json()["error"] == "InternalError"
