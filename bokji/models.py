@@ -17,12 +17,12 @@ from bokji.privacy.access_log import AccessLog
 from bokji.registry.models import Household, Membership, Person, Residence
 from bokji.rules.models import RuleParameter
 from bokji.scope.models import CounterGrant
-from bokji.tasks.models import HumanTask
+from bokji.tasks.models import HumanTask, TaskDraft
 
 __all__ = [
     "AccessLog", "Application", "ApplicationCase", "Base", "CatalogService", "Consent", "CounterGrant",
     "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
     "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",
-    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "User",
+    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "TaskDraft", "User",
 ]

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,3 +48,19 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(64))
     submission: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A task opened again after a later task sent the case back (a supervisor's return): why and by whom
+    # (bokji/tasks/service.py mark_returned); when is this task's created_at.
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    returned_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TaskDraft(Base):
+    """What a person has typed into a task's form so far, kept on the server (one per task and person)
+    and deleted with the task's completion."""
+
+    __tablename__ = "task_draft"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
