@@ -237,8 +237,12 @@ def task_form(request: Request, task_id: str, session: SessionDep, who: Worker) 
                      message=_("This task has already been dealt with.") + " " + tasks.current_state(task, session),
                      links=_links(session, task, who))
     draft = tasks.get_draft(session, task.id, who)
+    values = draft.data if draft else None
+    if values is None and task.returned_reason:  # sent back: start from what was decided last time
+        earlier = tasks.previous_completion(session, task, task.element_id)
+        values = dict(earlier.submission or {}) if earlier is not None else None
     case = summary.for_task(session, task, who)
-    return HTMLResponse(_render(request, task, form, who, values=draft.data if draft else None, errors=None,
+    return HTMLResponse(_render(request, task, form, who, values=values, errors=None,
                                 case=case, extra=_task_page(session, task, who)))
 
 
@@ -305,17 +309,17 @@ def _conflict(request: Request, task_id: str, data: dict, who: Principal, exc: C
 
 def _task_page(session, task, who: Principal, *, conflict: dict | None = None) -> dict:
     """The task's state the form page shows above its fields (forms/templates/form.html `task_page`)."""
-    by_other = bool(task.assignee and task.assignee != who.username)
+    is_open = task.status == TaskStatus.OPEN
+    by_other = bool(is_open and task.assignee and task.assignee != who.username)
     returned = {"reason": task.returned_reason, "who": tasks.display_name(session, task.returned_by),
                 "when": task.created_at} if task.returned_reason else None
     return {
         "draft_url": f"/tasks/{task.id}/draft", "case_url": f"/cases/{task.instance_id}",
-        "claim": {"action": f"/tasks/{task.id}/form/claim",
-                  "open": task.status == TaskStatus.OPEN and not task.assignee,
+        "claim": {"action": f"/tasks/{task.id}/form/claim", "open": not task.assignee,
                   "mine": task.assignee == who.username, "by_other": by_other,
-                  "who": tasks.display_name(session, task.assignee), "when": task.claimed_at},
+                  "who": tasks.display_name(session, task.assignee), "when": task.claimed_at} if is_open else None,
         "returned": returned, "conflict": conflict,
-        "readonly": by_other or task.status != TaskStatus.OPEN,
+        "readonly": by_other or not is_open,
     }
 
 
