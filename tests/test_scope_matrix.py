@@ -227,7 +227,7 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             {"json": {"data": {"comment": "초안"}}}, None),
         "POST /tasks/{task_id}/form/claim": lambda w, h, f: (
             "POST", f"/tasks/{subject(w, f, 'instance', w.instance)['task']}/form/claim",
-            {"follow_redirects": False}, None),
+            {}, None),
         "GET /incidents": lambda w, h, f: ("GET", "/incidents", {}, None),
         "POST /incidents/{incident_id}/retry": lambda w, h, f: (
             "POST", f"/incidents/{subject(w, f, 'incident', w.incident)}/retry", {"json": {"reason": "fixed"}}, None),
