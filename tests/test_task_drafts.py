@@ -141,3 +141,16 @@ def test_the_return_reason_property_must_name_a_field(client, login):
             '</bpmn:process></bpmn:definitions>').encode()
     r = client.post("/definitions", files=[("files", ("bad_return.bpmn", bpmn))], headers=login("designer"))
     assert r.status_code == 422 and "return_reason" in r.json()["message"], r.text
+
+
+def test_a_task_of_a_cancelled_case_says_so_in_korean(client, login, case):
+    instance_id, task = case
+    cw = login("caseworker")
+    assert client.put(f"/tasks/{task}/draft", headers=cw, json={"data": {"decision_comment": "작성 중"}}).status_code \
+        == 200
+    r = client.post(f"/instances/{instance_id}/cancel", headers=login("supervisor"), json={"reason": "신청 철회"})
+    assert r.status_code == 200, r.text
+    late = client.post(f"/tasks/{task}/complete", headers=cw, json={"data": {"decision": "reject",
+                                                                             "decision_comment": "작성 중"}})
+    assert late.status_code == 409 and "취소되었습니다" in late.json()["message"], late.text
+    assert late.json()["status"] == "cancelled"
