@@ -242,8 +242,8 @@ def task_form(request: Request, task_id: str, session: SessionDep, who: Worker) 
         earlier = tasks.previous_completion(session, task, task.element_id)
         values = dict(earlier.submission or {}) if earlier is not None else None
     case = summary.for_task(session, task, who)
-    return HTMLResponse(_render(request, task, form, who, values=values, errors=None,
-                                case=case, extra=_task_page(session, task, who)))
+    extra = {**_task_page(session, task, who), "draft_at": draft.updated_at if draft else None}
+    return HTMLResponse(_render(request, task, form, who, values=values, errors=None, case=case, extra=extra))
 
 
 @router.post("/tasks/{task_id}/form/claim")

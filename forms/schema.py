@@ -635,7 +635,7 @@ def render_form(
         csrf_field=CSRF_FIELD,
         case=case,  # the case the task belongs to (bokji.applications.summary), shown beside the form
         task_page={"draft_url": None, "claim": None, "returned": None, "conflict": None, "case_url": None,
-                   "readonly": False, **(extra or {})},
+                   "readonly": False, "draft_at": None, **(extra or {})},
         # the page frame: who is signed in, their menu, the language (api/pages.py)
         **{"csrf_token": csrf_token, "who": None, "menu": [], **labels.language_switch(), "current_path": action,
            "office_name": None, "csp_nonce": "", **(frame or {})},

@@ -144,6 +144,7 @@ def test_a_draft_survives_a_reload(server, page, client, login, case):  # noqa: 
     page.reload()
     assert page.input_value("[name='decision_comment']") == "방문 상담 후 다시 판단"
     assert page.input_value("[name='amount_override']") == "720,000"  # shown with separators
+    assert "임시 저장한 내용을 채웠습니다" in page.locator("#draft-status").inner_text()
     assert client.get(f"/tasks/{task}/draft", headers=login("caseworker")).json()["data"]["amount_override"] \
         == "720,000원"
     shot(page, "guarantee_decision_draft")
