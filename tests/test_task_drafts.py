@@ -154,3 +154,31 @@ def test_a_task_of_a_cancelled_case_says_so_in_korean(client, login, case):
                                                                              "decision_comment": "작성 중"}})
     assert late.status_code == 409 and "취소되었습니다" in late.json()["message"], late.text
     assert late.json()["status"] == "cancelled"
+
+
+def test_two_caseworkers_at_the_same_moment_one_wins_the_other_is_told_who(client, login, library):
+    import threading
+
+    people = {"caseworker": login("caseworker"), "caseworker2": login(colleague())}
+    cases = [start_case("module_guarantee_decision", dict(DECISION)) for _ in range(4)]
+    found = {open_task(i, "review"): [] for i in cases}
+
+    def complete(task_id: str, username: str) -> None:
+        r = client.post(f"/tasks/{task_id}/complete", headers=people[username], json={"data": {
+            "decision": "reject", "decision_comment": f"{username} 판단"}})
+        found[task_id].append((r.status_code, username, r.json()))
+
+    threads = [threading.Thread(target=complete, args=(t, u)) for t in found for u in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for task_id, answers in found.items():
+        answers.sort(key=lambda a: a[0])
+        (won, winner, _body), (lost, _loser, refusal) = answers
+        assert (won, lost) == (200, 409), answers
+        assert refusal["completed_by"] == winner and f"({winner}) 님이" in refusal["message"]
+        with unit_of_work() as session:
+            submitted = session.execute(text("SELECT submission->>'decision_comment' FROM human_task WHERE id = :t"),
+                                        {"t": task_id}).scalar()
+        assert submitted == f"{winner} 판단"
