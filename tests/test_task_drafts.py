@@ -49,6 +49,10 @@ def test_a_draft_is_kept_per_person_and_deleted_with_the_completion(client, logi
     assert client.get(f"/tasks/{task}/draft", headers=cw).json()["data"] == {
         "amount_override": "1,200,000", "decision_comment": "소득 재확인 중"}
     assert client.get(f"/tasks/{task}/draft", headers=sup).json()["data"] == {"decision": "reject"}
+    with unit_of_work() as session:  # a draft is about the case: its saves and reads are logged with it
+        logged = dict(session.execute(text("SELECT action, count(*) FROM access_log WHERE instance_id = :i "
+                                           "AND action LIKE '%task_draft' GROUP BY action"), {"i": instance_id}).all())
+    assert logged == {"save_task_draft": 2, "read_task_draft": 2}
 
     r = client.post(f"/tasks/{task}/complete", headers=cw, json={"data": {
         "decision": "approve", "amount_override": "1,200,000", "decision_comment": "소득 재확인 완료"}})

@@ -24,6 +24,7 @@ from bokji.identity.models import User
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
 from bokji.instances.models import ProcessInstance
+from bokji.privacy import access_log, purposes
 from bokji.scope import policy
 from bokji.tasks.models import HumanTask, TaskDraft, TaskStatus
 from forms.labels import seoul_time
@@ -227,7 +228,10 @@ def current_state(task: HumanTask, session: Session | None = None) -> str:
 def get_draft(session: Session, task_id: uuid.UUID | str, who: Principal) -> TaskDraft | None:
     """My draft of the task's form, if I saved one (under the same checks as the task)."""
     task = get(session, task_id, who)
-    return session.get(TaskDraft, (task.id, who.username))
+    draft = session.get(TaskDraft, (task.id, who.username))
+    if draft is not None:
+        _log_draft(session, task, who, "read_task_draft")
+    return draft
 
 
 def save_draft(session: Session, task_id: uuid.UUID | str, who: Principal, data: dict[str, Any]) -> TaskDraft:
@@ -246,10 +250,18 @@ def store_draft(session: Session, task: HumanTask, who: Principal, data: dict[st
         raise Invalid(_("%(field)s: the task's form has no such field.") % {"field": f"data.{unknown[0]}"},
                       field=f"data.{unknown[0]}")
     now = utcnow()
+    _log_draft(session, task, who, "save_task_draft")
     session.execute(
         insert(TaskDraft).values(task_id=task.id, username=who.username, data=data, updated_at=now)
         .on_conflict_do_update(index_elements=["task_id", "username"], set_={"data": data, "updated_at": now}))
     return session.get(TaskDraft, (task.id, who.username), populate_existing=True)
+
+
+def _log_draft(session: Session, task: HumanTask, who: Principal, action: str) -> None:
+    """A draft holds what a person typed about a case: its reads and saves are logged with the case."""
+    instance = session.get(ProcessInstance, task.instance_id)
+    access_log.record(session, who.username, purpose=purposes.of_case(instance.business_key, instance.id),
+                      action=action, instance_id=instance.id)
 
 
 # ---- after completing -------------------------------------------------------------------------------------
