@@ -1,7 +1,10 @@
 """Human tasks as rows: opening them from engine waits, listing, claiming, and the checks a
 completion passes (the form, who may complete it, four eyes). Completing one is a step
 (bokji/steps): it validates first (422 naming the fields, nothing changed), then takes the instance
-lock and re-reads the task, so of two concurrent completions exactly one wins and the other gets 409.
+lock and re-reads the task, so of two concurrent completions exactly one wins and the other gets 409,
+whose message says who did what and when (`current_state`). Also: a person's draft of a task's form
+(kept on the server, deleted with the completion), the case's next task after one, and the marking of
+a task the case was sent back to (`mark_returned`).
 """
 
 from __future__ import annotations
