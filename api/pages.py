@@ -233,7 +233,7 @@ def task_form(request: Request, task_id: str, session: SessionDep, who: Worker) 
     task = tasks.get(session, task_id, who)
     form = tasks.form_definition(session, task)
     if task.status != TaskStatus.OPEN:
-        return _page(request, "message.html", status=409, title=task.name, who=who, kind="Conflict",
+        return _page(request, "message.html", status=409, title=labels.model_text(task.name), who=who, kind="Conflict",
                      message=_("This task has already been dealt with.") + " " + tasks.current_state(task, session),
                      links=_links(session, task, who))
     draft = tasks.get_draft(session, task.id, who)
@@ -285,7 +285,8 @@ def _submit(request: Request, task_id: str, data: dict, who: Principal):
     if stopped:
         message += " " + _("The next automatic step (%(steps)s) stopped and is with an operator.") % {
             "steps": ", ".join(stopped)}
-    return _page(request, "message.html", title=name, message=message, done=True, who=who, links=links)
+    return _page(request, "message.html", title=labels.model_text(name), message=message, done=True, who=who,
+                 links=links)
 
 
 def _conflict(request: Request, task_id: str, data: dict, who: Principal, exc: Conflict) -> HTMLResponse:
@@ -331,7 +332,7 @@ def _links(session, task, who: Principal) -> list[dict[str, str]]:
     if following is not None:
         links.append({"id": "next-task", "href": f"/tasks/{following.id}/form",
                       "label": _("Next task of this case: %(task)s") % {
-                          "task": following.name or following.element_id}})
+                          "task": labels.model_text(following.name) or following.element_id}})
     links.append({"id": "case-link", "href": f"/cases/{task.instance_id}", "label": _("Open the case")})
     return links
 

@@ -78,6 +78,9 @@ def test_the_supervisor_returns_with_a_reason_and_the_caseworker_sees_it(server,
     returned = open_task(instance_id, "review")
     # The supervisor is a caseworker too: the returned review is the case's next task for them.
     assert page.locator("#next-task").get_attribute("href") == f"/tasks/{returned}/form"
+    assert page.locator("#next-task").inner_text() == "이 사례의 다음 업무: 보장 결정"
+    assert page.locator("h1").inner_text() == "결재"
+    shot(page, "done_with_next_task")
 
     page.context.clear_cookies()
     sign_in(page, server)
