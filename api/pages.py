@@ -230,13 +230,29 @@ def decision_notice(request: Request, notice_id: str, session: SessionDep, who: 
 
 @router.get("/tasks/{task_id}/form")
 def task_form(request: Request, task_id: str, session: SessionDep, who: Worker) -> HTMLResponse:
+    """The task's form beside its case: first its state (returned, claimed by someone else, 맡기), then the
+    fields, filled with my draft if I saved one (the page saves it as I type)."""
     task = tasks.get(session, task_id, who)
     form = tasks.form_definition(session, task)
     if task.status != TaskStatus.OPEN:
-        return _page(request, "message.html", status=409, title=task.name, who=who, kind="Conflict",
-                     message=_("This task has already been dealt with."))
-    return HTMLResponse(_render(request, task, form, who, values=None, errors=None,
-                                case=summary.for_task(session, task, who)))
+        return _page(request, "message.html", status=409, title=labels.model_text(task.name), who=who, kind="Conflict",
+                     message=_("This task has already been dealt with.") + " " + tasks.current_state(task, session),
+                     links=_links(session, task, who))
+    draft = tasks.get_draft(session, task.id, who)
+    values = draft.data if draft else None
+    if values is None and task.returned_reason:  # sent back: start from what was decided last time
+        earlier = tasks.previous_completion(session, task, task.element_id)
+        values = dict(earlier.submission or {}) if earlier is not None else None
+    case = summary.for_task(session, task, who)
+    extra = {**_task_page(session, task, who), "draft_at": draft.updated_at if draft else None}
+    return HTMLResponse(_render(request, task, form, who, values=values, errors=None, case=case, extra=extra))
+
+
+@router.post("/tasks/{task_id}/form/claim")
+def claim_task(task_id: str, session: SessionDep, who: Worker) -> RedirectResponse:
+    """맡기: take the task from its form page (409 as a page if someone else was quicker)."""
+    task = tasks.claim(session, task_id, who)
+    return RedirectResponse(f"/tasks/{task.id}/form", status_code=303)
 
 
 @router.post("/tasks/{task_id}/form")
@@ -256,28 +272,78 @@ def _submit(request: Request, task_id: str, data: dict, who: Principal):
             name = task.name
             stopped = [i.element_name or i.element_id
                        for i in instances.open_incidents(session, instance_id=task.instance_id)]
+            links = _links(session, task, who)
     except Invalid as exc:
         with unit_of_work() as session:
             task = tasks.get(session, task_id, who)
             form = tasks.form_definition(session, task)
             errors = {e["field"]: e["reason"] for e in exc.detail.get("errors", [])}
             case = summary.for_task(session, task, who)
-            return HTMLResponse(_render(request, task, form, who, values=data, errors=errors, case=case),
-                                status_code=422)
+            return HTMLResponse(_render(request, task, form, who, values=data, errors=errors, case=case,
+                                        extra=_task_page(session, task, who)), status_code=422)
     except Conflict as exc:
-        return _page(request, "message.html", status=409, title=_("Already changed"), message=exc.message,
-                     who=who, kind="Conflict")
+        return _conflict(request, task_id, data, who, exc)
     message = _("Done.")
     if stopped:
         message += " " + _("The next automatic step (%(steps)s) stopped and is with an operator.") % {
             "steps": ", ".join(stopped)}
-    return _page(request, "message.html", title=name, message=message, done=True, who=who)
+    return _page(request, "message.html", title=labels.model_text(name), message=message, done=True, who=who,
+                 links=links)
 
 
-def _render(request: Request, task, form, who: Principal, *, values, errors, case=None) -> str:
+def _conflict(request: Request, task_id: str, data: dict, who: Principal, exc: Conflict) -> HTMLResponse:
+    """Someone else completed, claimed or cancelled the task since this form was opened (or won the race
+    to complete it): the form again, 409, saying who did what and when, with what this person typed still
+    in the fields and kept as their draft. Nothing advanced."""
+    with unit_of_work() as session:
+        task = tasks.get(session, task_id, who)
+        form = tasks.form_definition(session, task)
+        known = {c.key for c in form.fields} if form is not None else set()
+        typed = {k: v for k, v in data.items() if k in known}
+        if typed:
+            tasks.store_draft(session, task, who, typed)
+        state = tasks.current_state(task, session) if task.status != TaskStatus.OPEN or (
+            task.assignee and task.assignee != who.username) else exc.message
+        extra = _task_page(session, task, who, conflict={"message": state, "status": task.status})
+        case = summary.for_task(session, task, who) if task.status == TaskStatus.OPEN else None
+        return HTMLResponse(_render(request, task, form, who, values=data, errors=None, case=case, extra=extra),
+                            status_code=409)
+
+
+def _task_page(session, task, who: Principal, *, conflict: dict | None = None) -> dict:
+    """The task's state the form page shows above its fields (forms/templates/form.html `task_page`)."""
+    is_open = task.status == TaskStatus.OPEN
+    by_other = bool(is_open and task.assignee and task.assignee != who.username)
+    returned = {"reason": task.returned_reason, "who": tasks.display_name(session, task.returned_by),
+                "when": task.created_at} if task.returned_reason else None
+    return {
+        "draft_url": f"/tasks/{task.id}/draft", "case_url": f"/cases/{task.instance_id}",
+        "claim": {"action": f"/tasks/{task.id}/form/claim", "open": not task.assignee,
+                  "mine": task.assignee == who.username, "by_other": by_other,
+                  "who": tasks.display_name(session, task.assignee), "when": task.claimed_at} if is_open else None,
+        "returned": returned, "conflict": conflict,
+        "readonly": by_other or not is_open,
+    }
+
+
+def _links(session, task, who: Principal) -> list[dict[str, str]]:
+    """Where to go after a task: the case's next task this person may work on (if any) and the case (the
+    page's own last link goes back to the queue)."""
+    links = []
+    following = tasks.next_for(session, task.instance_id, who)
+    if following is not None:
+        links.append({"id": "next-task", "href": f"/tasks/{following.id}/form",
+                      "label": _("Next task of this case: %(task)s") % {
+                          "task": labels.model_text(following.name) or following.element_id}})
+    links.append({"id": "case-link", "href": f"/cases/{task.instance_id}", "label": _("Open the case")})
+    return links
+
+
+def _render(request: Request, task, form, who: Principal, *, values, errors, case=None, extra=None) -> str:
     if form is None:
         form = FormDefinition.from_dict({"id": "confirm", "components": [
             {"type": "text", "text": N_("Complete this task.")}]})
     return render_form(form, action=f"/tasks/{task.id}/form", values=values, errors=errors,
                        title=task.name or task.element_id, case=case, frame=frame(request, who),
-                       csrf_token=csrf_token(who.token_id) if who.token_id else None)
+                       csrf_token=csrf_token(who.token_id) if who.token_id else None,
+                       amount_period=case.amount_period if case is not None else None, extra=extra)

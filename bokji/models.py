@@ -19,7 +19,7 @@ from bokji.queues.models import SavedFilter
 from bokji.registry.models import Household, Membership, Person, Residence
 from bokji.rules.models import RuleParameter
 from bokji.scope.models import CounterGrant
-from bokji.tasks.models import HumanTask
+from bokji.tasks.models import HumanTask, TaskDraft
 from bokji.teams.models import Substitute, Team, TeamMember
 
 __all__ = [
@@ -28,6 +28,6 @@ __all__ = [
     "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
     "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",
-    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "SavedFilter", "Substitute", "Team",
-    "TeamMember", "User",
+    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "SavedFilter", "Substitute",
+    "TaskDraft", "Team", "TeamMember", "User",
 ]

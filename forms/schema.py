@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bokji import i18n
 from bokji.config import get_settings
 from bokji.errors import Invalid
+from bokji.i18n import N_
 from bokji.i18n import gettext as _
 from forms import labels
 
@@ -36,6 +37,16 @@ CHOICE_TYPES = frozenset({"radio", "select", "checklist"})
 TEXT_TYPES = frozenset({"textfield", "textarea"})
 DATETIME_SUBTYPES = frozenset({"date", "datetime"})
 RULE_NAMES = frozenset({"required", "min", "max", "minLength", "maxLength", "pattern"})
+# An amount field (a `number` with `"amount": {"unit": "KRW", "period": ...}`): the units and periods it
+# may declare. Period "case" is the case's own: monthly or yearly, as the case's amount is (render_form's
+# `amount_period`); the label says which ("원, 월액").
+AMOUNT_UNITS = frozenset({"KRW"})
+AMOUNT_PERIODS = frozenset({"month", "year", "once", "case"})
+AMOUNT_PERIOD_NAMES = {"month": N_("won, monthly amount"), "year": N_("won, yearly amount"),
+                       "once": N_("won, one-off amount")}
+# What people type between the digits of an amount: separators and the unit ("1,500,000원", "1 500 000").
+_AMOUNT_NOISE = re.compile(r"[,\s\u00a0\u2009\u202f_]")
+_AMOUNT_UNIT_SUFFIX = re.compile(r"(원|KRW|krw|₩)$")
 
 # The hidden field `render_form` adds: part of every post of a rendered form, never form data.
 CSRF_FIELD = "csrf_token"
@@ -82,6 +93,12 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class Amount:
+    unit: str = "KRW"
+    period: str | None = None  # month | year | once | case (the case's period, known when rendering)
+
+
+@dataclass(frozen=True)
 class Component:
     type: str
     key: str | None = None  # None only for `text`
@@ -92,6 +109,7 @@ class Component:
     default: Any = None
     subtype: str | None = None  # datetime: "date" | "datetime"
     text: str = ""  # `text` components only
+    amount: Amount | None = None  # number components that are amounts of money
 
 
 class _FieldError(Exception):
@@ -152,6 +170,21 @@ def _parse_rules(raw: Any, fail: Any) -> Rules:
     )
 
 
+def _parse_amount(raw: Any, fail: Any) -> Amount | None:
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        return Amount()
+    if not isinstance(raw, dict) or set(raw) - {"unit", "period"}:
+        raise fail(_("'amount' must be an object with 'unit' and 'period'"))
+    unit, period = raw.get("unit", "KRW"), raw.get("period")
+    if unit not in AMOUNT_UNITS:
+        raise fail(_("amount.unit must be one of: %(units)s") % {"units": ", ".join(sorted(AMOUNT_UNITS))})
+    if period is not None and period not in AMOUNT_PERIODS:
+        raise fail(_("amount.period must be one of: %(periods)s") % {"periods": ", ".join(sorted(AMOUNT_PERIODS))})
+    return Amount(unit=unit, period=period)
+
+
 def _parse_choices(raw: Any, fail: Any) -> tuple[Choice, ...]:
     if not isinstance(raw, list) or not raw:
         raise fail(_("a choice component needs a non-empty 'values' list ('valuesKey' is not supported)"))
@@ -194,6 +227,7 @@ def _parse_component(form_id: str, index: int, raw: Any) -> Component:
         if subtype not in DATETIME_SUBTYPES:
             raise fail(_("datetime subtype must be 'date' or 'datetime', not '%(subtype)s'") % {"subtype": subtype})
     return Component(
+        amount=_parse_amount(raw.get("amount"), fail) if kind == "number" else None,
         type=kind,
         key=key,
         label=str(raw.get("label") or key),
@@ -384,8 +418,22 @@ def _parse_number(value: Any) -> int | float:
     return number
 
 
+def parse_amount(value: Any) -> int:
+    """A whole amount of won as people type it: "1,500,000", "1500000원", "1 500 000" -> 1500000."""
+    if _number(value):
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise _FieldError(_("must be a whole amount of won, like 1,500,000"))
+        return int(value)
+    if not isinstance(value, str):
+        raise _FieldError(_("must be a whole amount of won, like 1,500,000"))
+    text = _AMOUNT_UNIT_SUFFIX.sub("", _AMOUNT_NOISE.sub("", value))
+    if not _INTEGER.fullmatch(text):
+        raise _FieldError(_("must be a whole amount of won, like 1,500,000"))
+    return int(text)
+
+
 def _clean_number(component: Component, value: Any) -> int | float:
-    number = _parse_number(value)
+    number = parse_amount(value) if component.amount is not None else _parse_number(value)
     rules = component.rules
     if rules.min is not None and number < rules.min:
         raise _FieldError(_("must be at least %(number)s") % {"number": _format_number(rules.min)})
@@ -491,8 +539,25 @@ def _selected(value: Any) -> set[str]:
     return {str(item) for item in items}
 
 
+def _amount_label(component: Component, case_period: str | None) -> str:
+    """What the label adds for an amount: its unit and (if known) its period, e.g. "원, 월액"."""
+    assert component.amount is not None
+    period = case_period if component.amount.period == "case" else component.amount.period
+    name = AMOUNT_PERIOD_NAMES.get(period or "")
+    return _(name) if name else _("won")
+
+
+def _amount_text(value: Any) -> str:
+    """An amount shown with separators (a value typed wrongly is shown as typed)."""
+    try:
+        return f"{parse_amount(value):,}"
+    except _FieldError:
+        return _as_text(value)
+
+
 def _view(
-    component: Component, values: Mapping[str, Any] | None, errors: Mapping[str, str]
+    component: Component, values: Mapping[str, Any] | None, errors: Mapping[str, str],
+    amount_period: str | None = None,
 ) -> dict[str, Any]:
     if component.key is None:
         return {"type": "text", "blocks": _text_blocks(component.text)}
@@ -521,7 +586,8 @@ def _view(
         "label": i18n.gettext(component.label) if component.label else component.label,
         "description": i18n.gettext(component.description) if component.description else component.description,
         "required": component.rules.required,
-        "value": _as_text(value),
+        "value": _amount_text(value) if component.amount is not None and not _missing(value) else _as_text(value),
+        "unit": _amount_label(component, amount_period) if component.amount is not None else None,
         "checked": checked,
         "selected": _selected(value),
         "choices": [
@@ -547,11 +613,15 @@ def render_form(
     case: Any = None,
     frame: Mapping[str, Any] | None = None,
     submit_label: str | None = None,
+    amount_period: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
     """A complete HTML page with `form` posting to `action`; `errors` (field key -> message) are
-    shown next to their fields and summarised at the top."""
+    shown next to their fields and summarised at the top. `amount_period` (month | year) is the case's,
+    for amount fields whose period is the case's; `extra` goes to the template as it is (the task page's
+    state: claim, return reason, conflict, draft URL)."""
     errors = errors or {}
-    components = [_view(c, values, errors) for c in form.components]
+    components = [_view(c, values, errors, amount_period) for c in form.components]
     names = {c.key: i18n.gettext(c.label) if c.label else c.key for c in form.fields}
     summary = [
         {"label": names.get(key, key), "href": f"#f-{key}" if key in names else None, "message": message}
@@ -566,6 +636,8 @@ def render_form(
         csrf_field=CSRF_FIELD,
         submit_label=submit_label,  # the button's words (default: "Submit")
         case=case,  # the case the task belongs to (bokji.applications.summary), shown beside the form
+        task_page={"draft_url": None, "claim": None, "returned": None, "conflict": None, "case_url": None,
+                   "readonly": False, "draft_at": None, **(extra or {})},
         # the page frame: who is signed in, their menu, the language (api/pages.py)
         **{"csrf_token": csrf_token, "who": None, "menu": [], **labels.language_switch(), "current_path": action,
            "office_name": None, "csp_nonce": "", **(frame or {})},

@@ -461,6 +461,10 @@ def _check_bpmn(name: str, tree: etree._ElementTree, bundle: Bundle,
                         for n in process.iter(etree.Element)):
                     raise reject(name, _("property four_eyes='%(other)s' must name another user task of process "
                                          "'%(process)s'") % {"other": other, "process": pid}, element=eid)
+                reason = _property(node, "return_reason")
+                if reason is not None and not reason.isidentifier():
+                    raise reject(name, _("property return_reason='%(value)s' must name a field of the task's form") % {
+                        "value": reason}, element=eid)
                 form_key = node.get(f"{{{CAMUNDA_NS}}}formKey")
                 if form_key:
                     bundle.forms.setdefault(form_key, {"__element__": eid, "__file__": name})

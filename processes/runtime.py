@@ -418,6 +418,11 @@ class Run:
         """What a person sees the case as when working on this task (the data the task holds)."""
         return _plain(self._open_task(task_id, UserTask).data)
 
+    def human_task_property(self, task_id: str, name: str) -> str | None:
+        """A property the open user task declares (camunda:property), e.g. `return_reason`."""
+        value = (self._open_task(task_id, UserTask).task_spec.extensions or {}).get(name)
+        return value if isinstance(value, str) and value else None
+
     def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
         task = self._open_task(task_id, UserTask)
         if task.state != TaskState.READY:

@@ -499,3 +499,63 @@ def test_messages_are_korean_by_default(form):
     reasons = {e["field"]: e["reason"] for e in exc.value.detail["errors"]}
     assert reasons["name"] == "필수" and reasons["income"].startswith("숫자로 입력해 주세요")
     assert '<html lang="ko">' in html and "입력 내용을 확인해 주세요" in html and ">복지</a>" in html
+
+
+# --- amounts -------------------------------------------------------------------------------------
+
+def amount_form(period: str = "case") -> FormDefinition:
+    return FormDefinition.from_dict({"id": "amounts", "components": [
+        {"type": "number", "key": "amount", "label": "Adjusted amount; empty = as computed",
+         "amount": {"unit": "KRW", "period": period}, "validate": {"min": 0, "max": 100000000}},
+        {"type": "number", "key": "plain", "label": "Count"}]})
+
+
+@pytest.mark.parametrize("typed", ["1,500,000", "1500000원", "1 500 000", " 1,500,000 원 ", "1500000", 1500000,
+                                   "1\u00a0500\u00a0000", "₩1,500,000"[1:] + "원"])
+def test_an_amount_accepts_separators_and_the_unit(typed):
+    assert amount_form().validate({"amount": typed})["amount"] == 1_500_000
+
+
+@pytest.mark.parametrize("typed", ["일백만", "1.5", "1,5o0", "--1", "원", 1.5])
+def test_an_amount_that_is_not_one_is_refused_beside_its_field(typed):
+    with pytest.raises(Invalid) as exc:
+        amount_form().validate({"amount": typed})
+    assert reasons(exc) == {"amount": "must be a whole amount of won, like 1,500,000"}
+
+
+def test_an_amount_keeps_its_rules_and_a_plain_number_stays_strict():
+    with pytest.raises(Invalid) as exc:
+        amount_form().validate({"amount": "200,000,000", "plain": "1,000"})
+    assert reasons(exc) == {"amount": "must be at most 100000000", "plain": "must be a number, like 1500000"}
+
+
+@pytest.mark.parametrize(("period", "case_period", "label"), [
+    ("case", "month", "(원, 월액)"), ("case", "year", "(원, 연액)"), ("month", None, "(원, 월액)"),
+    ("year", "month", "(원, 연액)"), ("case", None, "(원)")])
+def test_an_amount_label_says_unit_and_period_in_korean(period, case_period, label):
+    with i18n.using("ko"):
+        html = render_form(amount_form(period), action="/x", amount_period=case_period,
+                           values={"amount": 1500000})
+    assert f'<span class="unit">{label}</span>' in html
+    assert 'value="1,500,000"' in html  # shown with separators
+    assert 'inputmode="numeric"' in html
+
+
+def test_an_amount_typed_wrongly_is_shown_as_typed():
+    html = render_form(amount_form(), action="/x", values={"amount": "일백만"},
+                       errors={"amount": "must be a whole amount of won, like 1,500,000"})
+    assert 'value="일백만"' in html and 'aria-invalid="true"' in html
+
+
+@pytest.mark.parametrize("amount", [{"unit": "USD"}, {"period": "week"}, "KRW", {"unit": "KRW", "per": "x"}])
+def test_a_malformed_amount_declaration_is_named(amount):
+    with pytest.raises(Invalid, match="amount"):
+        FormDefinition.from_dict({"id": "f", "components": [{"type": "number", "key": "a", "amount": amount}]})
+
+
+def test_the_guarantee_decision_adjustment_is_an_amount_of_the_cases_period():
+    form = load_form("guarantee_decision", FORMS_DIR)
+    override = next(c for c in form.fields if c.key == "amount_override")
+    assert override.amount is not None and override.amount.period == "case"
+    assert form.validate({"decision": "approve", "amount_override": "1,200,000원",
+                          "decision_comment": "조정"})["amount_override"] == 1_200_000

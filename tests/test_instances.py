@@ -111,11 +111,13 @@ def test_double_completion_and_claims_conflict(client, login, deploy):
     assert client.post(f"/tasks/{task['id']}/claim", headers=cw).status_code == 200
     # Claimed by someone else: 409 for the other person, nothing changed.
     r = client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=sup)
-    assert r.status_code == 409 and "caseworker 담당자가 맡았습니다" in r.json()["message"]
+    assert r.status_code == 409 and "(caseworker) 님이" in r.json()["message"] and "맡았습니다" in r.json()["message"]
+    assert r.json()["assignee"] == "caseworker" and r.json()["status"] == "open"
     assert client.post(f"/tasks/{task['id']}/claim", headers=sup).status_code == 409
     assert client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=cw).status_code == 200
     again = client.post(f"/tasks/{task['id']}/complete", json={"data": VALID}, headers=cw)
-    assert again.status_code == 409 and "이미 처리되었습니다 (완료)" in again.json()["message"]
+    assert again.status_code == 409 and "(caseworker) 님이" in again.json()["message"]
+    assert "이 업무를 완료했습니다" in again.json()["message"] and again.json()["completed_by"] == "caseworker"
 
 
 def test_concurrent_completions_have_exactly_one_winner(client, login, deploy):

@@ -279,6 +279,14 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "POST /tasks/{task_id}/complete": lambda w, h, f: (
             "POST", f"/tasks/{subject(w, f, 'instance', w.instance)['task']}/complete", {"json": {"data": form}},
             None),
+        "GET /tasks/{task_id}/draft": lambda w, h, f: (
+            "GET", f"/tasks/{w.once('instance', w.instance)['task']}/draft", {}, None),
+        "PUT /tasks/{task_id}/draft": lambda w, h, f: (
+            "PUT", f"/tasks/{subject(w, f, 'instance', w.instance)['task']}/draft",
+            {"json": {"data": {"comment": "초안"}}}, None),
+        "POST /tasks/{task_id}/form/claim": lambda w, h, f: (
+            "POST", f"/tasks/{subject(w, f, 'instance', w.instance)['task']}/form/claim",
+            {}, None),
         "GET /incidents": lambda w, h, f: ("GET", "/incidents", {}, None),
         "POST /incidents/{incident_id}/retry": lambda w, h, f: (
             "POST", f"/incidents/{subject(w, f, 'incident', w.incident)}/retry", {"json": {"reason": "fixed"}}, None),

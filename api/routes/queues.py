@@ -38,6 +38,7 @@ class QueueItem(BaseModel):
     assignee: str | None
     assignee_name: str | None
     team_id: str | None
+    returned_reason: str | None = Field(description="set when a supervisor sent the task back: why")
     may_claim: bool
     may_unclaim: bool
 
@@ -56,7 +57,7 @@ def _item(row: queues.QueueRow) -> QueueItem:
                      application_number=t.application_number, applicant=row.applicant,
                      applicant_number=row.applicant_number, due_at=t.due_at, created_at=t.created_at,
                      assignee=t.assignee, assignee_name=row.assignee_name,
-                     team_id=str(t.team_id) if t.team_id else None,
+                     team_id=str(t.team_id) if t.team_id else None, returned_reason=t.returned_reason,
                      may_claim=row.may_claim, may_unclaim=row.may_unclaim)
 
 

@@ -32,6 +32,8 @@ class TaskOut(BaseModel):
     created_at: datetime
     completed_by: str | None = None
     completed_at: datetime | None = None
+    returned_reason: str | None = None  # sent back to this task: why (e.g. the supervisor's comment)
+    returned_by: str | None = None  # and by whom; when is created_at
     form: dict[str, Any] | None = None
     incidents: list[IncidentBrief] = []  # on completion: elements of the instance that failed after it
 
@@ -40,13 +42,35 @@ class CompleteIn(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+DraftValue = Annotated[str, Field(max_length=20000)]
+
+
+class DraftIn(BaseModel):
+    """What the form holds so far, as the browser posts it: text per field, a list for a checklist."""
+    data: dict[Annotated[str, Field(max_length=200)], DraftValue | list[DraftValue] | None] = Field(
+        default_factory=dict, max_length=200)
+
+
+class DraftOut(BaseModel):
+    task_id: str
+    username: str
+    data: dict[str, Any]
+    updated_at: datetime | None
+
+
+def _draft_out(task_id: str, who: Principal, draft) -> DraftOut:
+    if draft is None:
+        return DraftOut(task_id=str(task_id), username=who.username, data={}, updated_at=None)
+    return DraftOut(task_id=str(draft.task_id), username=draft.username, data=draft.data, updated_at=draft.updated_at)
+
+
 def _out(task, form: dict | None = None) -> TaskOut:
     return TaskOut(
         id=str(task.id), instance_id=str(task.instance_id), element_id=task.element_id, name=task.name,
         status=task.status, stage=task.stage, candidate_groups=list(task.candidate_groups or []),
         assignee=task.assignee, office=task.office, form_key=task.form_key, due_at=task.due_at,
         created_at=task.created_at, completed_by=task.completed_by, completed_at=task.completed_at,
-        form=form,
+        returned_reason=task.returned_reason, returned_by=task.returned_by, form=form,
     )
 
 
@@ -73,6 +97,19 @@ def claim(task_id: Id, session: SessionDep, who: Worker) -> TaskOut:
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
 def unclaim(task_id: Id, session: SessionDep, who: Worker) -> TaskOut:
     return _out(tasks.unclaim(session, task_id, who))
+
+
+@router.get("/{task_id}/draft", response_model=DraftOut)
+def get_draft(task_id: Id, session: SessionDep, who: Worker) -> DraftOut:
+    """My draft of the task's form (empty if none); 404 for a task outside my scope."""
+    return _draft_out(task_id, who, tasks.get_draft(session, task_id, who))
+
+
+@router.put("/{task_id}/draft", response_model=DraftOut)
+def put_draft(task_id: Id, body: DraftIn, session: SessionDep, who: Worker) -> DraftOut:
+    """Keep what I typed so far (the form page saves as it is typed); 409 once the task is done or
+    someone else's. Deleted with the task's completion."""
+    return _draft_out(task_id, who, tasks.save_draft(session, task_id, who, dict(body.data)))
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)

@@ -16,7 +16,8 @@ from bokji.instances import service as instances
 from bokji.linkage import service as evidence
 from bokji.privacy import access_log, purposes
 from bokji.registry.models import Person
-from bokji.tasks.models import HumanTask
+from bokji.tasks import service as tasks
+from bokji.tasks.models import HumanTask, TaskStatus
 
 
 def _amount_step(assessment: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
@@ -56,6 +57,29 @@ class CaseSummary:
     consent_missing: list[str]
     overlaps: list[dict[str, str]]
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    # The rule's own amount, and a person's adjustment of it (amount, period, who, display name, why,
+    # when) once one was made: what a supervisor approving it sees side by side.
+    computed_amount: int | None = None
+    computed_period: str | None = None
+    adjustment: dict[str, Any] | None = None
+
+
+def adjustment_of(session: Session, task: HumanTask, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest completed task of the case that set `amount_override` (the caseworker's decision):
+    the adjusted amount, who adjusted it and why (its `decision_comment`)."""
+    if data.get("amount_source") != "caseworker":
+        return None
+    done = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.status == TaskStatus.COMPLETED,
+        HumanTask.submission["amount_override"].astext.is_not(None)).order_by(HumanTask.completed_at.desc())).first()
+    if done is None:
+        return None
+    submission = done.submission or {}
+    return {"amount": submission.get("amount_override"),
+            "period": "year" if data.get("monthly_amount") is None and data.get("annual_amount") is not None
+            else "month",
+            "by": done.completed_by, "by_name": tasks.display_name(session, done.completed_by),
+            "reason": submission.get("decision_comment"), "at": done.completed_at}
 
 
 def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary | None:
@@ -98,4 +122,8 @@ def for_task(session: Session, task: HumanTask, who: Principal) -> CaseSummary |
                    "data_type": e.data_type, "value": e.value, "period": e.reference_period, "source": e.source,
                    "agency": e.source_agency, "retrieved_at": e.retrieved_at.isoformat(timespec="seconds")}
                   for e in used],
+        computed_amount=assessment.get("amount"),
+        computed_period=assessment.get("period") or ("month" if monthly is not None else "year"
+                                                     if annual is not None else None),
+        adjustment=adjustment_of(session, task, data),
     )

@@ -54,9 +54,10 @@ class Sort(StrEnum):
     AGE = "age"  # oldest first
 
 
-class Claim(StrEnum):
+class State(StrEnum):
     UNCLAIMED = "unclaimed"
     CLAIMED = "claimed"
+    RETURNED = "returned"  # sent back by a supervisor (the reason is on the task)
 
 
 class Due(StrEnum):
@@ -70,7 +71,7 @@ class QueueFilter(BaseModel):
 
     service: str | None = Field(None, max_length=64, description="a catalog service code")
     stage: str | None = Field(None, max_length=32)
-    claim: Claim | None = None
+    status: State | None = None
     due: Due | None = None
     name: str | None = Field(None, max_length=100, description="the applicant's exact name")
     registration_number: str | None = Field(None, max_length=20, description="the applicant's exact number")
@@ -155,10 +156,12 @@ def _filtered(session: Session, who: Principal, queue: QueueName, wanted: QueueF
         query = query.where(HumanTask.service_code == wanted.service)
     if wanted.stage:
         query = query.where(HumanTask.stage == wanted.stage)
-    if wanted.claim == Claim.UNCLAIMED:
+    if wanted.status == State.UNCLAIMED:
         query = query.where(HumanTask.assignee.is_(None))
-    elif wanted.claim == Claim.CLAIMED:
+    elif wanted.status == State.CLAIMED:
         query = query.where(HumanTask.assignee.is_not(None))
+    elif wanted.status == State.RETURNED:
+        query = query.where(HumanTask.returned_reason.is_not(None))
     if wanted.due is not None:  # due_key: what the queue's index holds (no due date is never overdue)
         query = query.where(HumanTask.due_key < _due_before(wanted.due))
     if wanted.application_number:

@@ -165,9 +165,15 @@ def complete_task(session: Session, task_id: uuid.UUID | str, data: dict[str, An
                        field="task_id")
     tasks.check_four_eyes(session, task, who)
     run = load_run(session, instance)
+    reason_field = run.human_task_property(str(task.id), "return_reason")  # see tasks.mark_returned
+    opened_before = tasks.open_ids(session, instance.id)
     run.complete_human_task(str(task.id), cleaned)
-    tasks.mark_completed(task, who, cleaned)
+    tasks.mark_completed(task, who, cleaned, session)
     advance_and_save(session, instance, run, actor=who.username, acted_on=str(task.id))
+    if reason_field is not None:
+        session.flush()
+        tasks.mark_returned(session, instance.id, opened_since=opened_before, by=who.username,
+                            reason=cleaned.get(reason_field))
     return task
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Computed, ForeignKey, Index, String, text
+from sqlalchemy import Computed, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,3 +71,19 @@ class HumanTask(Base):
     # keyset pages need a value in every row.
     due_key: Mapped[datetime] = mapped_column(
         Computed("coalesce(due_at, '9999-12-31 00:00:00+00'::timestamptz)", persisted=True))
+    # A task opened again after a later task sent the case back (a supervisor's return): why and by whom
+    # (bokji/tasks/service.py mark_returned); when is this task's created_at.
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    returned_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TaskDraft(Base):
+    """What a person has typed into a task's form so far, kept on the server (one per task and person)
+    and deleted with the task's completion."""
+
+    __tablename__ = "task_draft"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,10 @@
 """Human tasks as rows: opening them from engine waits, listing, claiming, and the checks a
 completion passes (the form, who may complete it, four eyes). Completing one is a step
 (bokji/steps): it validates first (422 naming the fields, nothing changed), then takes the instance
-lock and re-reads the task, so of two concurrent completions exactly one wins and the other gets 409.
+lock and re-reads the task, so of two concurrent completions exactly one wins and the other gets 409,
+whose message says who did what and when (`current_state`). Also: a person's draft of a task's form
+(kept on the server, deleted with the completion), the case's next task after one, and the marking of
+a task the case was sent back to (`mark_returned`).
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bokji import words
 from bokji.db import utcnow
@@ -20,12 +23,15 @@ from bokji.definitions.models import Definition
 from bokji.definitions.service import form_of
 from bokji.errors import Conflict, Forbidden, Invalid, NotFound
 from bokji.i18n import gettext as _
+from bokji.identity.models import User
 from bokji.identity.service import Principal
 from bokji.ids import parse_uuid
 from bokji.instances.models import OperatorAction, ProcessInstance
+from bokji.privacy import access_log, purposes
 from bokji.scope import policy
-from bokji.tasks.models import HumanTask, TaskStatus
+from bokji.tasks.models import HumanTask, TaskDraft, TaskStatus
 from bokji.teams import service as teams
+from forms.labels import seoul_time
 from forms.schema import FormDefinition
 from processes.timing import due_at
 
@@ -218,7 +224,10 @@ def fresh(session: Session, task_id: uuid.UUID) -> HumanTask:
     ).one()
 
 
-def mark_completed(task: HumanTask, who: Principal, submission: dict[str, Any]) -> None:
+def mark_completed(task: HumanTask, who: Principal, submission: dict[str, Any], session: Session | None = None) -> None:
+    """Completed by `who`; its drafts (everyone's) go in the same transaction."""
+    if session is not None:
+        session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
     task.status = TaskStatus.COMPLETED
     task.completed_at = utcnow()
     task.completed_by = who.username
@@ -244,11 +253,134 @@ def _completed_checked_step(session: Session, task: HumanTask, username: str) ->
 
 
 def _not_open(task: HumanTask, who: Principal) -> Conflict:
-    if task.status != TaskStatus.OPEN:
-        return Conflict(_("This task has already been dealt with (%(status)s).") % {
-            "status": words.name(words.STATUSES, task.status)}, field="task_id", status=task.status)
-    return Conflict(_("This task is claimed by %(assignee)s.") % {"assignee": task.assignee}, field="task_id",
-                    assignee=task.assignee)
+    return Conflict(current_state(task), field="task_id", status=task.status, assignee=task.assignee,
+                    completed_by=task.completed_by,
+                    at=(task.completed_at or task.claimed_at).isoformat() if task.completed_at or task.claimed_at
+                    else None)
+
+
+def display_name(session: Session | None, username: str | None) -> str:
+    """"홍길동 (caseworker2)": how a colleague is named on a page (their username alone if unknown)."""
+    if not username:
+        return "–"
+    user = session.scalars(select(User).where(User.username == username)).first() if session is not None else None
+    return f"{user.display_name} ({username})" if user is not None and user.display_name else username
+
+
+def current_state(task: HumanTask, session: Session | None = None) -> str:
+    """Who did what to the task, when, in the reader's language (what a conflict tells the loser)."""
+    session = session if session is not None else object_session(task)
+    if task.status == TaskStatus.COMPLETED:
+        return _("%(who)s completed this task at %(when)s.") % {
+            "who": display_name(session, task.completed_by), "when": seoul_time(task.completed_at)}
+    if task.status == TaskStatus.CANCELLED:
+        return _("This task was cancelled at %(when)s (the case moved on without it).") % {
+            "when": seoul_time(task.completed_at)}
+    if task.assignee:
+        return _("%(who)s claimed this task at %(when)s.") % {
+            "who": display_name(session, task.assignee), "when": seoul_time(task.claimed_at)}
+    return _("This task is open.")
+
+
+# ---- drafts ---------------------------------------------------------------------------------------------
+def get_draft(session: Session, task_id: uuid.UUID | str, who: Principal) -> TaskDraft | None:
+    """My draft of the task's form, if I saved one (under the same checks as the task)."""
+    task = get(session, task_id, who)
+    draft = session.get(TaskDraft, (task.id, who.username))
+    if draft is not None:
+        _log_draft(session, task, who, "read_task_draft")
+    return draft
+
+
+def save_draft(session: Session, task_id: uuid.UUID | str, who: Principal, data: dict[str, Any]) -> TaskDraft:
+    """Keep what I typed so far (not validated: a draft may be half-done); only the form's own fields,
+    and only while the task is open and not someone else's."""
+    task = get(session, task_id, who)
+    check_open_for(task, who)
+    return store_draft(session, task, who, data)
+
+
+def store_draft(session: Session, task: HumanTask, who: Principal, data: dict[str, Any]) -> TaskDraft:
+    form = form_definition(session, task)
+    known = {c.key for c in form.fields} if form is not None else set()
+    unknown = sorted(k for k in data if k not in known)
+    if unknown:
+        raise Invalid(_("%(field)s: the task's form has no such field.") % {"field": f"data.{unknown[0]}"},
+                      field=f"data.{unknown[0]}")
+    now = utcnow()
+    _log_draft(session, task, who, "save_task_draft")
+    session.execute(
+        insert(TaskDraft).values(task_id=task.id, username=who.username, data=data, updated_at=now)
+        .on_conflict_do_update(index_elements=["task_id", "username"], set_={"data": data, "updated_at": now}))
+    return session.get(TaskDraft, (task.id, who.username), populate_existing=True)
+
+
+def _log_draft(session: Session, task: HumanTask, who: Principal, action: str) -> None:
+    """A draft holds what a person typed about a case: its reads and saves are logged with the case."""
+    instance = session.get(ProcessInstance, task.instance_id)
+    access_log.record(session, who.username, purpose=purposes.of_case(instance.business_key, instance.id),
+                      action=action, instance_id=instance.id)
+
+
+# ---- after completing -------------------------------------------------------------------------------------
+def next_for(session: Session, instance_id: uuid.UUID, who: Principal) -> HumanTask | None:
+    """The next open task of the same case that this person may work on now (their queue, not claimed
+    by another, not refused by four eyes), if any."""
+    candidates = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN,
+                                or_(HumanTask.assignee.is_(None), HumanTask.assignee == who.username))
+        .order_by(HumanTask.created_at)).all()
+    for task in candidates:
+        if not may_work_on(task, who):
+            continue
+        try:
+            check_four_eyes(session, task, who)
+        except Forbidden:
+            continue
+        return task
+    return None
+
+
+# ---- returns ----------------------------------------------------------------------------------------------
+def mark_returned(session: Session, instance_id: uuid.UUID, *, opened_since: set[uuid.UUID], by: str,
+                  reason: Any) -> list[HumanTask]:
+    """Mark the tasks a completion sent the case back to.
+
+    The rule, generic over models: a user task may declare `<camunda:property name="return_reason"
+    value="<field of its form>"/>` (e.g. the supervisor's approval: `supervisor_comment`). When a task
+    declaring it is completed and the advance opens a user task for an element this instance has already
+    completed once (the flow went back, as a supervisor's "return" to `review` does), that new task carries
+    the field's value as `returned_reason` and the completer as `returned_by`; when is its `created_at`.
+    A task opened for the first time, or after a task that declares no reason field, is not a return.
+    """
+    text = str(reason).strip() if reason is not None else ""
+    if not text:
+        return []
+    opened = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN,
+        HumanTask.id.not_in(opened_since) if opened_since else HumanTask.id.is_not(None))).all()
+    marked = []
+    for task in opened:
+        done_before = session.scalars(select(HumanTask.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.element_id == task.element_id,
+            HumanTask.status == TaskStatus.COMPLETED).limit(1)).first()
+        if done_before is not None:
+            task.returned_reason, task.returned_by = text, by
+            marked.append(task)
+    return marked
+
+
+def open_ids(session: Session, instance_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                         HumanTask.status == TaskStatus.OPEN)))
+
+
+def previous_completion(session: Session, task: HumanTask, element_id: str) -> HumanTask | None:
+    """The latest completed task of `element_id` in the task's instance (e.g. the review an approval
+    rests on)."""
+    return session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id == element_id,
+        HumanTask.status == TaskStatus.COMPLETED).order_by(HumanTask.completed_at.desc()).limit(1)).first()
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:
