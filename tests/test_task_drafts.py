@@ -18,7 +18,7 @@ DECISION = {"service_code": "MOHW-NBLSS-LIVELIHOOD", "service_name": "국민기�
             "assessment": {"amount": 800_000, "period": "month", "trace": []}}
 
 
-def colleague(username: str = "caseworker2", office: str = "seoul-jongno", name: str = "김동료") -> str:
+def colleague(username: str = "colleague", office: str = "seoul-jongno", name: str = "김동료") -> str:
     with unit_of_work() as session:
         identity.create_user(session, username=username, password=DEMO_PASSWORD, roles=["caseworker"],
                              office=office, ministry="MOHW", display_name=name)
@@ -88,8 +88,8 @@ def test_two_caseworkers_completing_the_same_task_one_wins(client, login, case):
     second = client.post(f"/tasks/{task}/complete", headers=cw, json={"data": data})
     assert first.status_code == 200 and second.status_code == 409
     body = second.json()
-    assert body["status"] == "completed" and body["completed_by"] == "caseworker2"
-    assert "김동료 (caseworker2) 님이" in body["message"] and "한국 시간" in body["message"]
+    assert body["status"] == "completed" and body["completed_by"] == "colleague"
+    assert "김동료 (colleague) 님이" in body["message"] and "한국 시간" in body["message"]
     with unit_of_work() as session:  # one completion: the case moved on once, to one approval
         approvals = session.execute(text("SELECT count(*) FROM human_task WHERE instance_id = :i "
                                          "AND element_id = 'supervisor_approval'"), {"i": instance_id}).scalar()
@@ -102,7 +102,7 @@ def test_a_claimed_task_refuses_another_caseworker_in_korean(client, login, case
     assert client.post(f"/tasks/{task}/claim", headers=other).status_code == 200
     r = client.post(f"/tasks/{task}/complete", headers=cw, json={"data": {"decision": "reject",
                                                                           "decision_comment": "x1"}})
-    assert r.status_code == 409 and "김동료 (caseworker2) 님이" in r.json()["message"]
+    assert r.status_code == 409 and "김동료 (colleague) 님이" in r.json()["message"]
     assert "맡았습니다" in r.json()["message"]
     assert client.put(f"/tasks/{task}/draft", headers=cw, json={"data": {}}).status_code == 409
 
@@ -158,12 +158,14 @@ def test_a_task_of_a_cancelled_case_says_so_in_korean(client, login, case):
                                                                              "decision_comment": "작성 중"}})
     assert late.status_code == 409 and "취소되었습니다" in late.json()["message"], late.text
     assert late.json()["status"] == "cancelled"
+    with unit_of_work() as session:  # the typed text of a task no one will do is not kept
+        assert session.execute(text("SELECT count(*) FROM task_draft WHERE task_id = :t"), {"t": task}).scalar() == 0
 
 
 def test_two_caseworkers_at_the_same_moment_one_wins_the_other_is_told_who(client, login, library):
     import threading
 
-    people = {"caseworker": login("caseworker"), "caseworker2": login(colleague())}
+    people = {"caseworker": login("caseworker"), "colleague": login(colleague())}
     cases = [start_case("module_guarantee_decision", dict(DECISION)) for _ in range(4)]
     found = {open_task(i, "review"): [] for i in cases}
 

@@ -86,7 +86,7 @@ def test_the_supervisor_returns_with_a_reason_and_the_caseworker_sees_it(server,
     sign_in(page, server)
     page.goto(f"{server}/tasks/{returned}/form")
     banner = page.locator("#task-returned").inner_text()
-    assert banner.startswith("반려됨: 임대차계약서 사본 확인 필요 (") and "(supervisor)" in banner, banner
+    assert "반려했습니다: 임대차계약서 사본 확인 필요" in banner and "(supervisor)" in banner, banner
     # The form starts from the decision sent back (the caseworker corrects it, not types it again).
     assert page.input_value("[name='amount_override']") == "650,000"
     assert page.input_value("[name='decision_comment']") == "주거비 실비 반영"
@@ -107,7 +107,7 @@ def test_a_stale_form_keeps_the_typed_text(server, page, client, login, case):  
     page.click("#submit")
     conflict = page.locator("#task-conflict")
     text = conflict.inner_text()
-    assert "김동료 (caseworker2) 님이" in text and "완료했습니다" in text and "임시 저장" in text, text
+    assert "김동료 (colleague) 님이" in text and "완료했습니다" in text and "임시 저장" in text, text
     assert page.input_value("[name='decision_comment']") == "소득 초과로 부적합 — 오래 쓴 설명"
     assert page.is_checked("input[name='decision'][value='reject']")
     assert page.locator("#submit").count() == 0  # nothing more to submit here
@@ -115,7 +115,7 @@ def test_a_stale_form_keeps_the_typed_text(server, page, client, login, case):  
     draft = client.get(f"/tasks/{task}/draft", headers=login("caseworker")).json()
     assert draft["data"]["decision_comment"] == "소득 초과로 부적합 — 오래 쓴 설명"
     task_now = client.get(f"/tasks/{task}", headers=login("caseworker")).json()
-    assert task_now["completed_by"] == "caseworker2"
+    assert task_now["completed_by"] == "colleague"
 
 
 def test_a_task_claimed_by_someone_else_says_so_before_anything_is_typed(server, page, client, login, case):  # noqa: F811
@@ -129,7 +129,7 @@ def test_a_task_claimed_by_someone_else_says_so_before_anything_is_typed(server,
     assert client.post(f"/tasks/{task}/claim", headers=login(colleague())).status_code == 200
     page.goto(f"{server}/tasks/{task}/form")
     claimed = page.locator("#task-claimed").inner_text()
-    assert "김동료 (caseworker2) 님이" in claimed and "제출할 수 없습니다" in claimed
+    assert "김동료 (colleague) 님이" in claimed and "제출할 수 없습니다" in claimed
     assert page.locator("#submit").count() == 0 and page.locator("#claim").count() == 0
 
 

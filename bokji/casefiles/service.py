@@ -58,11 +58,15 @@ def timeline(session: Session, instance_id: uuid.UUID) -> list[TimelineEntry]:
         select(Job).where(Job.instance_id == instance_id).order_by(Job.created_at))}
     entries = []
     for h in instances.history(session, instance_id):
+        if "Gateway" in h.element_type and not h.name:
+            continue  # routing the designer did not name: not something that happened to the case
         task, job = tasks.get(h.element_id), jobs.get(h.element_id)
         entries.append(TimelineEntry(
             element_id=h.element_id, element_type=h.element_type, name=h.name, stage=h.stage,
             outcome=h.outcome, started_at=h.started_at, ended_at=h.ended_at,
-            by=(task.completed_by if task else None) or h.actor, automated=job is not None,
+            by=(task.completed_by if task else None) or h.actor,
+            # a worker's step (a job, or the engine moving on for it): no person to name
+            automated=job is not None or (h.actor or "").startswith(("worker:", "system")),
             attempts=job.attempts if job else None, error=job.last_error if job else None))
     return entries
 

@@ -60,11 +60,13 @@ def open_for(session: Session, instance, waits, *, now: datetime, case: dict[str
 
 
 def cancel_tasks(session: Session, task_ids: list[str]) -> None:
+    ids = [uuid.UUID(t) for t in task_ids]
     session.execute(
         update(HumanTask)
-        .where(HumanTask.id.in_([uuid.UUID(t) for t in task_ids]), HumanTask.status == TaskStatus.OPEN)
+        .where(HumanTask.id.in_(ids), HumanTask.status == TaskStatus.OPEN)
         .values(status=TaskStatus.CANCELLED, completed_at=utcnow())
     )
+    session.execute(delete(TaskDraft).where(TaskDraft.task_id.in_(ids)))  # typed text of a task no one will do
 
 
 def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
@@ -73,6 +75,8 @@ def cancel_for_instance(session: Session, instance_id: uuid.UUID) -> None:
         .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.OPEN)
         .values(status=TaskStatus.CANCELLED, completed_at=utcnow())
     )
+    session.execute(delete(TaskDraft).where(
+        TaskDraft.task_id.in_(select(HumanTask.id).where(HumanTask.instance_id == instance_id))))
 
 
 def may_work_on(task: HumanTask, who: Principal, standing_in_for: frozenset[str] = frozenset()) -> bool:
