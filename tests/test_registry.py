@@ -234,3 +234,21 @@ def test_bad_relations_and_localities_are_422_naming_the_field(client, login):
     refused(client.post(f"/registry/households/{hid}/moves", headers=cw, json={
         "address": "부산 2", "region_class": "metropolitan", "locality": "metropolis",
         "valid_from": "2025-03-01"}), "locality")
+
+
+def test_a_household_read_is_logged_naming_every_member_it_shows(client, login):
+    cw = login("caseworker")
+    head = _register(client, cw, rrn("600101", "1"), "박부모")
+    child = _register(client, cw, rrn("100303", "3"), "박자녀")
+    r = client.post("/registry/households", headers=cw, json={
+        "members": [{"person_id": head["id"], "role": "head"}, {"person_id": child["id"]}],
+        "address": "서울특별시 종로구 1", "region_class": "seoul", "valid_from": "2024-01-01"})
+    assert r.status_code == 201, r.text
+    with unit_of_work() as session:
+        session.execute(AccessLog.__table__.delete())
+    shown = _household_on(client, cw, r.json()["id"], "2025-01-01")
+    assert {m["name"] for m in shown["members"]} == {"박부모", "박자녀"}
+    with unit_of_work() as session:
+        logs = session.scalars(select(AccessLog)).all()
+    assert [(log.action, str(log.household_id)) for log in logs] == [("read_household", r.json()["id"])]
+    assert sorted(map(str, logs[0].subject_ids)) == sorted([head["id"], child["id"]])

@@ -316,7 +316,6 @@ class HouseholdView:
 
 def household_on(session: Session, household_id: str, on: date, *, actor: str, purpose: str) -> HouseholdView:
     household = _household(session, household_id)
-    access_log.record(session, actor, purpose=purpose, action="read_household", household_id=household.id)
     rows = session.scalars(
         select(Membership).where(Membership.household_id == household.id).order_by(Membership.id)
     ).all()
@@ -328,6 +327,9 @@ def household_on(session: Session, household_id: str, on: date, *, actor: str, p
         for r in rows
         if r.id not in corrected and r.valid_from <= on and (r.valid_to is None or r.valid_to > on)
     ]
+    # One row for the read, naming the household and every member whose name and number it shows.
+    access_log.record(session, actor, purpose=purpose, action="read_household", household_id=household.id,
+                      subject_ids=sorted({uuid.UUID(m["person_id"]) for m in members}, key=str))
     residence = session.scalars(
         select(Residence).where(Residence.household_id == household.id, _current(Residence),
                                 Residence.valid_from <= on)
