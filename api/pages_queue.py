@@ -102,17 +102,20 @@ def claim_on_page(request: Request, session: SessionDep, who: Worker,
                   task_id: Annotated[str, Form(max_length=100)] = "", selected: TaskIds = [],  # noqa: B006
                   next: Annotated[str, Form()] = "/queue"):
     """Claim one task (its row's button) or the ticked ones; the queue again with a result per task."""
-    results = queues.bulk(session, _chosen(task_id, selected), lambda t: tasks.claim(session, t, who))
-    queue, wanted = _back(request, next)
-    return _render(request, session, who, queue, wanted, results=results)
+    return _each(request, session, who, _chosen(task_id, selected), next, lambda t: tasks.claim(session, t, who))
 
 
 @router.post("/queue/unclaim")
 def unclaim_on_page(request: Request, session: SessionDep, who: Worker,
                     task_id: Annotated[str, Form(max_length=100)] = "", selected: TaskIds = [],  # noqa: B006
                     next: Annotated[str, Form()] = "/queue"):
-    results = queues.bulk(session, _chosen(task_id, selected), lambda t: tasks.unclaim(session, t, who))
-    queue, wanted = _back(request, next)
+    return _each(request, session, who, _chosen(task_id, selected), next, lambda t: tasks.unclaim(session, t, who))
+
+
+def _each(request: Request, session, who: Principal, task_ids: list[str], next_path: str, action) -> HTMLResponse:
+    """`action` on each task, then the queue view it was taken from with a result per task."""
+    results = queues.bulk(session, task_ids, action)
+    queue, wanted = _back(request, next_path)
     return _render(request, session, who, queue, wanted, results=results)
 
 
@@ -131,8 +134,8 @@ def reassign_on_page(request: Request, session: SessionDep, who: Worker,
         errors["reason"] = _("Say why the task is given to someone else (at least 2 characters).")
     if errors:
         return _render(request, session, who, queue, wanted, errors=errors, status=422)
-    results = queues.bulk(session, selected, lambda t: tasks.reassign(session, t, who, to=to, reason=reason))
-    return _render(request, session, who, queue, wanted, results=results)
+    return _each(request, session, who, selected, next,
+                 lambda t: tasks.reassign(session, t, who, to=to, reason=reason))
 
 
 @router.post("/queue/filters")

@@ -63,23 +63,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
-    """The agency simulator as its own process, every agency answering after `latency_ms`."""
-    import time
-
+def start_service(command: str, check: str, **env: str) -> tuple[subprocess.Popen, str]:
+    """`bokji <command>` as its own process on a free port, once `check` answers 200: the process and its URL."""
     import httpx
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bokji.cli", "simulator", "--port", str(port)], cwd=ROOT,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "bokji.cli", command, "--port", str(port)], cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), **env), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(600):
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{check}", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
+    return proc, url
+
+
+def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
+    """The agency simulator as its own process, every agency answering after `latency_ms`."""
+    import httpx
+
+    proc, url = start_service("simulator", "/health")
     from simulator.app import AGENCIES
 
     for agency in AGENCIES:
@@ -110,3 +117,18 @@ def plan(session, query) -> str:
     lines = [r[0] for r in session.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)]
     return ", ".join(sorted({w for line in lines for w in line.split() if w.startswith(("ix_", "pk_"))})) or \
         "no index (" + lines[0].split("(")[0].strip() + ")"
+
+
+def fill_offices_and_definition(session, offices: int) -> None:
+    """`offices` offices office-1 … office-N and one deployed definition `bench` for the instances a benchmark
+    makes (in the caller's transaction, with no statement timeout: a million-row fill outlasts a request)."""
+    from sqlalchemy import text
+
+    session.execute(text("SET LOCAL statement_timeout = 0"))
+    session.execute(text("INSERT INTO office (code, name, region) SELECT 'office-' || g, '사무소 ' || g, 'bench' "
+                         "FROM generate_series(1, :n) g"), {"n": offices})
+    session.execute(text("INSERT INTO deployment (id, checksum, files, warnings, source, deployed_by, deployed_at) "
+                         "VALUES (gen_random_uuid(), 'bench', '{}', '[]', 'cli', 'bench', now())"))
+    session.execute(text("INSERT INTO definition (id, kind, key, version, deployment_id, deployed_at, process_kind, "
+                         "ministry) SELECT gen_random_uuid(), 'process', 'bench', 1, id, now(), 'process', 'MOHW' "
+                         "FROM deployment"))

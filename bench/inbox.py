@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,10 +39,11 @@ GIVEN = ["민준", "서연", "도윤", "지우", "하준", "서윤", "시우", "
 def fill(session, tasks: int) -> None:
     from sqlalchemy import text
 
+    from bench.common import fill_offices_and_definition
     from bokji.identity.passwords import hash_password
 
     run = session.execute
-    run(text("SET LOCAL statement_timeout = 0"))  # a million-row fill takes longer than a request
+    fill_offices_and_definition(session, OFFICES)
     run(text("SET LOCAL synchronous_commit = off"))
     run(text("SET LOCAL maintenance_work_mem = '512MB'"))
     # Secondary indexes are built once after the fill (much faster than kept up row by row); the ones
@@ -54,8 +54,6 @@ def fill(session, tasks: int) -> None:
                           AND indexname NOT IN (SELECT conname FROM pg_constraint)""")).all()
     for name, _ in indexes:
         run(text(f'DROP INDEX "{name}"'))
-    run(text("INSERT INTO office (code, name, region) SELECT 'office-' || g, '사무소 ' || g, 'bench' "
-             "FROM generate_series(1, :n) g"), {"n": OFFICES})
     # Every caseworker gets the same (real) password hash: the page timings sign two of them in.
     run(text("""INSERT INTO app_user (id, username, display_name, password_hash, roles, office, ministry, grants,
                                       active, created_at, token_generation, locale)
@@ -74,10 +72,6 @@ def fill(session, tasks: int) -> None:
                     SELECT id FROM team WHERE team.office = u.office
                     ORDER BY name OFFSET (substr(u.username, 4)::int / :offices) % :teams LIMIT 1) t ON true"""),
         {"offices": OFFICES, "teams": TEAMS_PER_OFFICE})
-    run(text("INSERT INTO deployment (id, checksum, files, warnings, source, deployed_by, deployed_at) "
-             "VALUES (gen_random_uuid(), 'bench', '{}', '[]', 'cli', 'bench', now())"))
-    run(text("INSERT INTO definition (id, kind, key, version, deployment_id, deployed_at, process_kind, ministry) "
-             "SELECT gen_random_uuid(), 'process', 'bench', 1, id, now(), 'process', 'MOHW' FROM deployment"))
     # One row per task: its office, applicant, instance and application, made once and joined below.
     run(text("""CREATE TEMP TABLE seed ON COMMIT DROP AS
                 SELECT g, 'office-' || (1 + g % CAST(:offices AS int)) AS office, gen_random_uuid() AS person_id,
@@ -128,7 +122,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
 
-    from bench.common import free_port, fresh_database, plan, services_env, stop, timed
+    from bench.common import fresh_database, plan, services_env, start_service, stop, timed
 
     os.environ.update(services_env())
     os.environ["DATABASE_URL"] = fresh_database(dict(os.environ), "bokji_bench_inbox")["DATABASE_URL"]
@@ -204,18 +198,8 @@ def main() -> None:
         p50, p99 = timed(before, args.runs, (50, 99))
         print(f"{'baseline: the queue before (list_for, 100)':46} {p50:8.2f} {p99:8.2f}  (GIN overlap in office)")
 
-    port = free_port()
-    api = subprocess.Popen([sys.executable, "-m", "bokji.cli", "serve", "--port", str(port)], cwd=ROOT,
-                           env=dict(os.environ, PYTHONPATH=str(ROOT), BOKJI_DEPLOY_ON_START="false"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    api, base = start_service("serve", "/ready", BOKJI_DEPLOY_ON_START="false")
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
         with httpx.Client(base_url=base, timeout=30) as http:
             tokens = {}
             for who in (caseworker, supervisor):

@@ -29,14 +29,9 @@ MINISTRIES = ["MOHW", "MOEL", "MOE", "MOGEF", "MOLIT"]
 def fill(session, rows: int) -> None:
     from sqlalchemy import text
 
-    session.execute(text("SET LOCAL statement_timeout = 0"))  # a million-row fill takes longer than a request
-    session.execute(text("INSERT INTO office (code, name, region) SELECT 'office-' || g, 'office ' || g, 'bench' "
-                         "FROM generate_series(1, :n) g"), {"n": OFFICES})
-    session.execute(text("INSERT INTO deployment (id, checksum, files, warnings, source, deployed_by, deployed_at) "
-                         "VALUES (gen_random_uuid(), 'bench', '{}', '[]', 'cli', 'bench', now())"))
-    session.execute(text("INSERT INTO definition (id, kind, key, version, deployment_id, deployed_at, process_kind, "
-                         "ministry) SELECT gen_random_uuid(), 'process', 'bench', 1, id, now(), 'process', 'MOHW' "
-                         "FROM deployment"))
+    from bench.common import fill_offices_and_definition
+
+    fill_offices_and_definition(session, OFFICES)
     session.execute(text("""
         INSERT INTO process_instance (id, definition_id, definition_key, definition_version, business_key, status,
             stage, office, ministry, started_by, started_at, updated_at, waiting_messages, state)
