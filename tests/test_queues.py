@@ -291,3 +291,45 @@ def test_a_task_of_a_real_application_carries_its_service_application_and_applic
     row = wait_for(listed, timeout=60, what="the decision task in the team queue")
     assert row["service_code"] == "MOHW-NBLSS-EDUCATION" and row["service_name"] == "국민기초생활보장 교육급여"
     assert row["applicant"] and "*" in row["applicant"] and row["team_id"]
+
+
+def test_supervisor_makes_a_team_that_takes_a_service_and_sets_its_members(client, login, library):
+    from bokji.identity import service as identity
+    from bokji.teams import service as teams
+    from tests.conftest import DEMO_PASSWORD
+
+    sup = login("supervisor")
+    r = client.post("/teams", headers=sup, json={"office": "seoul-jongno", "name": "교육급여팀",
+                                                 "services": ["MOHW-NBLSS-EDUCATION"]})
+    assert r.status_code == 201, r.text
+    team = r.json()
+    members = client.put(f"/teams/{team['id']}/members", headers=sup, json={"members": [
+        {"username": "caseworker2", "lead": True}, {"username": "caseworker"}]})
+    assert members.status_code == 200, members.text
+    assert {(m["username"], m["lead"]) for m in members.json()["members"]} == {("caseworker2", True),
+                                                                             ("caseworker", False)}
+    with unit_of_work() as session:  # where a task of each service goes when it opens
+        demo = session.execute(text("SELECT id::text FROM team WHERE name = '통합조사·급여팀'")).scalar()
+        assert str(teams.team_for(session, "seoul-jongno", "MOHW-NBLSS-EDUCATION")) == team["id"]
+        assert str(teams.team_for(session, "seoul-jongno", "MOHW-NBLSS-LIVELIHOOD")) == demo
+        assert teams.team_for(session, "busan-haeundae", "MOHW-NBLSS-EDUCATION") is None
+    assert {t["name"] for t in client.get("/teams", headers=login("caseworker2")).json()} == {
+        "통합조사·급여팀", "교육급여팀"}
+
+    def refused(body, status, field):
+        r = client.post("/teams", headers=sup, json=body)
+        assert r.status_code == status and field in r.text, r.text
+
+    refused({"office": "seoul-jongno", "name": "교육급여팀"}, 422, "name")  # the office has one of that name
+    refused({"office": "busan-haeundae", "name": "남의 팀"}, 422, "office")  # not the supervisor's office
+    refused({"office": "seoul-jongno", "name": "없는 서비스팀", "services": ["NO-SUCH"]}, 404, "services")
+    assert client.post("/teams", headers=login("caseworker"), json={"office": "seoul-jongno",
+                                                                   "name": "x"}).status_code == 403
+    _busan()
+    outsider = client.put(f"/teams/{team['id']}/members", headers=sup, json={"members": [{"username": "busan.cw"}]})
+    assert outsider.status_code == 422 and "members[0].username" in outsider.text
+    with unit_of_work() as session:
+        identity.create_user(session, username="busan.sup", password=DEMO_PASSWORD, roles=["supervisor"],
+                             office="busan-haeundae", ministry="MOHW")
+    assert client.put(f"/teams/{team['id']}/members", headers=login("busan.sup"),
+                      json={"members": []}).status_code == 404  # another office's team is not there

@@ -24,7 +24,7 @@ from bokji.identity import service as identity
 from bokji.instances.models import Incident
 from bokji.notices.models import DecisionNotice
 from bokji.registry.models import Membership
-from bokji.teams.models import Substitute
+from bokji.teams.models import Substitute, Team
 from tests.conftest import DEMO_PASSWORD, ROOT, fixture_files
 from tests.test_registry import rrn
 
@@ -195,6 +195,13 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         return w.post("/queue-filters", json={"name": f"filter {next(w.serial)}"}) if owner is w.cw else \
             w.client.post("/queue-filters", headers=owner, json={"name": f"filter {next(w.serial)}"}).json()
 
+    def a_team(w: World) -> str:
+        with unit_of_work() as session:
+            team = Team(office="seoul-jongno", name="행렬 시험 팀", services=[])
+            session.add(team)
+            session.flush()
+            return str(team.id)
+
     def substitution(w: World) -> str:
         with unit_of_work() as session:
             row = Substitute(absent="caseworker", substitute="caseworker2", starts_on=date.today(),
@@ -222,6 +229,11 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
         "POST /tasks/{task_id}/reassign": lambda w, h, f: (
             "POST", f"/tasks/{subject(w, f, 'instance', w.instance)['task']}/reassign", {"json": reassign}, None),
         "GET /teams": lambda w, h, f: ("GET", "/teams", {}, None),
+        "POST /teams": lambda w, h, f: ("POST", "/teams", {"json": {
+            "office": "seoul-jongno", "name": f"팀 {next(w.serial)}"}}, None),
+        "PUT /teams/{team_id}/members": lambda w, h, f: (
+            "PUT", f"/teams/{w.once('team', lambda: a_team(w))}/members", {"json": {"members": [
+                {"username": "caseworker", "lead": True}]}}, None),
         "GET /substitutes": lambda w, h, f: ("GET", "/substitutes", {}, None),
         "POST /substitutes": lambda w, h, f: ("POST", "/substitutes", {"json": away}, None),
         "DELETE /substitutes/{substitute_id}": lambda w, h, f: (

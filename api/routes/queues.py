@@ -20,6 +20,7 @@ from bokji.teams import service as teams
 router = APIRouter(tags=["queues"])
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
 Supervising = Annotated[Principal, Depends(requires(Role.SUPERVISOR, Role.CASEWORKER, Role.ADMIN))]
+TeamAdmin = Annotated[Principal, Depends(requires(Role.SUPERVISOR, Role.ADMIN))]
 
 
 class QueueItem(BaseModel):
@@ -162,11 +163,43 @@ class TeamOut(BaseModel):
 @router.get("/teams", response_model=list[TeamOut])
 def my_teams(session: SessionDep, who: Worker) -> list[TeamOut]:
     """The teams I am in, with their members."""
-    mine = teams.teams_of(session, who.username)
-    people = teams.members(session, [t.id for t in mine])
-    return [TeamOut(id=str(t.id), office=t.office, name=t.name, services=list(t.services or []),
-                    members=[{"username": u.username, "name": u.display_name, "lead": m.lead}
-                             for m, u in people if m.team_id == t.id]) for t in mine]
+    return [_team(session, t) for t in teams.teams_of(session, who.username)]
+
+
+class TeamIn(BaseModel):
+    office: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    services: list[str] = Field(default_factory=list, max_length=300,
+                                description="catalog codes the team takes; empty: every service of the office")
+
+
+class MemberIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    lead: bool = False
+
+
+class MembersIn(BaseModel):
+    members: list[MemberIn] = Field(max_length=500)
+
+
+def _team(session, team) -> TeamOut:
+    people = teams.members(session, [team.id])
+    return TeamOut(id=str(team.id), office=team.office, name=team.name, services=list(team.services or []),
+                   members=[{"username": u.username, "name": u.display_name, "lead": m.lead} for m, u in people])
+
+
+@router.post("/teams", response_model=TeamOut, status_code=201)
+def create_team(body: TeamIn, session: SessionDep, who: TeamAdmin) -> TeamOut:
+    """A team of an office: a supervisor in their offices, an administrator anywhere. Tasks opened after this go
+    to the office's first team that names their service, else to one that takes every service."""
+    return _team(session, teams.create_team(session, who, office=body.office, name=body.name,
+                                            services=body.services))
+
+
+@router.put("/teams/{team_id}/members", response_model=TeamOut)
+def set_members(team_id: Id, body: MembersIn, session: SessionDep, who: TeamAdmin) -> TeamOut:
+    """The team's members and leads, all at once."""
+    return _team(session, teams.set_members(session, who, team_id, [(m.username, m.lead) for m in body.members]))
 
 
 class SubstituteIn(BaseModel):

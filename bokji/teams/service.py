@@ -131,6 +131,47 @@ def _require_supervising(session: Session, who: Principal, username: str) -> Non
                         field="absent")
 
 
+def create_team(session: Session, who: Principal, *, office: str, name: str, services: list[str]) -> Team:
+    """A supervisor makes a team in their offices; an administrator in any office."""
+    from bokji.catalog import service as catalog
+    from bokji.offices.models import Office
+
+    if who.has_any({"admin"}):
+        if session.get(Office, office) is None:
+            raise Invalid(_("Unknown office '%(office)s'.") % {"office": office}, field="office")
+    else:
+        policy.check_own_office(session, who, office)
+    name = name.strip()
+    if not name:
+        raise Invalid(_("Give the team a name."), field="name")
+    if session.scalar(select(Team.id).where(Team.office == office, Team.name == name)) is not None:
+        raise Invalid(_("The office already has a team named '%(name)s'.") % {"name": name}, field="name")
+    for code in services:
+        catalog.get(session, code)  # 404 naming `services` for a code not in the catalog
+    team = Team(office=office, name=name, services=list(dict.fromkeys(services)))
+    session.add(team)
+    session.flush()
+    return team
+
+
+def set_members(session: Session, who: Principal, team_id: str, members: list[tuple[str, bool]]) -> Team:
+    """The team's members (username, lead), all at once: active staff of the team's office."""
+    team = session.get(Team, parse_uuid(team_id, what="team", field="team_id"))
+    if team is None or not (who.has_any({"admin"}) or team.office in policy.offices_of(session, who)):
+        raise NotFound(not_found("team", team_id), field="team_id")
+    staff = set(session.scalars(select(User.username).where(
+        User.active.is_(True), User.office == team.office, User.roles.overlap(["caseworker", "supervisor"]))))
+    for index, (username, _lead) in enumerate(members):
+        if username not in staff:
+            raise Invalid(not_found("user", username), field=f"members[{index}].username")
+    session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
+    for username, lead in dict(members).items():
+        session.add(TeamMember(team_id=team.id, username=username, lead=lead))
+    session.flush()
+    session.info.pop("team_ids", None)
+    return team
+
+
 DEMO_TEAMS = [
     # office, name, services ([] = every service), members (username, lead)
     ("seoul-jongno", "통합조사·급여팀", [], [("supervisor", True), ("caseworker", False), ("caseworker2", False)]),
