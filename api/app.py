@@ -27,6 +27,7 @@ from api.inputs import BodyLimit, refuse_control_characters
 from api.routes import (
     applications,
     auth,
+    calendar,
     casefiles,
     definitions,
     evidence,
@@ -79,9 +80,9 @@ async def lifespan(app: FastAPI):
     yield
 
 
-ROUTERS = (health.router, auth.router, definitions.router, instances.router, tasks.router, operations.router,
-           screening.router, registry.router, evidence.router, applications.router, users.router, pages.router,
-           pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router)
+ROUTERS = (health.router, auth.router, calendar.router, definitions.router, instances.router, tasks.router,
+           operations.router, screening.router, registry.router, evidence.router, applications.router, users.router,
+           pages.router, pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router)
 
 
 def create_app() -> FastAPI:

@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic and for relationship resolution."""
 
 from bokji.applications.models import Application, ApplicationCase
+from bokji.calendar.models import Closure
 from bokji.casefiles.models import CaseDocument, CaseNote
 from bokji.catalog.models import CatalogService
 from bokji.consents.models import Consent
@@ -23,8 +24,8 @@ from bokji.tasks.models import HumanTask, TaskDraft
 from bokji.teams.models import Substitute, Team, TeamMember
 
 __all__ = [
-    "AccessLog", "Application", "ApplicationCase", "Base", "CaseDocument", "CaseNote", "CatalogService", "Consent",
-    "CounterGrant",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CaseDocument", "CaseNote", "CatalogService", "Closure",
+    "Consent", "CounterGrant",
     "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
     "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from api.app import ROUTERS
+from bokji.calendar.models import Closure
 from bokji.db import unit_of_work
 from bokji.identity import service as identity
 from bokji.instances.models import Incident
@@ -210,12 +211,27 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             session.flush()
             return str(row.id)
 
+    def a_closure(w: World) -> int:
+        with unit_of_work() as session:
+            row = Closure(day=date.today() + timedelta(days=next(w.serial)), reason="setup", recorded_by="setup")
+            session.add(row)
+            session.flush()
+            return row.id
+
     office_queue = "/queue?queue=office"
     done = 'data-done="1"'
     reassign = {"to": "caseworker", "reason": "업무 분담 (sharing the work)"}
     away = {"absent": "caseworker", "substitute": "caseworker2", "starts_on": str(date.today()),
             "ends_on": str(date.today() + timedelta(days=2))}
     return {
+        "GET /calendar": lambda w, h, f: ("GET", "/calendar", {}, None),
+        "GET /calendar/deadline": lambda w, h, f: (
+            "GET", "/calendar/deadline", {"params": {"start": str(date.today()), "amount": 5}}, None),
+        "GET /calendar/closures": lambda w, h, f: ("GET", "/calendar/closures", {}, None),
+        "POST /calendar/closures": lambda w, h, f: ("POST", "/calendar/closures", {"json": {
+            "day": str(date.today() + timedelta(days=400 + next(w.serial))), "reason": "임시공휴일"}}, None),
+        "POST /calendar/closures/{closure_id}/withdraw": lambda w, h, f: (
+            "POST", f"/calendar/closures/{a_closure(w)}/withdraw", {"json": {"reason": "착오"}}, None),
         "GET /queues/{queue}": lambda w, h, f: (
             "GET", "/queues/office", {}, w.once("instance", w.instance)["task"]),
         "GET /queue-filters": lambda w, h, f: ("GET", "/queue-filters", {}, None),
