@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from bokji import clock
+from bokji.calendar import service as calendar
+from bokji.calendar.service import Unit
 from bokji.db import utcnow
+from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
 from bokji.notices.models import OUTCOME_KO, DecisionNotice
 
 # The appeal period is not in the project's reference: 90 days is the general administrative-appeal
-# period as we understand it, to be confirmed against the statute for each service.
+# period as we understand it, to be confirmed against the statute for each service. Counted on the offices'
+# calendar from the day after issue; a last day that is a day off rolls forward to the next business day.
 APPEAL_DAYS = 90
 # Kept plain (the staff view adds the "unverified" badge itself: a prefix here read "unverified: unverified:").
 APPEAL_BASIS = "90 days from receipt of the notice (general administrative appeal period; not in the reference)"
@@ -59,7 +62,8 @@ def compose(ctx: HandlerContext) -> dict[str, Any]:
     data = ctx.input
     outcome = outcome_of(data)
     issued = clock.today()
-    deadline = issued + timedelta(days=APPEAL_DAYS)
+    office = ctx.session.scalar(select(ProcessInstance.office).where(ProcessInstance.id == uuid.UUID(ctx.instance_id)))
+    deadline = calendar.load(ctx.session).deadline(issued, APPEAL_DAYS, Unit.DAYS, office)
     amount = data.get("monthly_amount") if data.get("monthly_amount") is not None else data.get("annual_amount")
     period = "month" if data.get("monthly_amount") is not None else "year" if amount is not None else None
     if outcome != "granted":
