@@ -333,3 +333,23 @@ def test_supervisor_makes_a_team_that_takes_a_service_and_sets_its_members(clien
                              office="busan-haeundae", ministry="MOHW")
     assert client.put(f"/teams/{team['id']}/members", headers=login("busan.sup"),
                       json={"members": []}).status_code == 404  # another office's team is not there
+
+
+def test_the_queue_says_business_days_left_on_the_offices_calendar(client, login, deploy):
+    from datetime import datetime, time
+
+    from bokji.calendar.service import BusinessCalendar
+
+    deploy("review_and_pay.bpmn")
+    cw = login("caseworker")
+    today = clock.today()
+    fifth = BusinessCalendar().add_business_days(today, 5)  # weekends and holidays skipped
+    soon = _task_of(client, cw, due_at=datetime.combine(fifth, time(12), tzinfo=clock.SEOUL))
+    with unit_of_work() as session:  # a closure before then moves it one business day further
+        session.execute(text("INSERT INTO closure (day, office, reason, recorded_by, recorded_at) "
+                             "VALUES (:d, 'seoul-jongno', '청사 점검', 'admin', now())"),
+                        {"d": BusinessCalendar().add_business_days(today, 2)})
+    late = _task_of(client, cw, due_at=clock.now() - timedelta(days=10))
+    items = {i["task_id"]: i for i in _queue(client, cw, "office")["items"]}
+    assert items[soon]["business_days_left"] == 4
+    assert items[late]["business_days_left"] < 0

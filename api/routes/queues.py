@@ -35,6 +35,7 @@ class QueueItem(BaseModel):
     applicant: str | None = Field(description="the name; masked unless it is my queue or my claimed task")
     applicant_number: str | None = Field(description="the masked registration number, where the name is shown")
     due_at: datetime | None
+    business_days_left: int | None = Field(description="to the due date on the office's calendar; negative: overdue")
     created_at: datetime
     assignee: str | None
     assignee_name: str | None
@@ -56,7 +57,8 @@ def _item(row: queues.QueueRow) -> QueueItem:
     return QueueItem(task_id=str(t.id), instance_id=str(t.instance_id), name=t.name, element_id=t.element_id,
                      stage=t.stage, service_code=t.service_code, service_name=row.service_name,
                      application_number=t.application_number, applicant=row.applicant,
-                     applicant_number=row.applicant_number, due_at=t.due_at, created_at=t.created_at,
+                     applicant_number=row.applicant_number, due_at=t.due_at,
+                     business_days_left=row.business_days_left, created_at=t.created_at,
                      assignee=t.assignee, assignee_name=row.assignee_name,
                      team_id=str(t.team_id) if t.team_id else None, returned_reason=t.returned_reason,
                      may_claim=row.may_claim, may_unclaim=row.may_unclaim)

@@ -23,6 +23,7 @@ from sqlalchemy import Select, and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from bokji import clock
+from bokji.calendar import service as calendar
 from bokji.catalog import service as catalog
 from bokji.errors import BokjiError, Invalid, NotFound
 from bokji.i18n import gettext as _
@@ -91,6 +92,7 @@ class QueueRow:
     may_claim: bool
     may_unclaim: bool
     assignee_name: str | None = None  # the display name of whoever claimed it
+    business_days_left: int | None = None  # to the due date on the office's calendar (negative: overdue)
 
 
 @dataclass
@@ -200,6 +202,8 @@ def _rows(session: Session, who: Principal, queue: QueueName, found: list[HumanT
         select(Person).where(Person.id.in_({t.applicant_id for t in found if t.applicant_id})))}
     standing_in = teams.standing_in_for(session, who.username)
     services = {e.code: e for e in catalog.snapshot(session)}
+    days = calendar.load(session)
+    today = clock.today()
     claimed_by = {t.assignee for t in found if t.assignee}
     names = {username: name for username, name in session.execute(
         select(User.username, User.display_name).where(User.username.in_(claimed_by)))}
@@ -215,7 +219,9 @@ def _rows(session: Session, who: Principal, queue: QueueName, found: list[HumanT
             applicant_number=person.rrn_masked if person and shown else None,
             may_claim=works and (task.assignee is None or task.assignee in standing_in),
             may_unclaim=task.assignee == who.username,
-            assignee_name=names.get(task.assignee, task.assignee) if task.assignee else None))
+            assignee_name=names.get(task.assignee, task.assignee) if task.assignee else None,
+            business_days_left=days.business_days_between(today, task.due_at.astimezone(clock.SEOUL).date(),
+                                                          task.office) if task.due_at else None))
     return rows
 
 
