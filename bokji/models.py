@@ -4,6 +4,7 @@ from bokji.applications.models import Application, ApplicationCase
 from bokji.calendar.models import Closure
 from bokji.casefiles.models import CaseDocument, CaseNote
 from bokji.catalog.models import CatalogService
+from bokji.clocks.models import CaseClock, ClockEvent, Notification
 from bokji.consents.models import Consent
 from bokji.db import Base
 from bokji.definitions.models import Definition, Deployment
@@ -24,11 +25,11 @@ from bokji.tasks.models import HumanTask, TaskDraft
 from bokji.teams.models import Substitute, Team, TeamMember
 
 __all__ = [
-    "AccessLog", "Application", "ApplicationCase", "Base", "CaseDocument", "CaseNote", "CatalogService", "Closure",
-    "Consent", "CounterGrant",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CaseClock", "CaseDocument", "CaseNote", "CatalogService", "Closure",
+    "ClockEvent", "Consent", "CounterGrant",
     "DecisionNotice",
     "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
-    "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Office", "OperatorAction", "PaymentSchedule",
+    "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Notification", "Office", "OperatorAction", "PaymentSchedule",
     "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "SavedFilter", "Substitute",
     "TaskDraft", "Team", "TeamMember", "User",
 ]

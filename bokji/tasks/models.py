@@ -75,6 +75,10 @@ class HumanTask(Base):
     # (bokji/tasks/service.py mark_returned); when is this task's created_at.
     returned_reason: Mapped[str | None] = mapped_column(Text)
     returned_by: Mapped[str | None] = mapped_column(String(64))
+    # The case's legal clock as the workspace shows it (bokji/clocks sweep): "warned" some business days before
+    # the deadline, "breached" after it, when the task was also escalated to the office's supervisor.
+    sla_flag: Mapped[str | None] = mapped_column(String(16))
+    escalated_to: Mapped[str | None] = mapped_column(String(64))
 
 
 class TaskDraft(Base):
