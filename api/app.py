@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import pages, pages_case, pages_intake, pages_queue
 from api.deps import NotAuthenticated
 from api.inputs import BodyLimit, refuse_control_characters
+from api.observability import RequestMetrics
 from api.routes import (
     applications,
     auth,
@@ -33,6 +34,7 @@ from api.routes import (
     evidence,
     health,
     instances,
+    metrics,
     operations,
     queues,
     registry,
@@ -41,7 +43,7 @@ from api.routes import (
     users,
 )
 from api.security import SecurityHeaders, error_headers
-from bokji import i18n
+from bokji import i18n, logs
 from bokji.config import ROOT, get_settings
 from bokji.db import unit_of_work
 from bokji.errors import BokjiError, Invalid, NotFound, TooManyAttempts, field_path
@@ -81,11 +83,13 @@ async def lifespan(app: FastAPI):
 
 
 ROUTERS = (health.router, auth.router, calendar.router, definitions.router, instances.router, tasks.router,
-           operations.router, screening.router, registry.router, evidence.router, applications.router, users.router,
+           operations.router, metrics.router, screening.router, registry.router, evidence.router, applications.router,
+           users.router,
            pages.router, pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router)
 
 
 def create_app() -> FastAPI:
+    logs.configure()  # the web server's own worker processes start here, not in bokji/cli.py
     settings = get_settings()
     app = FastAPI(title="bokji", version="0.1.0", lifespan=lifespan,
                   description="Welfare services as BPMN processes",
@@ -95,6 +99,7 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Language)
+    app.add_middleware(RequestMetrics)  # outermost of ours: every request's id and latency, errors included
     node_modules = ROOT / "node_modules"
     for name, path in STATIC_BUNDLES.items():
         if (node_modules / path).is_dir():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -29,14 +28,15 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     uvicorn.run("api.app:app", host=args.host, port=args.port, workers=args.processes,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=None)  # our handlers (bokji/logs.py)
     return 0
 
 
 def cmd_simulator(args) -> int:
     import uvicorn
 
-    uvicorn.run("simulator.app:app", host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run("simulator.app:app", host=args.host, port=args.port, log_level="warning", access_log=False,
+                log_config=None)
     return 0
 
 
@@ -421,9 +421,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
     os.environ["BOKJI_PROCESS"] = args.command
+    from bokji import logs
+
+    logs.configure()
     try:
         return args.fn(args)
     except BokjiError as exc:

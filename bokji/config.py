@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="  # base64 of 32 bytes, dev only
 DEV_LOOKUP_KEY = "dev-only-lookup-key"
+DEV_METRICS_TOKEN = "dev-only-metrics-token"
 
 
 class Settings(BaseSettings):
@@ -38,6 +39,16 @@ class Settings(BaseSettings):
     token_minutes: int = 480
     data_key: str = DEV_DATA_KEY  # AES-256-GCM key for identifiers at rest, base64
     lookup_key: str = DEV_LOOKUP_KEY  # HMAC key for look-up hashes of identifiers
+
+    # Operations (README "Operations: metrics and logs"). GET /metrics takes an administrator's token or this
+    # scrape credential as its bearer token (Prometheus' `authorization: credentials_file`); empty: administrators
+    # only. Refused outside demo/test when left at the default.
+    metrics_token: str = DEV_METRICS_TOKEN
+    # Where every process of one platform writes its counters for /metrics (prometheus_client's multiprocess
+    # mode): prometheus_client reads the variable itself; it is a setting so that its name is known here.
+    prometheus_multiproc_dir: str | None = Field(None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"))
+    log_format: Literal["json", "text", ""] = ""  # empty: json in production, text in demo and test
+    log_level: Literal["debug", "info", "warning", "error", "DEBUG", "INFO", "WARNING", "ERROR"] = "warning"
 
     # Sign-in throttling (bokji/identity/throttle.py), per username tried and per client address. After
     # `login_*_failures` failures in a row the username or address is refused for `login_lock_seconds`,
@@ -110,6 +121,7 @@ class Settings(BaseSettings):
                 ("secret_key", DEV_SECRET),
                 ("data_key", DEV_DATA_KEY),
                 ("lookup_key", DEV_LOOKUP_KEY),
+                ("metrics_token", DEV_METRICS_TOKEN),
             ):
                 if getattr(self, name) == dev:
                     raise ValueError(f"BOKJI_{name.upper()} must be set in production")

@@ -419,6 +419,9 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
             services.append(start_redis(base, int(env.get("BOKJI_RUN_REDIS_PORT", "63791"))))
             env["REDIS_URL"] = services[-1].url
 
+        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(base / "metrics"))
+
         for step in ("migrate", "seed-demo"):
             if stopping:
                 return 0
@@ -461,6 +464,14 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
             service.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def metrics_dir(path: Path) -> Path:
+    """An empty directory for this run's process metrics (prometheus_client's multiprocess mode, GET /metrics):
+    every process of the run writes its counters there; the last run's files are removed first."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def banner(host: str, port: int, env: dict[str, str]) -> str:

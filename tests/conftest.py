@@ -6,8 +6,10 @@ of per-test rollback every test starts from truncated tables and a flushed Redis
 
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +45,10 @@ os.environ["BOKJI_ENV"] = "test"
 os.environ["BOKJI_HANDLER_MODULES"] = "tests.handlers"
 os.environ["BOKJI_DEPLOY_ON_START"] = "false"
 os.environ.setdefault("BOKJI_SWEEPER_INTERVAL", "0.5")
+# One directory of process metrics per test session (prometheus_client's multiprocess mode; GET /metrics adds
+# up the files of every process it started), set before anything imports prometheus_client.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bokji-metrics-")
+atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402

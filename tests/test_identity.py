@@ -96,7 +96,7 @@ def test_production_refuses_default_secrets_and_demo_users(monkeypatch):
         Settings(env="production")
     monkeypatch.setattr(identity, "get_settings", lambda: Settings(
         env="production", secret_key="s" * 40, data_key="QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=",
-        lookup_key="k" * 20))
+        lookup_key="k" * 20, metrics_token="m" * 32))
     with unit_of_work() as session, pytest.raises(Invalid):
         identity.seed_demo_users(session)
 

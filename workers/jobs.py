@@ -6,7 +6,9 @@ import logging
 import os
 import socket
 import threading
+import time
 
+from bokji import logs, metrics
 from bokji.config import get_settings
 from bokji.db import unit_of_work
 from bokji.jobs import service as jobs
@@ -48,16 +50,21 @@ def run_job(job_id: str) -> str:
     2. execute (one transaction): handler + completion + engine advance, or nothing at all.
     3. on failure (own transaction): retry later with backoff, or open an incident.
     """
-    with unit_of_work() as session:
-        claim = jobs.claim(session, job_id, WORKER_NAME)
-    if claim is None:
-        return "skipped"
-    heartbeat = Heartbeat(claim)
-    heartbeat.start()
-    try:
-        return _execute(job_id, claim)
-    finally:
-        heartbeat.stop()
+    with logs.bound(job_id=job_id):
+        with unit_of_work() as session:
+            claim = jobs.claim(session, job_id, WORKER_NAME)
+        if claim is None:
+            return "skipped"
+        heartbeat = Heartbeat(claim)
+        heartbeat.start()
+        started, outcome = time.perf_counter(), "crash"
+        try:
+            outcome = _execute(job_id, claim)
+            return outcome
+        finally:
+            heartbeat.stop()
+            metrics.JOB_SECONDS.labels(claim.topic).observe(time.perf_counter() - started)
+            metrics.JOB_EXECUTIONS.labels(claim.topic, outcome).inc()
 
 
 def _execute(job_id: str, claim: jobs.Claim) -> str:
@@ -76,5 +83,7 @@ def _execute(job_id: str, claim: jobs.Claim) -> str:
     except Exception as exc:
         with unit_of_work() as session:
             outcome = jobs.record_failure(session, claim, exc)
-        log.warning("job %s attempt %d failed (%s): %s", job_id, claim.attempt, outcome, exc)
+        # The exception's class only: its text may quote a case's data (operators read it in GET /incidents).
+        log.warning("job %s (%s) attempt %d failed (%s): %s", job_id, claim.topic, claim.attempt, outcome,
+                    type(exc).__name__)
         return outcome

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from bokji import queue, words
+from bokji import metrics, queue, words
 from bokji.config import get_settings
 from bokji.db import after_commit, utcnow
 from bokji.errors import Conflict, Invalid, NotFound
@@ -45,6 +45,7 @@ UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.INCIDENT)
 class Claim:
     job_id: str
     attempt: int
+    topic: str = ""  # for the metrics' labels
 
 
 # ---- creating ----------------------------------------------------------------------------------
@@ -107,9 +108,9 @@ def claim(session: Session, job_id: str, worker: str, *, lease: float | None = N
         .where(Job.id == _uuid(job_id), Job.status == JobStatus.QUEUED, Job.next_run_at <= now, running)
         .values(status=JobStatus.RUNNING, locked_by=worker, attempts=Job.attempts + 1,
                 locked_until=now + timedelta(seconds=lease or get_settings().job_lease))
-        .returning(Job.attempts)
+        .returning(Job.attempts, Job.topic)
     ).first()
-    return Claim(job_id, row.attempts) if row else None
+    return Claim(job_id, row.attempts, row.topic) if row else None
 
 
 def finish_attempt(session: Session, claim: Claim) -> Job:
@@ -178,10 +179,22 @@ def record_failure(session: Session, claim: Claim, exc: BaseException | str, *,
     if job.attempts >= job.max_attempts:
         job.status = JobStatus.INCIDENT
         job.finished_at = utcnow()
+        _count_failure(session, job.topic, "incident")
         return "incident"
     job.status = JobStatus.QUEUED
     job.next_run_at = utcnow() + timedelta(seconds=retry_in if retry_in is not None else backoff(job.attempts))
+    _count_failure(session, job.topic, "retry")
     return "retry"
+
+
+def _count_failure(session: Session, topic: str, outcome: str) -> None:
+    """Counted once the failure is committed (a rolled-back decision was never made)."""
+    def count() -> None:
+        metrics.JOB_FAILURES.labels(topic, outcome).inc()
+        if outcome == "retry":
+            metrics.JOB_RETRIES.labels(topic, "backoff").inc()
+
+    after_commit(session, count)
 
 
 def backoff(attempt: int) -> float:
@@ -204,8 +217,10 @@ def reclaim_expired_leases(session: Session) -> list[str]:
         job.locked_by = job.locked_until = None
         if job.attempts >= job.max_attempts:
             job.status, job.finished_at = JobStatus.INCIDENT, now
+            _count_failure(session, job.topic, "incident")
         else:
             job.status, job.next_run_at = JobStatus.QUEUED, now
+            _count_failure(session, job.topic, "retry")
             if job.kind == JobKind.HANDLER:
                 job.enqueued_at = now
                 _enqueue_after_commit(session, job.id)
@@ -259,6 +274,8 @@ def retry_incident(session: Session, job_id: str, *, attempts: int = 1) -> Job:
     if job.kind == JobKind.HANDLER:
         job.enqueued_at = now
         _enqueue_after_commit(session, job.id)
+    topic = job.topic
+    after_commit(session, lambda: metrics.JOB_RETRIES.labels(topic, "operator").inc())
     return job
 
 
@@ -317,7 +334,7 @@ def external_claim(session: Session, job_id: str, worker: str, grants: frozenset
     if job.locked_until is not None and job.locked_until < utcnow():
         raise Conflict(_("The lock of worker '%(worker)s' on external task %(id)s expired.") % {
             "worker": worker, "id": job_id}, field="workerId")
-    return Claim(str(job.id), job.attempts)
+    return Claim(str(job.id), job.attempts, job.topic)
 
 
 # ---- helpers ----------------------------------------------------------------------------------------

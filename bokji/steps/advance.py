@@ -7,6 +7,7 @@ failed, and the state. The caller holds the instance's lock.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from bokji import registrations
+from bokji import logs, metrics, registrations
 from bokji.applications.models import Application, ApplicationCase
 from bokji.db import utcnow
 from bokji.entitlements import service as entitlements
@@ -45,12 +46,25 @@ def load_run(session: Session, instance: ProcessInstance) -> Run:
 
 
 def advance_and_save(
-    session: Session, instance: ProcessInstance, run: Run, *, actor: str, acted_on: str | None = None
+    session: Session, instance: ProcessInstance, run: Run, *, actor: str, acted_on: str | None = None,
+    step: str = "other",
 ) -> None:
     """Run the engine to its next wait state and write everything that changed.
 
-    `acted_on` is the engine task the actor just completed; its history row gets the actor's name.
+    `acted_on` is the engine task the actor just completed; its history row gets the actor's name. `step`
+    names the kind of step for the latency histogram (start, task, job, timer, message, retry); the log
+    lines written meanwhile carry the instance's id.
     """
+    started = time.perf_counter()
+    with logs.bound(instance_id=str(instance.id)):
+        try:
+            _advance_and_save(session, instance, run, actor=actor, acted_on=acted_on)
+        finally:
+            metrics.ENGINE_STEP_SECONDS.labels(step).observe(time.perf_counter() - started)
+
+
+def _advance_and_save(session: Session, instance: ProcessInstance, run: Run, *, actor: str,
+                      acted_on: str | None) -> None:
     result = run.advance()
     now = utcnow()
     # One statement for all rows entered and one per (outcome, actor) for rows left: an advance

@@ -75,7 +75,7 @@ def start(session: Session, *, key: str, data: dict[str, Any], actor: Principal,
     session.flush()
     lock_record(session, "instance", instance.id)
     run = Run.start(specs, data, calculations=registrations.CALCULATIONS)
-    advance_and_save(session, instance, run, actor=actor.username)
+    advance_and_save(session, instance, run, actor=actor.username, step="start")
     return instance
 
 
@@ -169,7 +169,7 @@ def complete_task(session: Session, task_id: uuid.UUID | str, data: dict[str, An
     opened_before = tasks.open_ids(session, instance.id)
     run.complete_human_task(str(task.id), cleaned)
     tasks.mark_completed(task, who, cleaned, session)
-    advance_and_save(session, instance, run, actor=who.username, acted_on=str(task.id))
+    advance_and_save(session, instance, run, actor=who.username, acted_on=str(task.id), step="task")
     if reason_field is not None:
         session.flush()
         tasks.mark_returned(session, instance.id, opened_since=opened_before, by=who.username,
@@ -211,7 +211,7 @@ def complete_job(session: Session, claim: jobs.Claim, result: dict[str, Any], *,
         job.status = JobStatus.CANCELLED  # the task left the instance (an interrupting event took it)
         return JobStatus.CANCELLED
     job.status, job.result = JobStatus.DONE, result
-    advance_and_save(session, instance, run, actor=actor, acted_on=job.task_id)
+    advance_and_save(session, instance, run, actor=actor, acted_on=job.task_id, step="job")
     return JobStatus.DONE
 
 
@@ -221,7 +221,7 @@ def fire_timers(session: Session, instance_id: uuid.UUID) -> bool:
     if instance.status != InstanceStatus.RUNNING or instance.next_timer_at is None \
             or instance.next_timer_at > utcnow():
         return False
-    advance_and_save(session, instance, load_run(session, instance), actor="system:timer")
+    advance_and_save(session, instance, load_run(session, instance), actor="system:timer", step="timer")
     return True
 
 
@@ -246,7 +246,7 @@ def correlate(session: Session, *, message: str, correlation_key: str, payload: 
                 "id": instance.id, "message": message}, field="correlationKey")
         run = load_run(session, instance)
         if run.correlate(message, _message_variables(run.message_contract(message), message, payload, actor)):
-            advance_and_save(session, instance, run, actor=actor.username)
+            advance_and_save(session, instance, run, actor=actor.username, step="message")
             delivered.append(instance)
     if not delivered:
         raise NotFound(_("No instance with business key '%(key)s' waits for message '%(message)s'.") % {
@@ -316,7 +316,7 @@ def retry_incident(session: Session, incident_id: uuid.UUID | str, *, actor: Pri
                     .values(outcome="open", ended_at=None, actor=None))
     instances.record(session, "retry_incident", instance, actor, reason, incident_id=str(incident.id),
                      element_id=incident.element_id, kind=incident.kind, variables=sorted(variables or {}))
-    advance_and_save(session, instance, run, actor=actor.username)
+    advance_and_save(session, instance, run, actor=actor.username, step="retry")
     return incident
 
 
