@@ -21,7 +21,7 @@ COPY alembic.ini ./
 # Editable: alembic.ini, migrations/ and forms/ stay next to the code, where bokji looks for them.
 RUN pip install --no-cache-dir -e .
 COPY --from=assets /src/node_modules ./node_modules
-RUN useradd --system --uid 10001 bokji
+RUN useradd --system --uid 10001 bokji && install -d -o bokji /var/lib/bokji/metrics
 # Not root: sandbox children keep this user (no chroot then; seccomp still refuses every open()).
 USER bokji
 EXPOSE 8000

@@ -140,3 +140,40 @@ def test_json_log_lines_carry_what_the_code_works_on(capsys):
     assert first["request_id"] == "r-1234567" and first["job_id"] == "j-1" and "instance_id" not in first
     assert first["logger"] == "bokji.test_metrics" and first["role"]
     assert "request_id" not in second and second["error"] == "ValueError" and "boom" in second["stack"]
+
+
+def test_a_breached_deadline_is_in_the_scrape(client, login, library):
+    """A real case through POST /applications, the platform clock moved past its deadline, the scheduler's
+    sweep: the scrape counts the breach once and the case as open past its deadline. Nothing is inserted by
+    hand. Runs once the legal clocks are started by applications (bokji/clocks/service.py on main)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from bokji import clock
+    from bokji.db import unit_of_work
+    from tests.test_applications import _apply, _mother_and_child
+
+    clocks = pytest.importorskip("bokji.clocks.service")
+    if not hasattr(clocks, "sweep"):
+        pytest.skip("bokji.clocks.service has no sweep() yet")
+    from bokji.clocks.models import CaseClock
+
+    cw, admin = login("caseworker"), login("admin")
+    mother, _child = _mother_and_child(client, cw)
+    application = _apply(client, cw, mother, ["MOHW-NBLSS-LIVELIHOOD"], application_date=clock.today().isoformat())
+    [case] = application["cases"]
+    with unit_of_work() as session:
+        due_on = session.scalar(select(CaseClock.due_on).where(CaseClock.instance_id == uuid.UUID(case["instance_id"])))
+    if due_on is None:
+        pytest.skip("applications do not start a legal clock yet")
+    before = scrape(client, SCRAPER)
+    ahead = (due_on - clock.today() + timedelta(days=2)).days * 86400
+    assert client.put("/admin/clock", json={"offset_seconds": ahead}, headers=admin).status_code == 200
+    wait_for(lambda: clock.today() > due_on, what="the platform clock past the deadline")
+    for _ in range(2):  # the sweep may run twice: the breach is counted once
+        with unit_of_work() as session:
+            clocks.sweep(session)
+    after = scrape(client, SCRAPER)
+    assert value(after, "bokji_sla_breaches_total") - value(before, "bokji_sla_breaches_total") == 1
+    assert value(after, "bokji_sla_open_breached") == 1
