@@ -316,6 +316,7 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             "POST", f"/tasks/{subject(w, f, 'instance', w.instance)['task']}/form/claim",
             {}, None),
         "GET /incidents": lambda w, h, f: ("GET", "/incidents", {}, None),
+        "GET /metrics": lambda w, h, f: ("GET", "/metrics", {}, None),
         "POST /incidents/{incident_id}/retry": lambda w, h, f: (
             "POST", f"/incidents/{subject(w, f, 'incident', w.incident)}/retry", {"json": {"reason": "fixed"}}, None),
         "POST /messages": lambda w, h, f: ("POST", "/messages", {"json": {
