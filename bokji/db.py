@@ -52,6 +52,9 @@ def get_engine(url: str | None = None) -> Engine:
     return create_engine(
         url or settings.database_url,
         pool_pre_ping=True,
+        # An error's text (logged, or kept as a job's last error) shows the statement, never its values: they
+        # may be a person's data (bokji/logs.py).
+        hide_parameters=True,
         # Up to 40 connections, the API's request threads: a request waiting on a slow script in the
         # sandbox holds one, and must not make the others (or /ready) wait for theirs.
         pool_size=5,

@@ -177,3 +177,15 @@ def test_a_breached_deadline_is_in_the_scrape(client, login, library):
     after = scrape(client, SCRAPER)
     assert value(after, "bokji_sla_breaches_total") - value(before, "bokji_sla_breaches_total") == 1
     assert value(after, "bokji_sla_open_breached") == 1
+
+
+def test_a_database_error_does_not_quote_the_statements_values():
+    """What a log line or a job's last error shows of a failed statement: the SQL, never the bound values."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from bokji.db import get_engine
+
+    with pytest.raises(DBAPIError) as failed, get_engine().connect() as conn:
+        conn.execute(text("SELECT 1 / 0 WHERE CAST(:name AS text) IS NOT NULL"), {"name": "홍길동"})
+    assert "division by zero" in str(failed.value) and "홍길동" not in str(failed.value)
