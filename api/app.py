@@ -33,6 +33,7 @@ from api.routes import (
     evidence,
     health,
     instances,
+    monitor,
     operations,
     queues,
     registry,
@@ -82,7 +83,8 @@ async def lifespan(app: FastAPI):
 
 ROUTERS = (health.router, auth.router, calendar.router, definitions.router, instances.router, tasks.router,
            operations.router, screening.router, registry.router, evidence.router, applications.router, users.router,
-           pages.router, pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router)
+           pages.router, pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router,
+           monitor.router)
 
 
 def create_app() -> FastAPI:
