@@ -44,6 +44,7 @@ from sqlalchemy import func, select
 from bokji import clock
 from bokji.applications.models import Application
 from bokji.calendar import service as calendar
+from bokji.calendar.models import Closure
 from bokji.clocks.models import CaseClock
 from bokji.db import unit_of_work
 from bokji.definitions.models import Definition
@@ -233,6 +234,20 @@ def test_forecast_in_the_cases_list(client, login, history):
     at_risk = data(client, login, "cases", state="at_risk")
     assert [r["instance_id"] for r in at_risk["rows"]] == [history["C7"]]
     assert all(r["applicant"] is None for r in listed["rows"])  # an administrator sees no names
+
+
+def test_an_office_closure_counts_for_that_office_only(client, login, history):
+    """A closure of gangnam on Thursday 2026-02-26 (entered later): C3 (gangnam) now needs until 03-03 (Feb 23, 24,
+    25, 27, Mar 3): after its due day 02-27, so at risk, breaching in 4 business days (23, 24, 25, 27); C7 (jongno)
+    keeps its forecast."""
+    with unit_of_work() as session:
+        session.add(Closure(day=date(2026, 2, 26), office=G, reason="청사 이전", recorded_by="admin"))
+    assert once().recounted >= 4  # a new calendar: every open case is recounted
+    rows = {r["instance_id"]: r for r in data(client, login, "cases")["rows"]}
+    c3, c7 = rows[history["C3"]], rows[history["C7"]]
+    assert (c3["state"], c3["forecast_on"], c3["breach_in"], c3["business_days_left"]) == \
+        ("at_risk", "2026-03-03", 4, 4)
+    assert (c7["state"], c7["forecast_on"], c7["breach_in"]) == ("at_risk", "2026-02-24", 1)
 
 
 def test_applications_clock(client, login, history):

@@ -71,7 +71,8 @@ def refresh(session: Session) -> Refreshed:
             UNION SELECT id FROM process_instance WHERE status IN ('running', 'suspended')
         """ if everything_open else "")), {"since": since})
     recounted = session.scalar(text("SELECT count(*) FROM monitor_changed")) or 0
-    params = {"today": today}
+    specific = bool(session.scalar(text("SELECT EXISTS (SELECT 1 FROM monitor_day WHERE office <> '*')")))
+    params = {"today": today, "specific": specific}
     if recounted:
         session.execute(text("ANALYZE monitor_changed"))
         _stages(session, params)
@@ -114,10 +115,27 @@ def _days(session: Session, state: MonitorState, cal: calendar.BusinessCalendar,
     return True
 
 
+def _days_of(source: str, office: str, *columns: str, specific: bool) -> tuple[str, dict[str, str]]:
+    """Joins that read each date column's business-day ordinal n from monitor_day (hash joins: a million rows
+    look their days up in one pass), and the expression of each ordinal: the office's own rows when some office
+    has closures of its own, else every office's ('*')."""
+    joins, n = [], {}
+    for column in columns:
+        joins.append(f"LEFT JOIN monitor_day s_{column} ON s_{column}.office = '*' "
+                     f"AND s_{column}.day = {source}.{column}")
+        n[column] = f"s_{column}.n"
+        if specific:
+            joins.append(f"LEFT JOIN monitor_day o_{column} ON o_{column}.office = {source}.{office} "
+                         f"AND o_{column}.day = {source}.{column}")
+            n[column] = f"COALESCE(o_{column}.n, s_{column}.n)"
+    return "\n".join(joins), n
+
+
 def _stages(session: Session, params: dict) -> None:
     session.execute(text("DELETE FROM monitor_case_stage s USING monitor_changed c "
                          "WHERE s.instance_id = c.instance_id"))
-    session.execute(text("""
+    joins, n = _days_of("d", "office", "entered_on", "left_on", specific=params["specific"])
+    session.execute(text(f"""
         WITH firsts AS (
             SELECT h.instance_id, h.stage, min(h.started_at) AS first_at
             FROM element_history h JOIN monitor_changed c ON c.instance_id = h.instance_id
@@ -134,29 +152,32 @@ def _stages(session: Session, params: dict) -> None:
             WHERE o.stage IN ('application', 'investigation', 'decision')
         )
         INSERT INTO monitor_case_stage (instance_id, stage, service_code, decided, entered_on, left_on, days)
-        SELECT instance_id, stage, service_code, decided, entered_on, left_on,
-               CASE WHEN left_on IS NOT NULL
-                    THEN GREATEST(0, monitor_bd(office, left_on) - monitor_bd(office, entered_on)) END
-        FROM dated
+        SELECT d.instance_id, d.stage, d.service_code, d.decided, d.entered_on, d.left_on,
+               CASE WHEN d.left_on IS NOT NULL THEN GREATEST(0, {n["left_on"]} - {n["entered_on"]}) END
+        FROM dated d {joins}
     """), params)
 
 
 def _cases(session: Session, params: dict) -> None:
-    session.execute(text("""
+    joins, n = _days_of("b", "office", "started_on", "end_on", "paused_since", "first_payment_on", "due_on",
+                        "today_on", specific=params["specific"])
+    session.execute(text(f"""
         WITH base AS (
             SELECT cc.*, pi.definition_key, pi.definition_version, pi.business_key, pi.stage AS current_stage,
-                   a.applicant_id, COALESCE(cc.stopped_on, :today) AS end_on
+                   a.applicant_id, COALESCE(cc.stopped_on, :today) AS end_on, CAST(:today AS date) AS today_on
             FROM case_clock cc
             JOIN monitor_changed c ON c.instance_id = cc.instance_id
             JOIN process_instance pi ON pi.id = cc.instance_id
             LEFT JOIN application a ON a.id = cc.application_id
         ), counted AS (
             SELECT b.*,
-                   GREATEST(0, monitor_bd(b.office, b.end_on) - monitor_bd(b.office, b.started_on)) AS gross_days,
+                   GREATEST(0, {n["end_on"]} - {n["started_on"]}) AS gross_days,
                    b.paused_business_days + CASE WHEN b.paused_since IS NOT NULL
-                       THEN GREATEST(0, monitor_bd(b.office, b.end_on) - monitor_bd(b.office, b.paused_since))
-                       ELSE 0 END AS paused_days
-            FROM base b
+                       THEN GREATEST(0, {n["end_on"]} - {n["paused_since"]}) ELSE 0 END AS paused_days,
+                   CASE WHEN b.first_payment_on IS NOT NULL
+                        THEN GREATEST(0, {n["first_payment_on"]} - {n["started_on"]}) END AS pay_days,
+                   {n["due_on"]} - {n["today_on"]} AS days_left
+            FROM base b {joins}
         )
         INSERT INTO monitor_case AS m (instance_id, application_id, applicant_id, business_key, definition_key,
             definition_version, service_code, ministry, office, month, stage, stage_since, clock_state, started_on,
@@ -164,19 +185,15 @@ def _cases(session: Session, params: dict) -> None:
             breach_in, sla_state)
         SELECT k.instance_id, k.application_id, k.applicant_id, k.business_key, k.definition_key,
                k.definition_version, k.service_code, k.ministry, k.office, to_char(k.started_on, 'YYYY-MM'),
-               k.current_stage,
-               COALESCE((SELECT s.entered_on FROM monitor_case_stage s
-                         WHERE s.instance_id = k.instance_id AND s.stage = k.current_stage), k.started_on),
+               k.current_stage, COALESCE(s.entered_on, k.started_on),
                k.state, k.started_on, k.due_on, k.stopped_on, k.decided, k.first_payment_on,
                COALESCE((k.rule ->> 'warn_before')::int, 0), k.gross_days, GREATEST(0, k.gross_days - k.paused_days),
-               CASE WHEN k.first_payment_on IS NOT NULL
-                    THEN GREATEST(0, monitor_bd(k.office, k.first_payment_on) - monitor_bd(k.office, k.started_on))
-               END,
-               monitor_bd(k.office, k.due_on) - monitor_bd(k.office, :today), NULL, NULL,
+               k.pay_days, k.days_left, NULL, NULL,
                CASE WHEN k.state = 'stopped' THEN (CASE WHEN k.stopped_on > k.due_on THEN 'breached' ELSE 'closed' END)
                     WHEN k.state = 'paused' THEN 'paused'
                     WHEN :today > k.due_on THEN 'breached' ELSE 'on_time' END
         FROM counted k
+        LEFT JOIN monitor_case_stage s ON s.instance_id = k.instance_id AND s.stage = k.current_stage
         ON CONFLICT (instance_id) DO UPDATE SET
             business_key = excluded.business_key, definition_version = excluded.definition_version,
             office = excluded.office, ministry = excluded.ministry, stage = excluded.stage,
@@ -184,32 +201,31 @@ def _cases(session: Session, params: dict) -> None:
             stopped_on = excluded.stopped_on, decided = excluded.decided, first_payment_on = excluded.first_payment_on,
             warn_before = excluded.warn_before, gross = excluded.gross, net = excluded.net,
             pay_days = excluded.pay_days, days_left = excluded.days_left, sla_state = excluded.sla_state,
-            forecast_on = CASE WHEN excluded.clock_state = 'stopped' THEN NULL ELSE m.forecast_on END,
-            breach_in = CASE WHEN excluded.clock_state = 'stopped' THEN NULL ELSE m.breach_in END
+            forecast_on = NULL, breach_in = NULL
     """), params)
-    # A case whose forecast must be recounted: forget its last one, so the forecast pass writes it again.
-    session.execute(text("""
-        UPDATE monitor_case m SET forecast_on = NULL FROM monitor_changed c
-        WHERE m.instance_id = c.instance_id AND m.clock_state <> 'stopped'
-    """))
 
 
 def _elements(session: Session, params: dict) -> None:
     _element_totals(session, sign=-1)
     session.execute(text("DELETE FROM monitor_case_element e USING monitor_changed c "
                          "WHERE e.instance_id = c.instance_id"))
-    session.execute(text("""
+    joins, n = _days_of("x", "office", "started_on", "ended_on", specific=params["specific"])
+    session.execute(text(f"""
+        WITH x AS (
+            SELECT h.instance_id, h.element_id, pi.definition_key, pi.definition_version, pi.office, pi.ministry,
+                   h.outcome = 'open' AS is_open, (h.started_at AT TIME ZONE 'Asia/Seoul')::date AS started_on,
+                   COALESCE((h.ended_at AT TIME ZONE 'Asia/Seoul')::date, :today) AS ended_on
+            FROM element_history h
+            JOIN monitor_changed c ON c.instance_id = h.instance_id
+            JOIN process_instance pi ON pi.id = h.instance_id
+            WHERE h.parent_task_id IS NULL
+        )
         INSERT INTO monitor_case_element (instance_id, element_id, definition_key, definition_version, office,
                                           ministry, open, days)
-        SELECT h.instance_id, h.element_id, pi.definition_key, pi.definition_version, pi.office, pi.ministry,
-               bool_or(h.outcome = 'open'),
-               sum(GREATEST(0, monitor_bd(pi.office, (COALESCE(h.ended_at AT TIME ZONE 'Asia/Seoul', :today))::date)
-                               - monitor_bd(pi.office, (h.started_at AT TIME ZONE 'Asia/Seoul')::date)))
-        FROM element_history h
-        JOIN monitor_changed c ON c.instance_id = h.instance_id
-        JOIN process_instance pi ON pi.id = h.instance_id
-        WHERE h.parent_task_id IS NULL
-        GROUP BY h.instance_id, h.element_id, pi.definition_key, pi.definition_version, pi.office, pi.ministry
+        SELECT x.instance_id, x.element_id, x.definition_key, x.definition_version, x.office, x.ministry,
+               bool_or(x.is_open), sum(GREATEST(0, {n["ended_on"]} - {n["started_on"]}))
+        FROM x {joins}
+        GROUP BY x.instance_id, x.element_id, x.definition_key, x.definition_version, x.office, x.ministry
     """), params)
     _element_totals(session, sign=1)
     session.execute(text("DELETE FROM monitor_element WHERE cases = 0"))
@@ -230,13 +246,15 @@ def _element_totals(session: Session, *, sign: int) -> None:
 
 
 def _applications(session: Session, params: dict) -> None:
-    session.execute(text("""
+    joins, n = _days_of("f", "office", "started_on", "end_on", specific=params["specific"])
+    session.execute(text(f"""
         WITH touched AS (
             SELECT DISTINCT m.application_id FROM monitor_case m JOIN monitor_changed c ON c.instance_id = m.instance_id
         ), figures AS (
             SELECT a.id AS application_id, a.number, a.office, a.application_date AS started_on,
                    count(*) AS cases, count(*) FILTER (WHERE m.decided) AS decided_cases,
-                   bool_and(m.clock_state = 'stopped') AS all_decided, max(m.stopped_on) AS last_on, max(m.net) AS net
+                   bool_and(m.clock_state = 'stopped') AS all_decided, max(m.stopped_on) AS last_on, max(m.net) AS net,
+                   CASE WHEN bool_and(m.clock_state = 'stopped') THEN max(m.stopped_on) ELSE :today END AS end_on
             FROM touched t JOIN application a ON a.id = t.application_id
             JOIN monitor_case m ON m.application_id = a.id
             GROUP BY a.id, a.number, a.office, a.application_date
@@ -244,11 +262,8 @@ def _applications(session: Session, params: dict) -> None:
         INSERT INTO monitor_application AS x (application_id, number, office, started_on, cases, decided_cases,
                                               all_decided, last_decision_on, gross, net)
         SELECT f.application_id, f.number, f.office, f.started_on, f.cases, f.decided_cases, f.all_decided,
-               CASE WHEN f.all_decided THEN f.last_on END,
-               GREATEST(0, monitor_bd(f.office, CASE WHEN f.all_decided THEN f.last_on ELSE :today END)
-                           - monitor_bd(f.office, f.started_on)),
-               f.net
-        FROM figures f
+               CASE WHEN f.all_decided THEN f.last_on END, GREATEST(0, {n["end_on"]} - {n["started_on"]}), f.net
+        FROM figures f {joins}
         ON CONFLICT (application_id) DO UPDATE SET cases = excluded.cases, decided_cases = excluded.decided_cases,
             all_decided = excluded.all_decided, last_decision_on = excluded.last_decision_on, gross = excluded.gross,
             net = excluded.net
@@ -284,17 +299,28 @@ def _forecast(session: Session, params: dict) -> None:
     """Every open case: today + what is left of its stage's p90 + the later stages' p90s (rounded up to whole
     business days) is the forecast decision day; after due_on it is at risk ("will breach in N business days", N
     from today to due_on), as it is when due within the clock's warn_before business days."""
-    session.execute(text("""
-        WITH open_cases AS (
+    specific = params["specific"]
+    joins, n = _days_of("m", "office", "stage_since", "today_on", specific=specific)
+    target = "o.today_n + o.remaining"
+    forecast_day = ("COALESCE(ft_own.day, ft_all.day)" if specific else "ft_all.day")
+    own = (f"LEFT JOIN monitor_day ft_own ON ft_own.office = o.office AND ft_own.business AND ft_own.n = {target}"
+           if specific else "")
+    session.execute(text(f"""
+        WITH m AS (
+            SELECT m.*, CAST(:today AS date) AS today_on FROM monitor_case m WHERE m.clock_state <> 'stopped'
+        ), open_cases AS (
             SELECT m.instance_id, m.office, m.due_on, m.clock_state, m.days_left, m.warn_before,
-                   CEIL(COALESCE(GREATEST(0, p.p90 - (monitor_bd(m.office, :today)
-                                                      - monitor_bd(m.office, m.stage_since))) + p.later, 0)
+                   {n["today_on"]} AS today_n,
+                   CEIL(COALESCE(GREATEST(0, p.p90 - ({n["today_on"]} - {n["stage_since"]})) + p.later, 0)
                         - 1e-9)::int AS remaining
-            FROM monitor_case m
+            FROM m {joins}
             LEFT JOIN monitor_stage_p90 p ON p.service_code = m.service_code AND p.stage = m.stage
-            WHERE m.clock_state <> 'stopped'
         ), forecast AS (
-            SELECT o.*, monitor_add_bd(o.office, :today, o.remaining) AS forecast_on FROM open_cases o
+            SELECT o.instance_id, o.due_on, o.clock_state, o.days_left, o.warn_before,
+                   CASE WHEN o.remaining <= 0 THEN CAST(:today AS date) ELSE {forecast_day} END AS forecast_on
+            FROM open_cases o
+            LEFT JOIN monitor_day ft_all ON ft_all.office = '*' AND ft_all.business AND ft_all.n = {target}
+            {own}
         ), judged AS (
             SELECT f.instance_id, f.forecast_on,
                    CASE WHEN :today <= f.due_on AND f.forecast_on > f.due_on THEN f.days_left END AS breach_in,
