@@ -105,7 +105,7 @@ def fill(session, cases: int) -> None:
                        CASE WHEN p.decided THEN 'completed' ELSE 'running' END,
                        CASE WHEN p.decided THEN 'payment' WHEN current_date < p.inv_on THEN 'application'
                             WHEN current_date < p.dec_on THEN 'investigation' ELSE 'decision' END,
-                       p.office, p.ministry, 'bench', p.started_on + time '10:00', now(), '{}', ''
+                       p.office, p.ministry, 'bench', p.started_on + time '10:00', now() - interval '1 hour', '{}', ''
                 FROM plan p"""))
     run(text("""INSERT INTO case_clock (instance_id, application_id, service_code, office, ministry, rule, started_on,
                     due_on, calendar_version, state, paused_since, paused_business_days, extended_days, stopped_on,
@@ -115,7 +115,7 @@ def fill(session, cases: int) -> None:
                        CASE WHEN p.decided THEN 'stopped' WHEN p.g % 13 = 0 THEN 'paused' ELSE 'running' END,
                        CASE WHEN NOT p.decided AND p.g % 13 = 0 THEN current_date - p.g % 5 END,
                        p.g % 3, 0, CASE WHEN p.decided THEN p.stop_on END, p.decided,
-                       CASE WHEN p.decided AND p.g % 2 = 0 THEN p.stop_on + 5 END, now()
+                       CASE WHEN p.decided AND p.g % 2 = 0 THEN p.stop_on + 5 END, now() - interval '1 hour'
                 FROM plan p JOIN apps x ON x.a = p.a"""), {"rule": RULE})
     for stage, element, start, end in (
             ("application", "receive", "p.started_on", "p.inv_on"),
@@ -226,6 +226,13 @@ def main() -> None:
     t0 = time.perf_counter()
     again = once()
     print(f"incremental refresh, nothing moved: {again.recounted:,} instances in {time.perf_counter() - t0:.1f} s",
+          flush=True)
+
+    with unit_of_work() as session:  # as if the last refresh was yesterday's: every open case is recounted
+        session.execute(text("UPDATE monitor_state SET today = today - 1"))
+    t0 = time.perf_counter()
+    new_day = once()
+    print(f"a new day (every open case recounted): {new_day.recounted:,} instances in {time.perf_counter() - t0:.1f} s",
           flush=True)
 
     mover = Mover()

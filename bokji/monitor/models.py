@@ -54,7 +54,7 @@ class MonitorCase(Base):
         Index("ix_monitor_case_ministry_started_on", "ministry", "started_on"),
         Index("ix_monitor_case_started_on", "started_on"),
         Index("ix_monitor_case_application", "application_id"),
-        Index("ix_monitor_case_open_due_on", "due_on", postgresql_where="clock_state <> 'stopped'"),
+        Index("ix_monitor_case_due_on", "due_on", "instance_id"),  # the cases list, by due day
     )
 
     instance_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ARRAY, ColumnElement, Float, exists, func, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bokji import clock
@@ -43,6 +44,7 @@ from bokji.scope import policy
 from bokji.scope.policy import Grade, Kind
 
 CASES_LIMIT = 200
+COUNT_CAP = 10_000  # a list says "10,000 or more" rather than counting a million rows
 TREND_MONTHS = 12
 AGE_BUCKETS = ((0, 5, "0-5"), (6, 10, "6-10"), (11, 20, "11-20"), (21, 30, "21-30"), (31, None, ">30"))
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
@@ -87,7 +89,8 @@ class Table:
     rows: list[dict[str, Any]]
     as_of: datetime | None
     filters: dict[str, Any] = field(default_factory=dict)
-    total: int | None = None  # the cases list: how many match (rows holds at most CASES_LIMIT)
+    total: int | None = None  # the cases list: how many match (rows holds at most CASES_LIMIT), up to COUNT_CAP
+    subjects: list[Any] = field(default_factory=list)  # the persons whose (masked) names the rows show
 
     def age_seconds(self) -> float | None:
         return None if self.as_of is None else round(max(0.0, (utcnow() - self.as_of).total_seconds()), 1)
@@ -153,18 +156,22 @@ def table(session: Session, who: Principal, name: str, wanted: Filters) -> Table
     wanted = check(session, wanted)
     stamp = as_of(session)
     key = (name, wanted, _scope_key(session, who), stamp)
-    if name != "cases":  # the cases list may name applicants: its access is logged per request
-        with _memo_lock:
-            if key in _memo:
-                _memo.move_to_end(key)
-                return _memo[key]
-    found = TABLES[name](session, who, wanted)
-    found.as_of, found.filters = stamp, {**wanted.shown(), **found.filters}
-    if name != "cases":
+    with _memo_lock:
+        found = _memo.get(key)
+        if found is not None:
+            _memo.move_to_end(key)
+    if found is None:
+        # Percentiles sort up to a million values: in memory, not on disk.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        found = TABLES[name](session, who, wanted)
+        found.as_of, found.filters = stamp, {**wanted.shown(), **found.filters}
         with _memo_lock:
             _memo[key] = found
             while len(_memo) > MEMO_SIZE:
                 _memo.popitem(last=False)
+    if found.subjects:  # the applicants the list names: every answer that shows them is logged
+        access_log.record(session, who.username, purpose="monitoring", action=f"monitor_{name}",
+                          subject_ids=found.subjects)
     return found
 
 
@@ -182,6 +189,11 @@ def _group_label(by: str) -> str:
             By.MONTH: N_("Month")}[By(by)]
 
 
+def _quantiles(column):
+    """p50, p90 and p99 of a column in one sort (percentile_cont of an array: linear interpolation)."""
+    return func.percentile_cont(postgresql.array([q for _n, q in QUANTILES]), type_=ARRAY(Float)).within_group(column)
+
+
 def _num(value: Any, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
@@ -191,13 +203,20 @@ def durations(session: Session, who: Principal, wanted: Filters) -> Table:
     m = MonitorCase
     group = _group(wanted.by).label("group")
     stats = [func.count().label("cases"), func.count().filter(m.decided).label("decided")]
-    for metric, column, only in (("gross", m.gross, m.decided), ("net", m.net, m.decided),
-                                 ("payment", m.pay_days, m.pay_days.is_not(None))):
+    metrics = (("gross", m.gross, m.decided), ("net", m.net, m.decided),
+               ("payment", m.pay_days, m.pay_days.is_not(None)))
+    for metric, column, only in metrics:
         stats.append(func.avg(column).filter(only).label(f"{metric}_mean"))
-        for name, q in QUANTILES:
-            stats.append(func.percentile_cont(q).within_group(column).filter(only).label(f"{metric}_{name}"))
-    rows = session.execute(select(group, *stats).where(*_case_filters(session, who, wanted))
-                           .group_by(group).order_by(group)).mappings().all()
+        stats.append(_quantiles(column).filter(only).label(f"{metric}_q"))
+    found = session.execute(select(group, *stats).where(*_case_filters(session, who, wanted))
+                            .group_by(group).order_by(group)).mappings().all()
+    rows = []
+    for row in found:
+        row = dict(row)
+        for metric, _c, _o in metrics:
+            values = row.pop(f"{metric}_q") or [None] * len(QUANTILES)
+            row.update({f"{metric}_{name}": value for (name, _q), value in zip(QUANTILES, values, strict=True)})
+        rows.append(row)
     columns = [{"key": "group", "label": _(_group_label(wanted.by))}, {"key": "cases", "label": _("Cases")},
                {"key": "decided", "label": _("Decided")}]
     labels = {"gross": N_("gross business days to decision"), "net": N_("net business days to decision"),
@@ -284,20 +303,23 @@ def trend(session: Session, who: Principal, wanted: Filters) -> Table:
     decided_month = func.to_char(m.stopped_on, "YYYY-MM")
     decided = {r.month: r for r in session.execute(select(
         decided_month.label("month"), func.count().label("decided"),
-        func.percentile_cont(0.5).within_group(m.net).label("p50"),
-        func.percentile_cont(0.9).within_group(m.net).label("p90"),
+        func.percentile_cont(postgresql.array([0.5, 0.9]), type_=ARRAY(Float)).within_group(m.net).label("q"),
         func.count().filter(m.stopped_on <= m.due_on).label("on_time"),
     ).where(*where, m.decided, decided_month.in_(months)).group_by(decided_month))}
     rows = []
     for month in months:
         d = decided.get(month)
         rows.append({"month": month, "applications": applied.get(month, 0), "decided": d.decided if d else 0,
-                     "p50_net": _num(d.p50) if d else None, "p90_net": _num(d.p90) if d else None,
+                     "p50_net": _num(d.q[0]) if d else None, "p90_net": _num(d.q[1]) if d else None,
                      "compliance": round(d.on_time / d.decided, 4) if d and d.decided else None})
     return Table("trend", _columns(("month", N_("Month")), ("applications", N_("Applications")),
                                    ("decided", N_("Decided")), ("p50_net", N_("p50 net business days")),
                                    ("p90_net", N_("p90 net business days")), ("compliance", N_("Compliance"))),
                  rows, None)
+
+
+def _capped(session: Session, query) -> int:
+    return session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP).subquery())) or 0
 
 
 # ---- the cases list --------------------------------------------------------------------------------------
@@ -312,7 +334,7 @@ def forecast_text(breach_in: int | None, state: str) -> str:
 def cases(session: Session, who: Principal, wanted: Filters) -> Table:
     m = MonitorCase
     where = _case_filters(session, who, wanted)
-    total = session.scalar(select(func.count()).select_from(m).where(*where))
+    total = _capped(session, select(m.instance_id).where(*where))
     found = session.execute(select(m).where(*where).order_by(m.due_on, m.instance_id).limit(CASES_LIMIT)).scalars()
     found = list(found)
     names: dict[Any, str] = {}
@@ -321,7 +343,6 @@ def cases(session: Session, who: Principal, wanted: Filters) -> Table:
     if shown_to:
         ids = sorted({c.applicant_id for c in shown_to}, key=str)
         names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
-        access_log.record(session, who.username, purpose="monitoring", action="monitor_cases", subject_ids=ids)
     named = {c.instance_id for c in shown_to}
     rows = [{"case": c.business_key or str(c.instance_id), "instance_id": str(c.instance_id),
              "service": c.service_code, "office": c.office, "stage": c.stage, "state": c.sla_state,
@@ -338,14 +359,15 @@ def cases(session: Session, who: Principal, wanted: Filters) -> Table:
         ("state", N_("SLA state")), ("started_on", N_("Applied on")), ("due_on", N_("Due on")),
         ("business_days_left", N_("Business days left")), ("gross", N_("Gross business days")),
         ("net", N_("Net business days")), ("forecast_on", N_("Forecast decision day")),
-        ("forecast", N_("Forecast")), ("applicant", N_("Applicant"))), rows, None, total=total)
+        ("forecast", N_("Forecast")), ("applicant", N_("Applicant"))), rows, None, total=total,
+        subjects=sorted({c.applicant_id for c in shown_to}, key=str))
 
 
 # ---- applications ----------------------------------------------------------------------------------------
 def applications(session: Session, who: Principal, wanted: Filters) -> Table:
     a, m = MonitorApplication, MonitorCase
     where = [exists().where(m.application_id == a.application_id, *_case_filters(session, who, wanted))]
-    total = session.scalar(select(func.count()).select_from(a).where(*where))
+    total = _capped(session, select(a.application_id).where(*where))
     rows = session.execute(select(a).where(*where).order_by(a.started_on.desc(), a.number).limit(CASES_LIMIT))
     out = [{"number": r.number, "application_id": str(r.application_id), "cases": r.cases,
             "decided_cases": r.decided_cases, "started_on": r.started_on.isoformat(), "all_decided": r.all_decided,

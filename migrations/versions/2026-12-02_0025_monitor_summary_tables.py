@@ -65,7 +65,7 @@ def upgrade() -> None:
     op.create_index('ix_monitor_case_application', 'monitor_case', ['application_id'], unique=False)
     op.create_index('ix_monitor_case_ministry_started_on', 'monitor_case', ['ministry', 'started_on'], unique=False)
     op.create_index('ix_monitor_case_office_started_on', 'monitor_case', ['office', 'started_on'], unique=False)
-    op.create_index('ix_monitor_case_open_due_on', 'monitor_case', ['due_on'], unique=False, postgresql_where="clock_state <> 'stopped'")
+    op.create_index('ix_monitor_case_due_on', 'monitor_case', ['due_on', 'instance_id'], unique=False)
     op.create_index('ix_monitor_case_started_on', 'monitor_case', ['started_on'], unique=False)
     op.create_table('monitor_case_element',
     sa.Column('instance_id', sa.Uuid(), nullable=False),
@@ -151,7 +151,7 @@ def downgrade() -> None:
     op.drop_table('monitor_case_stage')
     op.drop_table('monitor_case_element')
     op.drop_index('ix_monitor_case_started_on', table_name='monitor_case')
-    op.drop_index('ix_monitor_case_open_due_on', table_name='monitor_case', postgresql_where="clock_state <> 'stopped'")
+    op.drop_index('ix_monitor_case_due_on', table_name='monitor_case')
     op.drop_index('ix_monitor_case_office_started_on', table_name='monitor_case')
     op.drop_index('ix_monitor_case_ministry_started_on', table_name='monitor_case')
     op.drop_index('ix_monitor_case_application', table_name='monitor_case')
