@@ -230,6 +230,10 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
     return {
         **{f"GET /monitor/data/{name}": monitor_data(name)
            for name in ("durations", "sla", "backlog", "caseload", "trend", "cases", "applications", "heatmap")},
+        "GET /monitor": lambda w, h, f: ("GET", "/monitor", {}, None),
+        "GET /monitor/cases": lambda w, h, f: ("GET", "/monitor/cases", {"params": {"state": "on_time"}}, None),
+        "GET /monitor/heatmap": lambda w, h, f: (
+            "GET", "/monitor/heatmap", {"params": {"definition_key": "review_and_pay"}}, None),
         "GET /calendar": lambda w, h, f: ("GET", "/calendar", {}, None),
         "GET /calendar/deadline": lambda w, h, f: (
             "GET", "/calendar/deadline", {"params": {"start": str(date.today()), "amount": 5}}, None),
