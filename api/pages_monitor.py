@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from api.deps import SessionDep, requires
-from api.pages import _page
+from api.pages import _office_name, _page
 from api.routes.monitor import Wanted
 from bokji import words
 from bokji.catalog import service as catalog
@@ -170,6 +170,8 @@ def monitor_cases(request: Request, session: SessionDep, who: Viewer, wanted: Wa
     table = monitor.table(session, who, "cases", wanted)
     names = _service_names(session)
     rows = [{**r, "service": names.get(r.get("service"), r.get("service")),
+             "case": (r.get("case") or "").split("/")[0] or r.get("instance_id"),
+             "office": _office_name(r["office"]) if r.get("office") else r.get("office"),
              "stage": _(words.STAGES[r["stage"]]) if r.get("stage") in words.STAGES else r.get("stage"),
              "state_key": r.get("state"),
              "state": _(STATE_LABELS[r["state"]]) if r.get("state") in STATE_LABELS else r.get("state")}
