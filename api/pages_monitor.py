@@ -104,7 +104,9 @@ def monitor_view(request: Request, session: SessionDep, who: Viewer, wanted: Wan
     by = wanted.by
     tables = {n: monitor.table(session, who, n, wanted) for n in ("durations", "sla", "backlog", "caseload", "trend")}
     names = _service_names(session) if by == "service" else {}
-    base = "/monitor/cases?" + (urlencode(params) + "&" if params else "")
+
+    def link(**more: str) -> str:
+        return "/monitor/cases?" + urlencode({**params, **more})
 
     def group_label(g):
         return names.get(g, g)
@@ -114,22 +116,22 @@ def monitor_view(request: Request, session: SessionDep, who: Viewer, wanted: Wan
     days = _("business days")
     charts = {
         "durations": {"kind": "bars", "unit": days, "categories": [group_label(r["group"]) for r in durations.rows],
-                      "links": [base + urlencode({by: r["group"]}) for r in durations.rows],
+                      "links": [link(**{by: r["group"]}) for r in durations.rows],
                       "series": [{"name": _("p50 net"), "data": [r.get("net_p50") for r in durations.rows]},
                                  {"name": _("p90 net"), "data": [r.get("net_p90") for r in durations.rows]}]},
         "sla": {"kind": "stacked", "unit": _("cases"), "categories": [group_label(r["group"]) for r in sla.rows],
-                "links": [base + urlencode({by: r["group"]}) for r in sla.rows],
+                "links": [link(**{by: r["group"]}) for r in sla.rows],
                 "series": [{"name": _(STATE_LABELS[s]), "state": s, "data": [r.get(s) or 0 for r in sla.rows]}
                            for s in ("on_time", "at_risk", "breached", "paused")]},
         "trend": {"kind": "lines", "unit": days, "categories": [r["month"] for r in trend.rows],
-                  "links": [base + urlencode({"month": r["month"]}) for r in trend.rows],
+                  "links": [link(month=r["month"]) for r in trend.rows],
                   "series": [{"name": _("p50 net"), "data": [r.get("p50_net") for r in trend.rows]},
                              {"name": _("p90 net"), "data": [r.get("p90_net") for r in trend.rows]}]},
         "backlog": {"kind": "heat", "unit": _("cases"),
                     "x": [c["label"] for c in backlog.columns if c["key"] not in ("stage", "open")],
                     "xkeys": [c["key"] for c in backlog.columns if c["key"] not in ("stage", "open")],
                     "y": [_(words.STAGES.get(r["stage"], r["stage"])) for r in backlog.rows],
-                    "links": [base + urlencode({"stage": r["stage"]}) for r in backlog.rows],
+                    "links": [link(stage=r["stage"]) for r in backlog.rows],
                     "data": [[x, y, r.get(k) or 0] for y, r in enumerate(backlog.rows)
                              for x, k in enumerate(c["key"] for c in backlog.columns
                                                    if c["key"] not in ("stage", "open"))]},

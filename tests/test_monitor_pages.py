@@ -91,3 +91,8 @@ def test_manager_dashboard_drill_down_heatmap_and_xlsx(drawn, server, page):  # 
     assert page.locator("g.djs-element[data-element-id='eligibility'][class*='heat-']").count() == 0
     assert page.locator(".bjs-powered-by").count() == 1  # the bpmn.io watermark stays
     shot(page, "heatmap.png")
+    # A filter that is not one: a 422 page naming the parameter, no stack trace.
+    answer = page.goto(f"{server}/monitor/cases?state=late")
+    assert answer.status == 422 and "state" in page.locator("main").inner_text()
+    answer = page.goto(f"{server}/monitor/heatmap?definition_key=no_such_process")
+    assert answer.status == 422 and "definition_key" in page.locator("main").inner_text()

@@ -10,7 +10,7 @@
   window.monitorCharts = {};
 
   function option(spec) {
-    const base = { color: PALETTE, textStyle: { fontFamily: FONT }, tooltip: { trigger: "item" },
+    const base = { color: PALETTE, textStyle: { fontFamily: FONT }, tooltip: { trigger: "item" }, animation: false,
                    grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true } };
     const unit = v => (v === null || v === undefined ? "—" : v + " " + spec.unit);
     if (spec.kind === "heat") {
