@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import pages, pages_case, pages_intake, pages_queue
+from api import pages, pages_case, pages_intake, pages_monitor, pages_queue
 from api.deps import NotAuthenticated
 from api.inputs import BodyLimit, refuse_control_characters
 from api.observability import RequestMetrics
@@ -35,6 +35,7 @@ from api.routes import (
     health,
     instances,
     metrics,
+    monitor,
     operations,
     queues,
     registry,
@@ -60,6 +61,7 @@ STATIC_BUNDLES = {
     "dmn-js": "dmn-js/dist",
     "form-js": "@bpmn-io/form-js/dist",
     "htmx": "htmx.org/dist",
+    "echarts": "echarts/dist",  # the dashboard's charts (full build: it has the heatmap)
 }
 
 
@@ -85,7 +87,8 @@ async def lifespan(app: FastAPI):
 ROUTERS = (health.router, auth.router, calendar.router, definitions.router, instances.router, tasks.router,
            operations.router, metrics.router, screening.router, registry.router, evidence.router, applications.router,
            users.router,
-           pages.router, pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router)
+           pages.router, pages_intake.router, pages_case.router, casefiles.router, queues.router, pages_queue.router,
+           monitor.router, pages_monitor.router)
 
 
 def create_app() -> FastAPI:

@@ -46,6 +46,7 @@ router = APIRouter(include_in_schema=False)
 Worker = Annotated[Principal, Depends(requires(*CASEWORK))]
 Reader = Annotated[Principal, Depends(requires(*STAFF))]
 Anyone = Annotated[Principal, Depends(requires(*ALL_ROLES))]
+MONITORING = {"manager", "ministry_officer", "admin"}  # the dashboard's readers (api/pages_monitor.py)
 
 @lru_cache(maxsize=1024)  # reference data: a renamed office shows its new name after a restart
 def _office_name(code: str) -> str:
@@ -63,6 +64,8 @@ def _menu(who: Principal | None, path: str) -> list[dict[str, object]]:
         items.append(("/queue", _("Work queue")))
         items.append(("/intake", _("Intake")))
         items.append(("/team", _("Team")))
+    if who.has_any(MONITORING):
+        items.append(("/monitor", _("Dashboard")))
     if who.has_any({r.value for r in STAFF}):
         items.append(("/processes", _("Processes")))
     return [{"href": href, "label": label, "current": path == href} for href, label in items]
@@ -196,10 +199,12 @@ def logout(session: SessionDep, who: Anyone) -> RedirectResponse:
 
 @router.get("/")
 def home(request: Request, session: SessionDep, who: Anyone):
-    """Caseworkers land on their task queue; designers, managers, auditors and administrators on the
-    processes; an integration system's account has no pages and is told so."""
+    """Caseworkers land on their task queue; managers, ministry officers and administrators on the dashboard;
+    designers and auditors on the processes; an integration system's account has no pages and is told so."""
     if who.has_any({r.value for r in CASEWORK}):
         return RedirectResponse("/queue", status_code=303)
+    if who.has_any(MONITORING):
+        return RedirectResponse("/monitor", status_code=303)
     if who.has_any({r.value for r in STAFF}):
         return RedirectResponse("/processes", status_code=303)
     return _page(request, "message.html", status=403, who=who, title=_("No pages for this account"),

@@ -49,7 +49,8 @@ PURPOSE_LABELS = {"consultation": N_("Counter consultation"), "intake": N_("Appl
                   "payment": N_("Payment"), "review": N_("Periodic review of a recipient"),
                   "notice_printing": N_("Printing a decision notice"),
                   "registration": N_("Keeping persons and households up to date"), "appeal": N_("Handling an appeal"),
-                  "audit": N_("Audit"), "work_queue": N_("Listing a work queue")}
+                  "audit": N_("Audit"), "work_queue": N_("Listing a work queue"),
+                  "monitoring": N_("The managers' dashboard")}
 assert set(PURPOSE_LABELS) == set(PURPOSES), "every purpose code needs its label here"
 
 

@@ -57,6 +57,16 @@ def cmd_scheduler(args) -> int:
     return 0
 
 
+def cmd_monitor(args) -> int:
+    from workers.monitor import once, run_forever
+
+    if args.once:
+        done = once()
+        _json({"skipped": done.skipped, "recounted": done.recounted, "duration_ms": done.duration_ms})
+        return 0
+    return run_forever()
+
+
 def cmd_migrate(args) -> int:
     from alembic import command
     from alembic.config import Config
@@ -343,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scheduler", help="fires timers, retries jobs, recovers jobs Redis lost")
     p.add_argument("--once", action="store_true")
     p.set_defaults(fn=cmd_scheduler)
+
+    p = sub.add_parser("monitor", help="keeps the dashboard's summary tables (every BOKJI_MONITOR_INTERVAL s)")
+    p.add_argument("--once", action="store_true")
+    p.set_defaults(fn=cmd_monitor)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.add_argument("revision", nargs="?", default="head")

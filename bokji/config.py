@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     sweeper_interval: float = 5.0  # how often it checks Redis for lost jobs and expired leases
     job_enqueue_grace: float = 5.0  # a job handed to Redis this recently is not checked for loss
     external_lock_max: float = 3600.0  # longest lock an external worker may ask for
+    # The dashboard's summary tables (workers/monitor.py): refreshed this often; a refresh also recounts the cases
+    # changed up to `monitor_overlap` seconds before the last one began (a transaction that committed late).
+    monitor_interval: float = Field(30.0, gt=0)
+    monitor_overlap: float = Field(60.0, ge=0)
     db_statement_timeout_ms: int = 30_000
 
     # The sandbox every model expression and script runs in (processes/sandbox). Per evaluation: CPU

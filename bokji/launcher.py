@@ -1,9 +1,9 @@
 """One command runs the whole platform (`make run`, `bokji run`).
 
 Starts a private PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set), runs `migrate` and
-`seed-demo`, then supervises the web server, N workers, the scheduler and the simulator until Ctrl-C /
-SIGTERM: a process that dies — PostgreSQL and Redis included — is logged and started again after a
-backoff (1 s, doubling to 30 s while it keeps dying quickly), and the others keep running. Ctrl-C
+`seed-demo`, then supervises the web server, N workers, the scheduler, the dashboard's monitor and the
+simulator until Ctrl-C / SIGTERM: a process that dies — PostgreSQL and Redis included — is logged and started
+again after a backoff (1 s, doubling to 30 s while it keeps dying quickly), and the others keep running. Ctrl-C
 stops everything it started, in reverse order.
 
 The services live under the same state dir as scripts/services.sh but on their own ports (PostgreSQL
@@ -431,7 +431,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> int:
                 log(f"{step} failed with exit code {result.returncode}")
                 return 0 if stopping else result.returncode
 
-        commands = {"serve": cli("serve", "--host", host, "--port", str(port)), "scheduler": cli("scheduler")}
+        commands = {"serve": cli("serve", "--host", host, "--port", str(port)), "scheduler": cli("scheduler"),
+                    "monitor": cli("monitor")}
         commands |= {f"worker {n}": cli("worker") for n in range(1, workers + 1)}
         if "BOKJI_AGENCY_BASE_URL" not in env and "BOKJI_AGENCY_URLS" not in env:
             # No real agencies configured: run the simulator and point the workers at it.

@@ -13,6 +13,17 @@ from bokji.identity.models import LoginThrottle, RevokedToken, User
 from bokji.instances.models import ElementHistory, Incident, OperatorAction, ProcessInstance
 from bokji.jobs.models import Job
 from bokji.linkage.models import Document, Evidence, EvidenceUse
+from bokji.monitor.models import (
+    MonitorApplication,
+    MonitorCase,
+    MonitorCaseElement,
+    MonitorCaseload,
+    MonitorCaseStage,
+    MonitorDay,
+    MonitorElement,
+    MonitorStageP90,
+    MonitorState,
+)
 from bokji.notices.models import DecisionNotice
 from bokji.offices.models import Office
 from bokji.payments.models import PaymentSchedule
@@ -25,11 +36,11 @@ from bokji.tasks.models import HumanTask, TaskDraft
 from bokji.teams.models import Substitute, Team, TeamMember
 
 __all__ = [
-    "AccessLog", "Application", "ApplicationCase", "Base", "CaseClock", "CaseDocument", "CaseNote", "CatalogService", "Closure",
-    "ClockEvent", "Consent", "CounterGrant",
-    "DecisionNotice",
-    "Definition", "Deployment", "Document", "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household",
-    "HumanTask", "Incident", "Job", "LoginThrottle", "Membership", "Notification", "Office", "OperatorAction", "PaymentSchedule",
-    "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter", "SavedFilter", "Substitute",
-    "TaskDraft", "Team", "TeamMember", "User",
+    "AccessLog", "Application", "ApplicationCase", "Base", "CaseClock", "CaseDocument", "CaseNote", "CatalogService",
+    "ClockEvent", "Closure", "Consent", "CounterGrant", "DecisionNotice", "Definition", "Deployment", "Document",
+    "ElementHistory", "Entitlement", "Evidence", "EvidenceUse", "Household", "HumanTask", "Incident", "Job",
+    "LoginThrottle", "Membership", "MonitorApplication", "MonitorCase", "MonitorCaseElement", "MonitorCaseStage",
+    "MonitorCaseload", "MonitorDay", "MonitorElement", "MonitorStageP90", "MonitorState", "Notification", "Office",
+    "OperatorAction", "PaymentSchedule", "Person", "ProcessInstance", "Residence", "RevokedToken", "RuleParameter",
+    "SavedFilter", "Substitute", "TaskDraft", "Team", "TeamMember", "User",
 ]

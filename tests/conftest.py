@@ -291,6 +291,7 @@ def platform(simulator, spawn, library):
     RUNNING["workers"] = [spawn("worker", **env) for _ in range(2)]
     RUNNING["env"] = env
     spawn("scheduler", **env)
+    spawn("monitor", BOKJI_MONITOR_INTERVAL="1", **env)
     return simulator
 
 

@@ -16,10 +16,10 @@ PAGES = {
                    "/processes", "/definitions/nblss_housing/diagram", "/logout", "/no/such/page"],
     "supervisor": ["/", "/processes", "/logout"],
     "designer": ["/processes", "/definitions/module_eligibility/diagram", "/logout", "/no/such/page"],
-    "manager": ["/processes", "/logout"],
-    "ministry": ["/processes", "/logout"],
+    "manager": ["/", "/monitor/cases", "/monitor/heatmap", "/processes", "/logout"],
+    "ministry": ["/", "/monitor/cases", "/processes", "/logout"],
     "auditor": ["/processes", "/logout"],
-    "admin": ["/processes", "/logout"],
+    "admin": ["/processes", "/monitor/heatmap?definition_key=nblss_housing", "/logout"],
     "integration": ["/"],  # no pages: it is told so, in the frame
 }
 

@@ -235,10 +235,11 @@ def test_printable_decision_notice(server, page, client, login, library):
     assert "찾을 수 없습니다" in page.locator("main").inner_text()
 
 
-@pytest.mark.parametrize("user", ["designer", "manager", "auditor"])
+@pytest.mark.parametrize("user", ["designer", "auditor"])
 def test_people_without_a_queue_land_on_the_processes(server, page, library, user):
-    """Designers, managers and auditors have no task queue: signing in takes them to the deployed
-    processes, each linking to its diagram (before, they landed on a 403 page)."""
+    """Designers and auditors have no task queue: signing in takes them to the deployed processes, each
+    linking to its diagram (before, they landed on a 403 page). Managers land on the dashboard
+    (tests/test_monitor_pages.py)."""
     page.goto(f"{server}/login")
     page.fill("#username", user)
     page.fill("#password", "bokji-demo-2026")

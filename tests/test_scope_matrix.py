@@ -218,12 +218,22 @@ def _requests() -> dict[str, Callable[[World, dict, bool], Request]]:
             session.flush()
             return row.id
 
+    def monitor_data(name: str) -> Callable[[World, dict, bool], Request]:
+        params = {"definition_key": "review_and_pay"} if name == "heatmap" else {}
+        return lambda w, h, f: ("GET", f"/monitor/data/{name}", {"params": params}, None)
+
     office_queue = "/queue?queue=office"
     done = 'data-done="1"'
     reassign = {"to": "caseworker", "reason": "업무 분담 (sharing the work)"}
     away = {"absent": "caseworker", "substitute": "caseworker2", "starts_on": str(date.today()),
             "ends_on": str(date.today() + timedelta(days=2))}
     return {
+        **{f"GET /monitor/data/{name}": monitor_data(name)
+           for name in ("durations", "sla", "backlog", "caseload", "trend", "cases", "applications", "heatmap")},
+        "GET /monitor": lambda w, h, f: ("GET", "/monitor", {}, None),
+        "GET /monitor/cases": lambda w, h, f: ("GET", "/monitor/cases", {"params": {"state": "on_time"}}, None),
+        "GET /monitor/heatmap": lambda w, h, f: (
+            "GET", "/monitor/heatmap", {"params": {"definition_key": "review_and_pay"}}, None),
         "GET /calendar": lambda w, h, f: ("GET", "/calendar", {}, None),
         "GET /calendar/deadline": lambda w, h, f: (
             "GET", "/calendar/deadline", {"params": {"start": str(date.today()), "amount": 5}}, None),

@@ -27,6 +27,7 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "appeal": ("이의신청", "handling an appeal"),
     "audit": ("감사", "audit"),
     "work_queue": ("업무목록 조회", "listing a work queue (the applicants a page names)"),
+    "monitoring": ("처리현황 모니터링", "the managers' dashboard: its lists of cases"),
 }
 # The application number bokji/applications/service.py issues, A<application date>-<8 hex digits>,
 # alone or as one of its cases' business key: <number>/<service code>.
