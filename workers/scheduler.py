@@ -1,7 +1,8 @@
 """The scheduler process: fires due timers and keeps Redis in step with the database.
 
 Every `scheduler_poll` seconds: timers that are due fire (the instance advances), and handler jobs
-whose retry time came are handed to Redis. Every `sweeper_interval` seconds: leases that ran out are
+whose retry time came are handed to Redis. Every `sweeper_interval` seconds: the legal clocks' sweep (warnings,
+breaches escalated once, bokji/clocks) and the notification outbox; leases that ran out are
 taken back (their worker died) and queued jobs that Redis lost (a restart, a FLUSHALL) are enqueued
 again. Everything it needs is in the database, so a killed scheduler loses nothing: the next one
 picks up where it stopped. Several schedulers may run; row locks keep them from doing work twice.
@@ -14,6 +15,7 @@ import signal
 import threading
 import time
 
+from bokji.clocks import service as clocks
 from bokji.config import get_settings
 from bokji.db import unit_of_work
 from bokji.instances import service as instances
@@ -47,6 +49,11 @@ def tick(*, sweep: bool) -> dict[str, int]:
         if sweep:
             done["reclaimed"] = len(jobs.reclaim_expired_leases(session))
         done["enqueued"] = len(jobs.enqueue_due(session, check_redis=sweep))
+    if sweep:  # legal clocks: warnings before a deadline, a breach escalated once; then the outbox
+        with unit_of_work() as session:
+            done.update(clocks.sweep(session))
+        with unit_of_work() as session:
+            done["notified"] = clocks.send_notifications(session)
     settings = get_settings()
     redis_connection().set(HEARTBEAT, f"{time.time():.3f}",
                            px=int(1000 * max(10 * settings.scheduler_poll, 2 * settings.sweeper_interval, 5)))

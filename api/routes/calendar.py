@@ -13,6 +13,7 @@ from api.deps import STAFF, SessionDep, requires
 from bokji import clock
 from bokji.calendar import service as calendar
 from bokji.calendar.service import Unit
+from bokji.clocks import service as clocks
 from bokji.identity.roles import Role
 from bokji.identity.service import Principal
 
@@ -98,9 +99,13 @@ def closures(session: SessionDep, who: Reader) -> list[ClosureOut]:
 @router.post("/closures", response_model=ClosureOut, status_code=201)
 def add_closure(body: ClosureIn, session: SessionDep, who: Admin) -> ClosureOut:
     """A day off beyond the public holidays (a temporary holiday declared at short notice, a local closure)."""
-    return _out(calendar.add_closure(session, who, day=body.day, office=body.office, reason=body.reason))
+    row = calendar.add_closure(session, who, day=body.day, office=body.office, reason=body.reason)
+    clocks.recompute_open(session, actor=who.username, reason=row.reason)  # open deadlines move; closed ones stay
+    return _out(row)
 
 
 @router.post("/closures/{closure_id}/withdraw", response_model=ClosureOut)
 def withdraw_closure(closure_id: int, body: WithdrawIn, session: SessionDep, who: Admin) -> ClosureOut:
-    return _out(calendar.withdraw_closure(session, who, closure_id, reason=body.reason))
+    row = calendar.withdraw_closure(session, who, closure_id, reason=body.reason)
+    clocks.recompute_open(session, actor=who.username, reason=body.reason)
+    return _out(row)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bokji.catalog import clocks
 from bokji.catalog.fields import FIELDS
 from bokji.catalog.models import CatalogService
 from bokji.datafile import read_json, replace_all
@@ -110,10 +111,9 @@ def parse(document: Any) -> list[CatalogService]:
         if not ministry:
             raise Invalid(_("%(field)s '%(ministry)s' is not in 'ministries'.") % {
                 "field": f"{where}.ministry", "ministry": entry["ministry"]}, field=f"{where}.ministry")
-        days = entry.get("processing_days")
-        if days is not None and not (isinstance(days, int) and days > 0):
-            raise Invalid(_("%(field)s must be a positive whole number or null (unverified).") % {
-                "field": f"{where}.processing_days"}, field=f"{where}.processing_days")
+        # The legal clock (bokji/catalog/clocks.py); processing_days is its limit, for lists and the API.
+        entry = {**entry, "clock": clocks.parse(entry.get("clock"), where)}
+        days = entry["clock"]["limit"]
         unit = entry.get("unit", Unit.HOUSEHOLD.value if synthetic or entry.get("synthetic") else None)
         if not isinstance(unit, str) or unit not in {u.value for u in Unit}:
             # Whom one entitlement belongs to decides which applications are refused as a second one
@@ -210,7 +210,7 @@ def generate_synthetic(services: int = 292, ministries: int = 17, seed: int = 7)
         entries.append({
             "code": f"SYN-{i:03d}", "ministry": codes[i % len(codes)], "name_ko": f"합성 서비스 {i}",
             "name_en": f"Synthetic service {i}", "purpose_group": rng.choice(groups),
-            "process_key": "demo_application", "processing_days": None, "required_evidence": ["earned_income"],
+            "process_key": "demo_application", "required_evidence": ["earned_income"],
             "legal_basis": "synthetic", "rule": rule, "synthetic": True,
         })
     return {"catalog_version": f"synthetic-{services}", "synthetic": True,

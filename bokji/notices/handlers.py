@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from bokji import clock
 from bokji.calendar import service as calendar
 from bokji.calendar.service import Unit
+from bokji.clocks import service as clocks
 from bokji.db import utcnow
 from bokji.instances.models import ProcessInstance
 from bokji.jobs.handlers import HandlerContext
@@ -82,5 +83,6 @@ def compose(ctx: HandlerContext) -> dict[str, Any]:
         outcome=outcome, amount=amount, period=period, reasons=reasons, issued_on=issued,
         appeal_deadline=deadline, appeal_basis=APPEAL_BASIS, text_ko="\n".join(lines), created_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=["request_id"]))
+    clocks.stop(ctx.session, uuid.UUID(ctx.instance_id), on=issued, decided=True, actor=f"worker:{ctx.topic}")
     notice = ctx.session.scalars(select(DecisionNotice).where(DecisionNotice.request_id == ctx.job_id)).one()
     return {"notice_id": str(notice.id), "notice_outcome": outcome}

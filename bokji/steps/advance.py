@@ -15,8 +15,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from bokji import logs, metrics, registrations
+from bokji import clock, logs, metrics, registrations
 from bokji.applications.models import Application, ApplicationCase
+from bokji.clocks import service as clocks
 from bokji.db import utcnow
 from bokji.entitlements import service as entitlements
 from bokji.instances import service as instances
@@ -102,6 +103,8 @@ def _advance_and_save(session: Session, instance: ProcessInstance, run: Run, *, 
     if result.human:
         tasks.open_for(session, instance, result.human, now=now, case=_queue_facts(session, instance.id))
     jobs.create_for(session, instance.id, result.automated, handled=registrations.handlers())
+    clocks.on_advance(session, instance.id, opened=[(w.element_id, w.name) for w in result.human],
+                      ended=[e.element_id for e in result.events if e.ended and e.outcome == "completed"])
     for incident in result.incidents:
         session.execute(
             insert(Incident)
@@ -121,5 +124,6 @@ def _advance_and_save(session: Session, instance: ProcessInstance, run: Run, *, 
         tasks.cancel_for_instance(session, instance.id)
         # A case that ends with its units still open was never granted: they are free for a new application.
         entitlements.release(session, instance.id, reason=entitlements.ENDED_WITHOUT_GRANT)
+        clocks.stop(session, instance.id, on=clock.today(), decided=False)  # no-op once a decision stopped it
     instance.state = run.save()
     instance.updated_at = now

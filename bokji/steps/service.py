@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bokji import registrations, words
+from bokji import clock, registrations, words
 from bokji.applications import service as applications
 from bokji.applications.models import Application
+from bokji.catalog.models import CatalogService
+from bokji.clocks import service as clocks
 from bokji.db import lock_record, utcnow
 from bokji.definitions import service as definitions
 from bokji.definitions.models import Definition
@@ -142,6 +144,9 @@ def apply(session: Session, body: Any, *, actor: Principal) -> Application:
         instance = start(session, key=case.process_key, data=case.data, actor=actor, business_key=case.business_key,
                          office=case.office, ministry=case.ministry)
         applications.add_case(session, application, case, instance.id, actor=actor)
+        clocks.start(session, instance_id=instance.id, application=application,
+                     service=session.get(CatalogService, case.service_code), ministry=case.ministry,
+                     actor=actor.username)
         if instance.status == InstanceStatus.COMPLETED:
             # Ended within its start (no job on the way, so no payment set up): its units are free again.
             entitlements.release(session, instance.id, reason=entitlements.ENDED_WITHOUT_GRANT)
@@ -373,6 +378,7 @@ def cancel(session: Session, instance_id: str, *, actor: Principal, reason: str 
         .values(ended_at=now, outcome="cancelled", actor=actor.username)
     )
     tasks.cancel_for_instance(session, instance.id)
+    clocks.stop(session, instance.id, on=clock.today(), decided=False, actor=actor.username)
     jobs.cancel_for_instance(session, instance.id)
     instances.cancel_incidents(session, instance.id, actor=actor.username)
     entitlements.release(session, instance.id, reason=entitlements.CANCELLED)
